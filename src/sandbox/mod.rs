@@ -3,5 +3,9 @@
 
 pub mod clock;
 pub mod error;
+pub mod gc;
+pub mod kubeconfig;
+pub mod logs;
 pub mod resources;
+pub mod selector;
 pub mod store;

@@ -41,6 +41,11 @@ pub struct Change {
     /// Storage key of the resource type (see `ResourceType::storage`).
     pub storage: &'static str,
     pub object: Obj,
+    /// The object before a modification (`None` for additions and deletions): lets filtered
+    /// watches turn "stopped matching" into DELETED and "started matching" into ADDED.
+    pub prev: Option<Obj>,
+    /// The encoded watch event line, made once and shared by every watcher that sends it as is.
+    pub encoded: Arc<std::sync::OnceLock<bytes::Bytes>>,
 }
 
 impl Change {
@@ -241,6 +246,20 @@ impl Store {
         Ok((backlog, rx))
     }
 
+    /// The objects of a type as of now, and a receiver of every change after them, taken
+    /// atomically so a watch neither misses nor repeats a change.
+    pub fn list_and_subscribe(&self, rt: &ResourceType, ns: Option<&str>) -> (Vec<Obj>, u64, broadcast::Receiver<Change>) {
+        let st = self.lock();
+        let rx = self.shared.tx.subscribe();
+        let table = &st.tables[rt.storage];
+        let items = table
+            .iter()
+            .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
+            .map(|(_, v)| v.clone())
+            .collect();
+        (items, st.rv, rx)
+    }
+
     /// A receiver of every future change, for controllers.
     pub fn subscribe(&self) -> broadcast::Receiver<Change> {
         self.shared.tx.subscribe()
@@ -253,19 +272,24 @@ impl Store {
         let key = (namespace_of(&obj).to_string(), name_of(&obj).to_string());
         let obj = Arc::new(obj);
         let table = st.tables.get_mut(rt.storage).expect("table per storage");
-        match kind {
+        let prev = match kind {
             ChangeKind::Deleted => {
                 table.remove(&key);
+                None
             }
-            _ => {
+            ChangeKind::Added => {
                 table.insert(key, obj.clone());
+                None
             }
-        }
+            ChangeKind::Modified => table.insert(key, obj.clone()),
+        };
         let change = Change {
             rv,
             kind,
             storage: rt.storage,
             object: obj.clone(),
+            prev,
+            encoded: Default::default(),
         };
         st.history.push_back(change.clone());
         while st.history.len() > st.history_limit {

@@ -1,0 +1,232 @@
+//! The sandbox's HTTP API: bearer-token authentication, routing of Kubernetes REST paths to the
+//! verbs, and every answer or error as upstream shapes it. Handlers never hold the store lock
+//! across an await; a panic in one request becomes a 500 Status and the server keeps serving.
+
+mod crud;
+mod discovery;
+mod logs;
+mod present;
+mod request;
+mod watch;
+
+pub use discovery::KUBE_VERSION;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use futures::FutureExt;
+use http::{HeaderMap, Method, StatusCode};
+use serde_json::Value;
+
+use super::error::{ApiError, ApiResult};
+use super::logs::Logs;
+use super::store::Store;
+use request::{parse_route, read_body, Query, Route, Target};
+
+/// Who a token belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// Full access (the sandbox's own kubeconfig).
+    Admin,
+}
+
+/// Bearer tokens the server accepts.
+#[derive(Debug, Clone, Default)]
+pub struct Auth {
+    tokens: HashMap<String, Identity>,
+}
+
+impl Auth {
+    pub fn new() -> Self {
+        Auth::default()
+    }
+    pub fn add(&mut self, token: String, who: Identity) {
+        self.tokens.insert(token, who);
+    }
+    fn check(&self, headers: &HeaderMap) -> Option<&Identity> {
+        let given = headers
+            .get(http::header::AUTHORIZATION)?
+            .to_str()
+            .ok()?
+            .strip_prefix("Bearer ")?
+            .trim();
+        // Compare every token in full so timing says nothing about which prefix matched.
+        self.tokens
+            .iter()
+            .find(|(t, _)| constant_time_eq(t.as_bytes(), given.as_bytes()))
+            .map(|(_, who)| who)
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct ApiState {
+    pub store: Store,
+    pub logs: Logs,
+    pub auth: Arc<Auth>,
+}
+
+/// The router serving the Kubernetes API for this state.
+pub fn router(state: ApiState) -> Router {
+    Router::new().fallback(handle).with_state(state)
+}
+
+async fn handle(State(st): State<ApiState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    if st.auth.check(&parts.headers).is_none() {
+        return ApiError::unauthorized().into_response();
+    }
+    let fut = dispatch(&st, parts.method, parts.uri, parts.headers, body);
+    match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => e.into_response(),
+        Err(_) => ApiError::internal("an internal error occurred in the sandbox; the request was not applied").into_response(),
+    }
+}
+
+/// A JSON answer, with `Warning` headers for unknown fields under fieldValidation=Warn.
+pub(crate) fn json_response(code: StatusCode, v: &Value, warnings: &[String]) -> Response {
+    let mut b = Response::builder()
+        .status(code)
+        .header(http::header::CONTENT_TYPE, "application/json");
+    for w in warnings {
+        let text = format!("299 - {:?}", w);
+        if let Ok(h) = http::HeaderValue::from_str(&text) {
+            b = b.header("Warning", h);
+        }
+    }
+    b.body(Body::from(serde_json::to_vec(v).unwrap_or_default()))
+        .expect("static response parts")
+}
+
+/// Which Table version the Accept header asks for, if any.
+pub(crate) fn wants_table_of(headers: &HeaderMap) -> Option<&'static str> {
+    let accept = headers.get(http::header::ACCEPT)?.to_str().ok()?;
+    super::table::wants_table(accept)
+}
+
+fn method_not_allowed() -> ApiError {
+    ApiError::method_not_allowed("the server does not allow this method on the requested resource")
+}
+
+async fn dispatch(st: &ApiState, method: Method, uri: http::Uri, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+    let route = parse_route(uri.path())?;
+    let q = Query::parse(uri.query());
+    let ok = |v: Value| Ok(json_response(StatusCode::OK, &v, &[]));
+    let get_only = |m: &Method| if *m == Method::GET { Ok(()) } else { Err(method_not_allowed()) };
+    match route {
+        Route::Version => {
+            get_only(&method)?;
+            ok(discovery::version())
+        }
+        Route::Healthz => Ok((StatusCode::OK, "ok").into_response()),
+        Route::ApiVersions => {
+            get_only(&method)?;
+            ok(discovery::api_versions())
+        }
+        Route::GroupList => {
+            get_only(&method)?;
+            ok(discovery::group_list())
+        }
+        Route::Group(g) => {
+            get_only(&method)?;
+            discovery::group(&g).map_or_else(|| Err(not_found()), ok)
+        }
+        Route::ResourceList { group, version } => {
+            get_only(&method)?;
+            discovery::resource_list(&group, &version).map_or_else(|| Err(not_found()), ok)
+        }
+        Route::OpenApiV3Index => {
+            get_only(&method)?;
+            ok(super::openapi::v3_index())
+        }
+        Route::OpenApiV3(path) => {
+            get_only(&method)?;
+            let doc = super::openapi::v3_document(&path).ok_or_else(not_found)?;
+            Ok(json_response(StatusCode::OK, &doc, &[]))
+        }
+        Route::Resource(t) => resource(st, &t, method, &q, &headers, body).await,
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::new(404, "NotFound", "the server could not find the requested resource")
+}
+
+fn verb_allowed(t: &Target, verb: &str) -> ApiResult<()> {
+    if t.sub.is_none() && !t.rt.verbs.contains(&verb) {
+        return Err(method_not_allowed());
+    }
+    Ok(())
+}
+
+async fn resource(st: &ApiState, t: &Target, method: Method, q: &Query, headers: &HeaderMap, body: Body) -> ApiResult<Response> {
+    let sub = t.sub.as_deref();
+    let has_name = t.name.is_some();
+    if t.rt.namespaced && t.namespace.is_none() && (has_name || method != Method::GET) {
+        return Err(method_not_allowed());
+    }
+    match (method, has_name, sub) {
+        (Method::GET, false, None) => {
+            if q.flag("watch") {
+                verb_allowed(t, "watch")?;
+                watch::watch(st, t, q, headers)
+            } else {
+                verb_allowed(t, "list")?;
+                crud::list(st, t, q, headers)
+            }
+        }
+        (Method::GET, true, None) => {
+            verb_allowed(t, "get")?;
+            if q.flag("watch") {
+                watch::watch(st, t, q, headers)
+            } else {
+                crud::get(st, t, q, headers)
+            }
+        }
+        (Method::GET, true, Some("status")) => crud::get(st, t, q, headers),
+        (Method::GET, true, Some("scale")) => crud::get_scale(st, t),
+        (Method::GET, true, Some("log")) => logs::logs(st, t, q).await,
+        (Method::POST, false, None) => {
+            verb_allowed(t, "create")?;
+            let b = read_body(body).await?;
+            crud::create(st, t, q, headers, &b)
+        }
+        (Method::POST, true, Some("binding")) => {
+            let b = read_body(body).await?;
+            crud::bind(st, t, headers, &b)
+        }
+        (Method::PUT, true, None | Some("status") | Some("scale")) => {
+            verb_allowed(t, "update")?;
+            let b = read_body(body).await?;
+            crud::update(st, t, q, headers, &b)
+        }
+        (Method::PATCH, true, None | Some("status") | Some("scale")) => {
+            verb_allowed(t, "patch")?;
+            let b = read_body(body).await?;
+            crud::patch(st, t, q, headers, &b)
+        }
+        (Method::DELETE, true, None) => {
+            verb_allowed(t, "delete")?;
+            let b = read_body(body).await?;
+            crud::delete(st, t, q, &b)
+        }
+        (Method::DELETE, false, None) => {
+            verb_allowed(t, "deletecollection")?;
+            let b = read_body(body).await?;
+            crud::delete_collection(st, t, q, &b)
+        }
+        _ => Err(method_not_allowed()),
+    }
+}

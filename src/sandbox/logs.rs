@@ -1,0 +1,168 @@
+//! Container logs of simulated pods: the kubelet appends lines, `kubectl logs` (with
+//! `--previous`, `-f`, `--tail`, `--timestamps`) reads them. Kept per pod name and container,
+//! so a re-created pod starts a fresh log and a restarted container keeps its previous one.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::broadcast;
+
+/// One line a container wrote, with when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// RFC 3339 with nanoseconds, as `--timestamps` prints.
+    pub time: String,
+    pub text: String,
+}
+
+#[derive(Debug, Default)]
+struct ContainerLog {
+    pod_uid: String,
+    current: Vec<LogLine>,
+    previous: Option<Vec<LogLine>>,
+    /// The current instance has exited: followers stop.
+    ended: bool,
+    started: bool,
+}
+
+type Key = (String, String, String);
+
+/// What a follower receives.
+#[derive(Debug, Clone)]
+pub enum LogEvent {
+    Line(LogLine),
+    Ended,
+}
+
+/// Handle to all container logs; clones share them.
+#[derive(Clone, Default)]
+pub struct Logs {
+    inner: Arc<Mutex<HashMap<Key, ContainerLog>>>,
+    followers: Arc<Mutex<HashMap<Key, broadcast::Sender<LogEvent>>>>,
+}
+
+fn key(ns: &str, pod: &str, container: &str) -> Key {
+    (ns.to_string(), pod.to_string(), container.to_string())
+}
+
+impl Logs {
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<Key, ContainerLog>) -> R) -> R {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut g)
+    }
+
+    fn notify(&self, k: &Key, ev: LogEvent) {
+        let g = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = g.get(k) {
+            let _ = tx.send(ev);
+        }
+    }
+
+    /// A container instance starts: a new pod (by uid) starts a fresh log; a restart of the same
+    /// pod keeps the last instance as `previous`.
+    pub fn start(&self, ns: &str, pod: &str, pod_uid: &str, container: &str) {
+        let k = key(ns, pod, container);
+        self.with(|m| {
+            let entry = m.entry(k).or_default();
+            if entry.pod_uid != pod_uid {
+                *entry = ContainerLog {
+                    pod_uid: pod_uid.to_string(),
+                    ..Default::default()
+                };
+            } else if entry.started {
+                entry.previous = Some(std::mem::take(&mut entry.current));
+            }
+            entry.started = true;
+            entry.ended = false;
+        });
+    }
+
+    pub fn append(&self, ns: &str, pod: &str, container: &str, time: String, text: &str) {
+        let k = key(ns, pod, container);
+        let mut lines = Vec::new();
+        self.with(|m| {
+            let entry = m.entry(k.clone()).or_default();
+            for l in text.split_inclusive('\n') {
+                let line = LogLine {
+                    time: time.clone(),
+                    text: l.trim_end_matches('\n').to_string(),
+                };
+                entry.current.push(line.clone());
+                lines.push(line);
+            }
+        });
+        for l in lines {
+            self.notify(&k, LogEvent::Line(l));
+        }
+    }
+
+    /// The current instance exited.
+    pub fn end(&self, ns: &str, pod: &str, container: &str) {
+        let k = key(ns, pod, container);
+        self.with(|m| {
+            if let Some(e) = m.get_mut(&k) {
+                e.ended = true;
+            }
+        });
+        self.notify(&k, LogEvent::Ended);
+    }
+
+    /// Drop every log of a pod (it was deleted).
+    pub fn forget(&self, ns: &str, pod: &str, pod_uid: &str) {
+        self.with(|m| m.retain(|(n, p, _), v| !(n == ns && p == pod && v.pod_uid == pod_uid)));
+    }
+
+    /// The lines of the current (or previous) instance, and whether it has ended.
+    /// `None` when that container has not started (or has no previous instance).
+    pub fn read(&self, ns: &str, pod: &str, container: &str, previous: bool) -> Option<(Vec<LogLine>, bool)> {
+        self.with(|m| {
+            let e = m.get(&key(ns, pod, container))?;
+            if previous {
+                e.previous.clone().map(|p| (p, true))
+            } else if e.started {
+                Some((e.current.clone(), e.ended))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Follow new lines of a container.
+    pub fn follow(&self, ns: &str, pod: &str, container: &str) -> broadcast::Receiver<LogEvent> {
+        let mut g = self.followers.lock().unwrap_or_else(|p| p.into_inner());
+        g.entry(key(ns, pod, container))
+            .or_insert_with(|| broadcast::channel(1024).0)
+            .subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_keep_previous_and_new_pods_start_fresh() {
+        let l = Logs::default();
+        assert!(l.read("d", "web-0", "nginx", false).is_none());
+        l.start("d", "web-0", "u1", "nginx");
+        l.append("d", "web-0", "nginx", "t".into(), "a\nb\n");
+        assert_eq!(l.read("d", "web-0", "nginx", false).unwrap().0.len(), 2);
+        l.end("d", "web-0", "nginx");
+        l.start("d", "web-0", "u1", "nginx");
+        assert_eq!(l.read("d", "web-0", "nginx", true).unwrap().0[1].text, "b");
+        assert!(l.read("d", "web-0", "nginx", false).unwrap().0.is_empty());
+        l.start("d", "web-0", "u2", "nginx");
+        assert!(l.read("d", "web-0", "nginx", true).is_none());
+    }
+
+    #[tokio::test]
+    async fn followers_see_new_lines() {
+        let l = Logs::default();
+        l.start("d", "p", "u", "c");
+        let mut rx = l.follow("d", "p", "c");
+        l.append("d", "p", "c", "t".into(), "hello\n");
+        l.end("d", "p", "c");
+        assert!(matches!(rx.recv().await.unwrap(), LogEvent::Line(x) if x.text == "hello"));
+        assert!(matches!(rx.recv().await.unwrap(), LogEvent::Ended));
+    }
+}
