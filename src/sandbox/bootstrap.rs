@@ -16,7 +16,8 @@ pub const STORAGE_CLASS: &str = "standard";
 pub const PROVISIONER: &str = "sandbox.kubetutor.dev/simulated";
 
 fn put(store: &Store, rt: &ResourceType, mut obj: Value) {
-    super::defaults::apply_defaults(rt, &mut obj);
+    let admitted = super::admission::admit(store, rt, &mut obj, None);
+    debug_assert!(admitted.is_ok(), "bootstrap object rejected: {admitted:?}");
     // A fresh store has none of these, so creation cannot collide.
     let _ = store.create(rt, obj, false);
 }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::present::present;
 use super::request::{decode, is_yaml, media_type, Query, Target};
 use super::{json_response, wants_table_of, ApiState};
-use crate::sandbox::defaults::apply_defaults;
+use crate::sandbox::admission;
 use crate::sandbox::error::{ApiError, ApiResult};
 use crate::sandbox::patch::{self, PatchType};
 use crate::sandbox::resources::ResourceType;
@@ -205,47 +205,11 @@ fn type_name(v: &Value) -> &'static str {
     }
 }
 
-/// Decoding checks, defaults and validation shared by create, update and patch.
+/// Decoding checks, then the admission every write goes through.
 fn admit(st: &ApiState, rt: &ResourceType, obj: &mut Value, old: Option<&Value>, mode: FieldValidation) -> ApiResult<Vec<String>> {
     let warnings = validation::decode_check(rt, obj, mode)?;
-    apply_defaults(rt, obj);
-    if rt.kind == "Service" {
-        allocate_cluster_ip(st, obj, old);
-    }
-    validation::validate(rt, obj, old)?;
+    admission::admit(&st.store, rt, obj, old)?;
     Ok(warnings)
-}
-
-/// Give a Service a cluster IP from 10.96.0.0/16 unless it is headless or keeps its old one.
-fn allocate_cluster_ip(st: &ApiState, svc: &mut Value, old: Option<&Value>) {
-    if let Some(old_ip) = old.and_then(|o| o.pointer("/spec/clusterIP")).filter(|v| v.is_string()) {
-        if svc.pointer("/spec/clusterIP").is_none_or(|v| v.is_null() || v == "") {
-            svc["spec"]["clusterIP"] = old_ip.clone();
-            svc["spec"]["clusterIPs"] = json!([old_ip]);
-        }
-        return;
-    }
-    let wanted = svc.pointer("/spec/clusterIP").and_then(Value::as_str).unwrap_or("");
-    if !wanted.is_empty() {
-        if svc.pointer("/spec/clusterIPs").is_none() {
-            svc["spec"]["clusterIPs"] = json!([wanted]);
-        }
-        return;
-    }
-    let (svcs, _) = st.store.list(crate::sandbox::resources::kinds::services(), None);
-    let used: std::collections::HashSet<String> = svcs
-        .iter()
-        .filter_map(|s| s.pointer("/spec/clusterIP").and_then(Value::as_str).map(str::to_string))
-        .collect();
-    let ip = loop {
-        let n: u16 = rand::random_range(11..65_000);
-        let ip = format!("10.96.{}.{}", n >> 8, (n & 0xff).max(1));
-        if !used.contains(&ip) {
-            break ip;
-        }
-    };
-    svc["spec"]["clusterIP"] = json!(ip);
-    svc["spec"]["clusterIPs"] = json!([ip]);
 }
 
 fn read_object(rt: &ResourceType, t: &Target, headers: &HeaderMap, body: &[u8], mode: FieldValidation) -> ApiResult<Value> {

@@ -1,0 +1,182 @@
+//! The simulated kubelet of the one node: a worker per pod bound to it (image pulls, init
+//! containers one by one, then containers, restarts with back-off, graceful termination), the
+//! pod network (IPs from 10.244.0.0/16), volumes that outlive pods, and the nginx servers the
+//! pod network routes to. Containers run the simulated userland in `sim`, never the host.
+
+mod host;
+mod status;
+mod worker;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use super::bootstrap::NODE_NAME;
+use super::clock::Clock;
+use super::controllers::events::Recorder;
+use super::logs::Logs;
+use super::resources::kinds;
+use super::sim::{ContainerFs, Volume};
+use super::store::{name_of, namespace_of, uid_of, Store};
+
+/// A running nginx, reachable on its pod IP.
+#[derive(Clone)]
+pub(crate) struct Server {
+    pub fs: ContainerFs,
+    pub version: String,
+    pub port: u16,
+    pub namespace: String,
+    pub pod: String,
+    pub container: String,
+}
+
+pub(crate) struct Inner {
+    pub store: Store,
+    pub logs: Logs,
+    pub recorder: Recorder,
+    pub clock: Clock,
+    /// Volume contents by PersistentVolume name: they live as long as the volume.
+    volumes: Mutex<HashMap<String, Volume>>,
+    /// nginx servers by pod IP.
+    servers: Mutex<HashMap<String, Vec<Server>>>,
+    ips: Mutex<IpPool>,
+    /// Images already on the node (pulled once, then "already present").
+    pulled: Mutex<HashSet<String>>,
+}
+
+struct IpPool {
+    next: u32,
+    used: HashSet<u32>,
+}
+
+/// Cheap handle to the node's kubelet.
+#[derive(Clone)]
+pub struct Kubelet {
+    pub(crate) inner: Arc<Inner>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Kubelet {
+    pub fn new(store: Store, logs: Logs, recorder: Recorder) -> Self {
+        let clock = store.clock();
+        Kubelet {
+            inner: Arc::new(Inner {
+                store,
+                logs,
+                recorder,
+                clock,
+                volumes: Mutex::default(),
+                servers: Mutex::default(),
+                ips: Mutex::new(IpPool { next: 2, used: HashSet::new() }),
+                pulled: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The next free pod IP, handed out in order so a re-created pod gets a new address.
+    pub(crate) fn allocate_ip(&self) -> String {
+        let mut pool = lock(&self.inner.ips);
+        loop {
+            let n = pool.next;
+            pool.next = if n >= 65_534 { 2 } else { n + 1 };
+            if n & 0xff != 0 && n & 0xff != 0xff && pool.used.insert(n) {
+                return format!("10.244.{}.{}", n >> 8, n & 0xff);
+            }
+        }
+    }
+
+    pub(crate) fn release_ip(&self, ip: &str) {
+        let parts: Vec<u32> = ip.split('.').filter_map(|p| p.parse().ok()).collect();
+        if let [10, 244, a, b] = parts[..] {
+            lock(&self.inner.ips).used.remove(&((a << 8) | b));
+        }
+    }
+
+    pub(crate) fn ip_in_use(&self, ip: &str) -> bool {
+        let parts: Vec<u32> = ip.split('.').filter_map(|p| p.parse().ok()).collect();
+        matches!(parts[..], [10, 244, a, b] if lock(&self.inner.ips).used.contains(&((a << 8) | b)))
+    }
+
+    /// The data of a PersistentVolume, made empty the first time it is mounted.
+    pub(crate) fn volume(&self, pv: &str) -> Volume {
+        let now = self.inner.clock.now();
+        lock(&self.inner.volumes).entry(pv.to_string()).or_insert_with(|| Volume::at(now)).clone()
+    }
+
+    pub(crate) fn add_server(&self, ip: &str, s: Server) {
+        lock(&self.inner.servers).entry(ip.to_string()).or_default().push(s);
+    }
+
+    pub(crate) fn remove_servers(&self, ip: &str, container: Option<&str>) {
+        let mut g = lock(&self.inner.servers);
+        if let Some(list) = g.get_mut(ip) {
+            list.retain(|s| container.is_some_and(|c| s.container != c));
+            if list.is_empty() {
+                g.remove(ip);
+            }
+        }
+    }
+
+    pub(crate) fn server_at(&self, ip: &str, port: u16) -> Option<Server> {
+        lock(&self.inner.servers).get(ip)?.iter().find(|s| s.port == port).cloned()
+    }
+
+    /// Whether an image is already on the node; records it as present.
+    pub(crate) fn mark_pulled(&self, image: &str) -> bool {
+        !lock(&self.inner.pulled).insert(image.to_string())
+    }
+
+    pub(crate) fn is_present(&self, image: &str) -> bool {
+        lock(&self.inner.pulled).contains(image)
+    }
+}
+
+/// Runs the node: a worker per pod bound to it, poked on every change of its pod.
+pub async fn run(kubelet: Kubelet) {
+    let store = kubelet.inner.store.clone();
+    let mut rx = store.subscribe();
+    let mut workers: HashMap<String, mpsc::UnboundedSender<()>> = HashMap::new();
+    let poke = |workers: &mut HashMap<String, mpsc::UnboundedSender<()>>, pod: &Value| {
+        if pod.pointer("/spec/nodeName").and_then(Value::as_str) != Some(NODE_NAME) {
+            return;
+        }
+        let uid = uid_of(pod).to_string();
+        let alive = workers.get(&uid).is_some_and(|tx| tx.send(()).is_ok());
+        if !alive {
+            let (tx, rx) = mpsc::unbounded_channel();
+            workers.insert(uid.clone(), tx);
+            tokio::spawn(worker::run(kubelet.clone(), namespace_of(pod).to_string(), name_of(pod).to_string(), uid, rx));
+        }
+    };
+    for p in store.list(kinds::pods(), None).0 {
+        poke(&mut workers, &p);
+    }
+    loop {
+        match rx.recv().await {
+            Ok(c) if c.storage == kinds::pods().storage => match c.kind {
+                super::store::ChangeKind::Deleted => {
+                    if let Some(tx) = workers.remove(uid_of(&c.object)) {
+                        let _ = tx.send(());
+                    }
+                }
+                _ => poke(&mut workers, &c.object),
+            },
+            Ok(c) if c.storage == kinds::pvs().storage && c.kind == super::store::ChangeKind::Deleted => {
+                lock(&kubelet.inner.volumes).remove(name_of(&c.object));
+            }
+            Ok(_) => {}
+            Err(RecvError::Lagged(_)) => {
+                for p in store.list(kinds::pods(), None).0 {
+                    poke(&mut workers, &p);
+                }
+            }
+            Err(RecvError::Closed) => return,
+        }
+    }
+}

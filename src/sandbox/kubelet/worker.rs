@@ -1,0 +1,716 @@
+//! One pod's life on the node: IP, volumes, image pulls (with ErrImagePull and back-off),
+//! init containers in order, containers, restarts per restartPolicy (CrashLoopBackOff), status
+//! after every step, and graceful termination ending in the final delete.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::AbortHandle;
+
+use super::host::ContainerHost;
+use super::status::{ContainerState, PodState, State};
+use super::{Kubelet, Server};
+use crate::sandbox::bootstrap::{DNS_SERVICE_IP, NODE_NAME};
+use crate::sandbox::catalogue::{self, ImageKind};
+use crate::sandbox::controllers::events::KUBELET;
+use crate::sandbox::dns::CLUSTER_DOMAIN;
+use crate::sandbox::resources::kinds;
+use crate::sandbox::sim::{self, image as simimage, ContainerFs, Output, Stream, Volume};
+use crate::sandbox::store::{uid_of, DeleteOpts, Obj, UpdateScope};
+
+/// Why a wait ended early.
+#[derive(Debug, PartialEq, Eq)]
+enum Wake {
+    Elapsed,
+    /// The pod is being deleted (or is gone).
+    Stop,
+    /// Something else about the pod changed (an image, say).
+    Changed,
+}
+
+const MAX_BACKOFF: Duration = Duration::from_secs(300);
+
+struct Worker {
+    k: Kubelet,
+    ns: String,
+    name: String,
+    uid: String,
+    state: PodState,
+    etc: Volume,
+    empty_dirs: HashMap<String, Volume>,
+    poke: mpsc::UnboundedReceiver<()>,
+    /// Running processes of main containers, by index.
+    procs: HashMap<usize, AbortHandle>,
+    exits_tx: mpsc::UnboundedSender<(usize, i32)>,
+    exits: mpsc::UnboundedReceiver<(usize, i32)>,
+}
+
+pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, poke: mpsc::UnboundedReceiver<()>) {
+    let now = k.inner.clock.now_rfc3339();
+    let (exits_tx, exits) = mpsc::unbounded_channel();
+    let etc = Volume::at(k.inner.clock.now());
+    let mut w = Worker {
+        k,
+        ns,
+        name,
+        uid,
+        state: PodState {
+            phase: "Pending",
+            conditions: Vec::new(),
+            init: Vec::new(),
+            containers: Vec::new(),
+            pod_ip: String::new(),
+            host_ip: "10.0.0.2".into(),
+            start_time: now,
+            reason: None,
+            message: None,
+        },
+        etc,
+        empty_dirs: HashMap::new(),
+        poke,
+        procs: HashMap::new(),
+        exits_tx,
+        exits,
+    };
+    w.life().await;
+    w.cleanup();
+}
+
+fn containers(pod: &Value, list: &str) -> Vec<Value> {
+    pod.pointer(&format!("/spec/{list}")).and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+fn field_path(init: bool, name: &str) -> String {
+    format!("spec.{}{{{name}}}", if init { "initContainers" } else { "containers" })
+}
+
+fn container_id() -> String {
+    let b: [u8; 32] = rand::random();
+    format!("containerd://{}", b.iter().map(|x| format!("{x:02x}")).collect::<String>())
+}
+
+fn image_id(full: &str) -> String {
+    let name = full.rsplit_once(':').map(|(n, _)| n).unwrap_or(full);
+    // A stable fake digest per image, so equal images show equal IDs.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in full.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    format!("{name}@sha256:{h:016x}{:016x}{h:016x}{:016x}", h.rotate_left(17), h.rotate_left(29))
+}
+
+impl Worker {
+    fn current(&self) -> Option<Obj> {
+        self.k.inner.store.get(kinds::pods(), &self.ns, &self.name).filter(|p| uid_of(p) == self.uid)
+    }
+
+    fn stopping(&self) -> bool {
+        self.current().is_none_or(|p| p.pointer("/metadata/deletionTimestamp").is_some())
+    }
+
+    fn now(&self) -> String {
+        self.k.inner.clock.now_rfc3339()
+    }
+
+    fn event(&self, kind: &str, reason: &str, msg: &str, fp: Option<&str>) {
+        if let Some(p) = self.current() {
+            self.k.inner.recorder.record(KUBELET, &p, kind, reason, msg, fp);
+        }
+    }
+
+    fn write_status(&mut self) {
+        let now = self.now();
+        self.state.refresh_conditions(&now);
+        let status = self.state.to_json();
+        for _ in 0..5 {
+            let Some(p) = self.current() else { return };
+            if p.get("status") == Some(&status) {
+                return;
+            }
+            let mut new = (*p).clone();
+            new["status"] = status.clone();
+            match self.k.inner.store.update(kinds::pods(), new, UpdateScope::Status, false) {
+                Err(e) if e.reason == "Conflict" => continue,
+                _ => return,
+            }
+        }
+    }
+
+    /// Wait a simulated duration, waking early when the pod changes.
+    async fn pause(&mut self, d: Duration) -> Wake {
+        if self.stopping() {
+            return Wake::Stop;
+        }
+        let real = self.k.inner.clock.real(d);
+        tokio::select! {
+            _ = tokio::time::sleep(real) => Wake::Elapsed,
+            p = self.poke.recv() => {
+                if p.is_none() || self.stopping() {
+                    Wake::Stop
+                } else {
+                    Wake::Changed
+                }
+            }
+        }
+    }
+
+    /// Wait, ignoring changes other than deletion.
+    async fn hold(&mut self, d: Duration) -> bool {
+        let real = self.k.inner.clock.real(d);
+        let deadline = tokio::time::Instant::now() + real;
+        loop {
+            if tokio::time::Instant::now() >= deadline {
+                return !self.stopping();
+            }
+            match self.pause(deadline.saturating_duration_since(tokio::time::Instant::now()).mul_f64(self.k.inner.clock.speed().min(1e12))).await {
+                Wake::Elapsed => return !self.stopping(),
+                Wake::Stop => return false,
+                Wake::Changed => continue,
+            }
+        }
+    }
+
+    async fn life(&mut self) {
+        let Some(pod) = self.current() else { return };
+        if self.stopping() {
+            self.terminate().await;
+            return;
+        }
+        let now = self.now();
+        self.state.set("PodScheduled", true, None, None, &now);
+        self.state.set("PodReadyToStartContainers", false, None, None, &now);
+        let inits = containers(&pod, "initContainers");
+        let mains = containers(&pod, "containers");
+        let first_wait = if inits.is_empty() { "ContainerCreating" } else { "PodInitializing" };
+        self.state.init = inits.iter().map(|c| ContainerState::new(c["name"].as_str().unwrap_or(""), c["image"].as_str().unwrap_or(""), "PodInitializing")).collect();
+        self.state.containers = mains.iter().map(|c| ContainerState::new(c["name"].as_str().unwrap_or(""), c["image"].as_str().unwrap_or(""), first_wait)).collect();
+        self.write_status();
+        // The sandbox (network namespace) comes up: the pod gets its IP.
+        if !self.hold(Duration::from_millis(300)).await {
+            self.terminate().await;
+            return;
+        }
+        self.state.pod_ip = self.k.allocate_ip();
+        let now = self.now();
+        self.state.set("PodReadyToStartContainers", true, None, None, &now);
+        self.write_etc(&pod);
+        self.write_status();
+
+        let restart_policy = pod.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("Always").to_string();
+        for i in 0..inits.len() {
+            let mut backoff = Duration::from_secs(10);
+            loop {
+                if !self.pull(true, i).await {
+                    self.terminate().await;
+                    return;
+                }
+                let Some(code) = self.run_init(i).await else {
+                    self.terminate().await;
+                    return;
+                };
+                if code == 0 {
+                    break;
+                }
+                if restart_policy == "Never" {
+                    self.state.phase = "Failed";
+                    self.write_status();
+                    self.wait_for_deletion().await;
+                    self.terminate().await;
+                    return;
+                }
+                let cname = self.state.init[i].name.clone();
+                self.state.init[i].last_state = Some(self.state.init[i].state.clone());
+                self.state.init[i].state = State::Waiting {
+                    reason: "CrashLoopBackOff".into(),
+                    message: Some(format!("back-off {}s restarting failed container={cname} pod={}_{}({})", backoff.as_secs(), self.name, self.ns, self.uid)),
+                };
+                self.write_status();
+                self.event("Warning", "BackOff", &format!("Back-off restarting failed container {cname} in pod {}_{}({})", self.name, self.ns, self.uid), Some(&field_path(true, &cname)));
+                if !self.hold(backoff).await {
+                    self.terminate().await;
+                    return;
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+                self.state.init[i].restart_count += 1;
+            }
+        }
+        for i in 0..mains.len() {
+            if !self.pull(false, i).await {
+                self.terminate().await;
+                return;
+            }
+            if let Some(p) = self.current() {
+                self.start_main(&p, i);
+            }
+        }
+        self.state.phase = "Running";
+        self.write_status();
+        self.supervise(&restart_policy).await;
+    }
+
+    /// /etc/hosts, /etc/hostname and /etc/resolv.conf, as the kubelet writes them.
+    fn write_etc(&self, pod: &Value) {
+        let hostname = pod.pointer("/spec/hostname").and_then(Value::as_str).unwrap_or(&self.name).to_string();
+        let fqdn = pod
+            .pointer("/spec/subdomain")
+            .and_then(Value::as_str)
+            .map(|sub| format!("{hostname}.{sub}.{}.svc.{CLUSTER_DOMAIN}", self.ns));
+        let now = self.k.inner.clock.now();
+        let _ = self.etc.put_file("hosts", &simimage::hosts_file(&self.state.pod_ip, &hostname, fqdn.as_deref()), now);
+        let _ = self.etc.put_file("hostname", &format!("{hostname}\n"), now);
+        let _ = self.etc.put_file("resolv.conf", &simimage::resolv_conf(&self.ns, DNS_SERVICE_IP, CLUSTER_DOMAIN), now);
+    }
+
+    fn spec_of(&self, init: bool, i: usize) -> Option<Value> {
+        let p = self.current()?;
+        containers(&p, if init { "initContainers" } else { "containers" }).get(i).cloned()
+    }
+
+    fn slot(&mut self, init: bool, i: usize) -> &mut ContainerState {
+        if init {
+            &mut self.state.init[i]
+        } else {
+            &mut self.state.containers[i]
+        }
+    }
+
+    /// Pull a container's image, re-reading the spec on every try so a fixed image recovers.
+    /// False when the pod is going away.
+    async fn pull(&mut self, init: bool, i: usize) -> bool {
+        let mut backoff = Duration::from_secs(10);
+        loop {
+            let Some(spec) = self.spec_of(init, i) else { return false };
+            let image = spec["image"].as_str().unwrap_or("").to_string();
+            let cname = spec["name"].as_str().unwrap_or("").to_string();
+            let fp = field_path(init, &cname);
+            self.slot(init, i).image = image.clone();
+            let policy = spec["imagePullPolicy"].as_str().unwrap_or("IfNotPresent").to_string();
+            if policy != "Always" && self.k.is_present(&image) {
+                if let Ok(img) = catalogue::lookup(&image) {
+                    self.slot(init, i).image_id = image_id(&img.full);
+                }
+                self.event("Normal", "Pulled", &format!("Container image \"{image}\" already present on machine"), Some(&fp));
+                return true;
+            }
+            self.event("Normal", "Pulling", &format!("Pulling image \"{image}\""), Some(&fp));
+            match catalogue::lookup(&image) {
+                Ok(img) => {
+                    let secs = 0.4 + img.size as f64 / 30_000_000.0;
+                    if !self.hold(Duration::from_secs_f64(secs)).await {
+                        return false;
+                    }
+                    self.k.mark_pulled(&image);
+                    self.slot(init, i).image_id = image_id(&img.full);
+                    self.event("Normal", "Pulled", &format!(
+                        "Successfully pulled image \"{image}\" in {secs:.3}s ({secs:.3}s including waiting). Image size: {} bytes.", img.size), Some(&fp));
+                    return true;
+                }
+                Err(why) => {
+                    if !self.hold(Duration::from_millis(800)).await {
+                        return false;
+                    }
+                    self.event("Warning", "Failed", &format!("Failed to pull image \"{image}\": {why}"), Some(&fp));
+                    self.event("Warning", "Failed", "Error: ErrImagePull", Some(&fp));
+                    self.slot(init, i).state = State::Waiting { reason: "ErrImagePull".into(), message: Some(why.clone()) };
+                    self.write_status();
+                    match self.pause(Duration::from_secs(2)).await {
+                        Wake::Stop => return false,
+                        Wake::Changed => continue,
+                        Wake::Elapsed => {}
+                    }
+                    self.slot(init, i).state = State::Waiting {
+                        reason: "ImagePullBackOff".into(),
+                        message: Some(format!("Back-off pulling image \"{image}\": ErrImagePull: {why}")),
+                    };
+                    self.write_status();
+                    self.event("Normal", "BackOff", &format!("Back-off pulling image \"{image}\""), Some(&fp));
+                    self.event("Warning", "Failed", "Error: ImagePullBackOff", Some(&fp));
+                    let deadline = tokio::time::Instant::now() + self.k.inner.clock.real(backoff);
+                    loop {
+                        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                        if left.is_zero() {
+                            break;
+                        }
+                        match self.pause(left.mul_f64(self.k.inner.clock.speed().min(1e12))).await {
+                            Wake::Stop => return false,
+                            Wake::Elapsed => break,
+                            // A new image in the spec is tried at once.
+                            Wake::Changed if self.spec_of(init, i).is_some_and(|s| s["image"] != image.as_str()) => break,
+                            Wake::Changed => {}
+                        }
+                    }
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// A container's filesystem: the image's files, its volume mounts and the kubelet's /etc files.
+    fn container_fs(&mut self, pod: &Value, spec: &Value) -> ContainerFs {
+        let image = spec["image"].as_str().unwrap_or("");
+        let clock = self.k.inner.clock;
+        let root = Volume::at(clock.now());
+        let parsed = simimage::Image::parse(image);
+        parsed.populate(&root, clock.now());
+        let mut fs = ContainerFs::new(root, parsed).with_clock(move || clock.now());
+        let volumes = containers(pod, "volumes");
+        for m in spec["volumeMounts"].as_array().into_iter().flatten() {
+            let vname = m["name"].as_str().unwrap_or("");
+            let Some(v) = volumes.iter().find(|v| v["name"] == vname) else { continue };
+            let vol = self.volume_for(v);
+            let path = m["mountPath"].as_str().unwrap_or("");
+            let sub = m["subPath"].as_str().unwrap_or("");
+            let ro = m["readOnly"].as_bool().unwrap_or(false);
+            let _ = fs.mount_sub_path(path, vol, sub, ro);
+        }
+        for f in ["hosts", "hostname", "resolv.conf"] {
+            let _ = fs.mount_sub_path(&format!("/etc/{f}"), self.etc.clone(), f, false);
+        }
+        fs
+    }
+
+    fn volume_for(&mut self, v: &Value) -> Volume {
+        let now = self.k.inner.clock.now();
+        if let Some(claim) = v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) {
+            let pv = self
+                .k
+                .inner
+                .store
+                .get(kinds::pvcs(), &self.ns, claim)
+                .and_then(|c| c.pointer("/spec/volumeName").and_then(Value::as_str).map(str::to_string));
+            return match pv {
+                Some(pv) => self.k.volume(&pv),
+                None => Volume::at(now),
+            };
+        }
+        if let Some(cm) = v.pointer("/configMap/name").and_then(Value::as_str) {
+            let vol = Volume::at(now);
+            if let Some(c) = self.k.inner.store.get(kinds::configmaps(), &self.ns, cm) {
+                for (key, val) in c["data"].as_object().into_iter().flatten() {
+                    let _ = vol.put_file(key, val.as_str().unwrap_or(""), now);
+                }
+            }
+            return vol;
+        }
+        let name = v["name"].as_str().unwrap_or("").to_string();
+        self.empty_dirs.entry(name).or_insert_with(|| Volume::at(now)).clone()
+    }
+
+    fn env_for(&self, pod: &Value, spec: &Value, fs: &ContainerFs) -> Vec<(String, String)> {
+        let hostname = pod.pointer("/spec/hostname").and_then(Value::as_str).unwrap_or(&self.name).to_string();
+        let path = if fs.image().userland.is_busybox() {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        } else {
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        };
+        let mut env = vec![
+            ("PATH".to_string(), path.to_string()),
+            ("HOSTNAME".to_string(), hostname),
+            ("HOME".to_string(), "/root".to_string()),
+            ("KUBERNETES_SERVICE_HOST".to_string(), "10.96.0.1".to_string()),
+            ("KUBERNETES_SERVICE_PORT".to_string(), "443".to_string()),
+            ("KUBERNETES_PORT".to_string(), "tcp://10.96.0.1:443".to_string()),
+        ];
+        for e in spec["env"].as_array().into_iter().flatten() {
+            let name = e["name"].as_str().unwrap_or("").to_string();
+            let value = match e.pointer("/valueFrom/fieldRef/fieldPath").and_then(Value::as_str) {
+                Some("metadata.name") => self.name.clone(),
+                Some("metadata.namespace") => self.ns.clone(),
+                Some("status.podIP") => self.state.pod_ip.clone(),
+                Some("spec.nodeName") => NODE_NAME.to_string(),
+                Some(_) => String::new(),
+                None => e["value"].as_str().unwrap_or("").to_string(),
+            };
+            env.push((name, value));
+        }
+        env
+    }
+
+    fn host_for(&mut self, pod: &Value, spec: &Value) -> ContainerHost {
+        let fs = self.container_fs(pod, spec);
+        let env = self.env_for(pod, spec, &fs);
+        ContainerHost {
+            kubelet: self.k.clone(),
+            namespace: self.ns.clone(),
+            hostname: pod.pointer("/spec/hostname").and_then(Value::as_str).unwrap_or(&self.name).to_string(),
+            pod_ip: self.state.pod_ip.clone(),
+            fs,
+            env,
+        }
+    }
+
+    fn argv(spec: &Value) -> Vec<String> {
+        let mut argv: Vec<String> = Vec::new();
+        for key in ["command", "args"] {
+            for a in spec[key].as_array().into_iter().flatten() {
+                argv.push(a.as_str().unwrap_or("").to_string());
+            }
+        }
+        argv
+    }
+
+    /// Output of a container goes to its log as it is written.
+    fn log_sink(&self, container: &str) -> Output {
+        let logs = self.k.inner.logs.clone();
+        let clock = self.k.inner.clock;
+        let (ns, pod, c) = (self.ns.clone(), self.name.clone(), container.to_string());
+        Output::forwarding(move |_s: Stream, text: &str| logs.append(&ns, &pod, &c, clock.now_micro(), text))
+    }
+
+    fn mark_started(&mut self, init: bool, i: usize, name: &str) {
+        let now = self.now();
+        let fp = field_path(init, name);
+        self.event("Normal", "Created", &format!("Created container: {name}"), Some(&fp));
+        self.event("Normal", "Started", &format!("Started container {name}"), Some(&fp));
+        let slot = self.slot(init, i);
+        slot.container_id = container_id();
+        slot.state = State::Running { started_at: now };
+        self.k.inner.logs.start(&self.ns, &self.name, &self.uid, name);
+    }
+
+    /// Run init container `i` to completion; None when the pod is going away meanwhile.
+    async fn run_init(&mut self, i: usize) -> Option<i32> {
+        let pod = self.current()?;
+        let spec = self.spec_of(true, i)?;
+        let name = spec["name"].as_str().unwrap_or("").to_string();
+        let host = self.host_for(&pod, &spec);
+        let argv = Self::argv(&spec);
+        self.mark_started(true, i, &name);
+        self.write_status();
+        let started = self.now();
+        let mut out = self.log_sink(&name);
+        let task = tokio::spawn(async move { sim::run_argv(&argv, &host, &mut out).await });
+        let abort = task.abort_handle();
+        tokio::pin!(task);
+        let code = loop {
+            tokio::select! {
+                r = &mut task => break r.unwrap_or(137),
+                p = self.poke.recv() => {
+                    if p.is_none() || self.stopping() {
+                        abort.abort();
+                        self.k.inner.logs.end(&self.ns, &self.name, &name);
+                        return None;
+                    }
+                }
+            }
+        };
+        self.k.inner.logs.end(&self.ns, &self.name, &name);
+        let now = self.now();
+        self.state.init[i].state = State::Terminated {
+            exit_code: code,
+            reason: if code == 0 { "Completed".into() } else { "Error".into() },
+            started_at: started,
+            finished_at: now,
+            message: None,
+        };
+        self.write_status();
+        Some(code)
+    }
+
+    fn is_nginx(spec: &Value) -> Option<String> {
+        let image = spec["image"].as_str().unwrap_or("");
+        let img = catalogue::lookup(image).ok()?;
+        if img.kind != ImageKind::Nginx {
+            return None;
+        }
+        let argv = Self::argv(spec);
+        let runs_nginx = argv.is_empty()
+            || argv[0] == "nginx"
+            || argv[0].ends_with("/nginx")
+            || argv[0].ends_with("docker-entrypoint.sh");
+        runs_nginx.then_some(img.version)
+    }
+
+    fn start_main(&mut self, pod: &Value, i: usize) {
+        let Some(spec) = self.spec_of(false, i) else { return };
+        let name = spec["name"].as_str().unwrap_or("").to_string();
+        let host = self.host_for(pod, &spec);
+        self.mark_started(false, i, &name);
+        self.state.containers[i].ready = true;
+        if let Some(version) = Self::is_nginx(&spec) {
+            let now = self.k.inner.clock.now();
+            let stamp = now.strftime("%Y/%m/%d %H:%M:%S").to_string();
+            let lines = format!(
+                "/docker-entrypoint.sh: /docker-entrypoint.d/ is not empty, will attempt to perform configuration\n\
+                 /docker-entrypoint.sh: Looking for shell scripts in /docker-entrypoint.d/\n\
+                 /docker-entrypoint.sh: Launching /docker-entrypoint.d/10-listen-on-ipv6-by-default.sh\n\
+                 /docker-entrypoint.sh: Configuration complete; ready for start up\n\
+                 {stamp} [notice] 1#1: using the \"epoll\" event method\n\
+                 {stamp} [notice] 1#1: nginx/{version}\n\
+                 {stamp} [notice] 1#1: OS: Linux (simulated by kubetutor)\n\
+                 {stamp} [notice] 1#1: start worker processes\n\
+                 {stamp} [notice] 1#1: start worker process 29\n"
+            );
+            self.k.inner.logs.append(&self.ns, &self.name, &name, self.k.inner.clock.now_micro(), &lines);
+            self.k.add_server(&self.state.pod_ip, Server {
+                fs: host.fs.clone(),
+                version,
+                port: 80,
+                namespace: self.ns.clone(),
+                pod: self.name.clone(),
+                container: name,
+            });
+            return;
+        }
+        let argv = Self::argv(&spec);
+        let mut out = self.log_sink(&name);
+        let tx = self.exits_tx.clone();
+        let task = tokio::spawn(async move {
+            let code = sim::run_argv(&argv, &host, &mut out).await;
+            let _ = tx.send((i, code));
+        });
+        self.procs.insert(i, task.abort_handle());
+    }
+
+    /// Watch the running containers: restart or finish them per restartPolicy, stop on deletion.
+    async fn supervise(&mut self, restart_policy: &str) {
+        let mut backoffs: HashMap<usize, Duration> = HashMap::new();
+        let mut restart_at: Vec<(tokio::time::Instant, usize)> = Vec::new();
+        loop {
+            let next = restart_at.iter().map(|(t, _)| *t).min();
+            tokio::select! {
+                p = self.poke.recv() => {
+                    if p.is_none() || self.stopping() {
+                        self.terminate().await;
+                        return;
+                    }
+                }
+                Some((i, code)) = self.exits.recv() => {
+                    self.procs.remove(&i);
+                    let name = self.state.containers[i].name.clone();
+                    self.k.inner.logs.end(&self.ns, &self.name, &name);
+                    let started = match &self.state.containers[i].state {
+                        State::Running { started_at } => started_at.clone(),
+                        _ => self.now(),
+                    };
+                    let finished = State::Terminated {
+                        exit_code: code,
+                        reason: if code == 0 { "Completed".into() } else { "Error".into() },
+                        started_at: started,
+                        finished_at: self.now(),
+                        message: None,
+                    };
+                    self.state.containers[i].ready = false;
+                    let restart = match restart_policy {
+                        "Never" => false,
+                        "OnFailure" => code != 0,
+                        _ => true,
+                    };
+                    if restart {
+                        let b = *backoffs.get(&i).unwrap_or(&Duration::from_secs(10));
+                        backoffs.insert(i, (b * 2).min(MAX_BACKOFF));
+                        self.state.containers[i].last_state = Some(finished);
+                        self.state.containers[i].state = State::Waiting {
+                            reason: "CrashLoopBackOff".into(),
+                            message: Some(format!("back-off {}s restarting failed container={name} pod={}_{}({})", b.as_secs(), self.name, self.ns, self.uid)),
+                        };
+                        self.event("Warning", "BackOff", &format!("Back-off restarting failed container {name} in pod {}_{}({})", self.name, self.ns, self.uid), Some(&field_path(false, &name)));
+                        restart_at.push((tokio::time::Instant::now() + self.k.inner.clock.real(b), i));
+                    } else {
+                        self.state.containers[i].state = finished;
+                        let all_done = self.state.containers.iter().all(|c| matches!(c.state, State::Terminated { .. }));
+                        if all_done {
+                            let ok = self.state.containers.iter().all(|c| matches!(c.state, State::Terminated { exit_code: 0, .. }));
+                            self.state.phase = if ok { "Succeeded" } else { "Failed" };
+                        }
+                    }
+                    self.write_status();
+                }
+                _ = async { match next { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
+                    let now = tokio::time::Instant::now();
+                    let due: Vec<usize> = restart_at.iter().filter(|(t, _)| *t <= now).map(|(_, i)| *i).collect();
+                    restart_at.retain(|(t, _)| *t > now);
+                    for i in due {
+                        self.state.containers[i].restart_count += 1;
+                        if !self.pull(false, i).await {
+                            self.terminate().await;
+                            return;
+                        }
+                        if let Some(p) = self.current() {
+                            self.start_main(&p, i);
+                        }
+                    }
+                    self.write_status();
+                }
+            }
+        }
+    }
+
+    async fn wait_for_deletion(&mut self) {
+        while !self.stopping() {
+            if self.poke.recv().await.is_none() {
+                return;
+            }
+        }
+    }
+
+    /// Graceful termination: stop containers (nginx quits at once on SIGQUIT; a shell as PID 1
+    /// ignores SIGTERM and is killed when the grace period ends), then the final delete.
+    async fn terminate(&mut self) {
+        let Some(pod) = self.current() else { return };
+        let grace = pod.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0).max(0) as u64;
+        let mut wait = Duration::ZERO;
+        for i in 0..self.state.containers.len() {
+            let c = self.state.containers[i].clone();
+            if !matches!(c.state, State::Running { .. }) {
+                continue;
+            }
+            self.event("Normal", "Killing", &format!("Stopping container {}", c.name), Some(&field_path(false, &c.name)));
+            let is_server = self.k.server_at(&self.state.pod_ip, 80).is_some_and(|s| s.container == c.name);
+            if is_server {
+                let stamp = self.k.inner.clock.now().strftime("%Y/%m/%d %H:%M:%S").to_string();
+                self.k.inner.logs.append(&self.ns, &self.name, &c.name, self.k.inner.clock.now_micro(),
+                    &format!("{stamp} [notice] 1#1: signal 3 (SIGQUIT) received, shutting down\n{stamp} [notice] 1#1: exit\n"));
+                wait = wait.max(Duration::from_millis(200));
+            } else {
+                wait = wait.max(Duration::from_secs(grace));
+            }
+        }
+        let real = self.k.inner.clock.real(wait);
+        let deadline = tokio::time::Instant::now() + real;
+        // A shorter grace period (kubectl delete --now / --force) ends the wait early.
+        while tokio::time::Instant::now() < deadline {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {}
+                p = self.poke.recv() => {
+                    if p.is_none() || self.current().is_none() {
+                        break;
+                    }
+                    let g = self.current().and_then(|p| p.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64)).unwrap_or(0);
+                    if g == 0 {
+                        break;
+                    }
+                }
+            }
+        }
+        let now = self.now();
+        for (_, h) in self.procs.drain() {
+            h.abort();
+        }
+        for c in self.state.containers.iter_mut() {
+            if let State::Running { started_at } = &c.state {
+                c.state = State::Terminated { exit_code: 0, reason: "Completed".into(), started_at: started_at.clone(), finished_at: now.clone(), message: None };
+                c.ready = false;
+            }
+        }
+        self.write_status();
+        let opts = DeleteOpts { grace_period_seconds: Some(0), precondition_uid: Some(self.uid.clone()), ..Default::default() };
+        let _ = self.k.inner.store.delete(kinds::pods(), &self.ns, &self.name, &opts);
+    }
+
+    fn cleanup(&mut self) {
+        for (_, h) in self.procs.drain() {
+            h.abort();
+        }
+        if !self.state.pod_ip.is_empty() {
+            self.k.remove_servers(&self.state.pod_ip, None);
+            self.k.release_ip(&self.state.pod_ip);
+        }
+        for c in self.state.init.iter().chain(&self.state.containers) {
+            self.k.inner.logs.end(&self.ns, &self.name, &c.name);
+        }
+        self.k.inner.logs.forget(&self.ns, &self.name, &self.uid);
+    }
+}

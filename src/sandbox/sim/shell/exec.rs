@@ -1,0 +1,509 @@
+//! Walks parsed scripts: lists, pipelines, redirections into the container filesystem,
+//! expansion (parameters, `$(...)`, arithmetic, field splitting, globbing) and control flow.
+//! Output goes through a stack of frames so pipes, `$(...)` and `> file` capture it.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::super::fs::{components, join, FsError, WriteMode};
+use super::super::image::Userland;
+use super::super::{Host, Output, Stream};
+use super::ast::{Command, Compound, Pipeline, Redir, RedirOp, Script, Simple};
+pub(super) use super::state::Shell;
+
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum Dest {
+    Term(Stream),
+    Capture(usize),
+    File(String),
+    Null,
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct Frame {
+    pub out: Dest,
+    pub err: Dest,
+    /// What the command reads; there is no terminal input, so reads see end of file.
+    pub input: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Flow {
+    Normal,
+    Exit(i32),
+    Break(u32),
+    Continue(u32),
+}
+
+pub(super) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+pub(super) struct Interp<'a, H: Host> {
+    pub host: &'a H,
+    pub output: &'a mut Output,
+    pub sh: &'a mut Shell,
+    pub frames: Vec<Frame>,
+    pub captures: Vec<String>,
+    pub flow: Flow,
+    /// Inside an `if`/`while` condition or a `&&`/`||` left side: `set -e` does not apply.
+    pub cond: usize,
+    /// Loops we are inside; `break` outside any is ignored.
+    pub loops: usize,
+    /// Shells, `eval`s and `.` scripts we are nested in.
+    pub depth: usize,
+    /// Status of the last `$(...)`, which a command of only assignments returns.
+    pub subst_status: Option<i32>,
+}
+
+impl<'a, H: Host> Interp<'a, H> {
+    pub fn new(host: &'a H, output: &'a mut Output, sh: &'a mut Shell) -> Self {
+        Interp {
+            host,
+            output,
+            sh,
+            frames: vec![Frame {
+                out: Dest::Term(Stream::Stdout),
+                err: Dest::Term(Stream::Stderr),
+                input: None,
+            }],
+            captures: Vec::new(),
+            flow: Flow::Normal,
+            cond: 0,
+            loops: 0,
+            depth: 0,
+            subst_status: None,
+        }
+    }
+
+    pub fn frame(&mut self) -> &mut Frame {
+        if self.frames.is_empty() {
+            self.frames.push(Frame {
+                out: Dest::Term(Stream::Stdout),
+                err: Dest::Term(Stream::Stderr),
+                input: None,
+            });
+        }
+        let last = self.frames.len() - 1;
+        &mut self.frames[last]
+    }
+
+    fn write_to(&mut self, dest: Dest, text: &str) {
+        match dest {
+            Dest::Term(stream) => self.output.write(stream, text),
+            Dest::Capture(i) => {
+                if let Some(buf) = self.captures.get_mut(i) {
+                    buf.push_str(text);
+                }
+            }
+            Dest::File(path) => {
+                let _ = self.host.fs().write(&path, text, WriteMode::Append);
+            }
+            Dest::Null => {}
+        }
+    }
+
+    pub fn out(&mut self, text: &str) {
+        let dest = self.frame().out.clone();
+        self.write_to(dest, text);
+    }
+
+    pub fn err(&mut self, text: &str) {
+        let dest = self.frame().err.clone();
+        self.write_to(dest, text);
+    }
+
+    /// Everything on standard input (consumed).
+    pub fn stdin(&mut self) -> String {
+        self.frame().input.take().unwrap_or_default()
+    }
+
+    /// Whether standard output is the terminal (for `ls` columns).
+    pub fn out_is_tty(&mut self) -> bool {
+        self.sh.tty && self.frame().out == Dest::Term(Stream::Stdout)
+    }
+
+    /// `path` made absolute against the working directory and normalised.
+    pub fn abs(&self, path: &str) -> String {
+        if path.starts_with('/') {
+            join(&components(path))
+        } else {
+            join(&components(&format!("{}/{}", self.sh.cwd, path)))
+        }
+    }
+
+    /// Print a shell diagnostic the way ash (`sh: cd: line 1: ...`) or dash
+    /// (`sh: 1: cd: ...`) does.
+    pub fn shell_error(&mut self, builtin: Option<&str>, msg: &str) {
+        let sh = &self.sh;
+        let mut text = format!("{}: ", sh.arg0);
+        if sh.userland == Userland::Debian {
+            text.push_str(&format!("{}: ", sh.line));
+            if let Some(b) = builtin {
+                text.push_str(&format!("{b}: "));
+            }
+        } else {
+            let command = builtin.or(sh.script_file.then_some(sh.arg0.as_str()));
+            if let Some(c) = command {
+                if c != sh.arg0 {
+                    text.push_str(&format!("{c}: "));
+                }
+                if !sh.interactive {
+                    text.push_str(&format!("line {}: ", sh.line));
+                }
+            }
+        }
+        text.push_str(msg);
+        text.push('\n');
+        self.err(&text);
+    }
+
+    pub fn run_list<'s>(&'s mut self, script: &'s Script) -> Boxed<'s, i32> {
+        Box::pin(async move {
+            let mut status = self.sh.status;
+            for item in script {
+                if self.flow != Flow::Normal {
+                    break;
+                }
+                let has_rest = !item.rest.is_empty();
+                if has_rest {
+                    self.cond += 1;
+                }
+                status = self.run_pipeline(&item.first).await;
+                self.sh.status = status;
+                let mut last_ran = item.rest.is_empty();
+                let mut last_negated = item.first.negate;
+                for (i, (and, pipeline)) in item.rest.iter().enumerate() {
+                    if self.flow != Flow::Normal {
+                        break;
+                    }
+                    if *and != (status == 0) {
+                        continue;
+                    }
+                    let is_last = i + 1 == item.rest.len();
+                    if is_last {
+                        self.cond -= 1;
+                    }
+                    status = self.run_pipeline(pipeline).await;
+                    if is_last {
+                        self.cond += 1;
+                        last_ran = true;
+                        last_negated = pipeline.negate;
+                    }
+                    self.sh.status = status;
+                }
+                if has_rest {
+                    self.cond -= 1;
+                }
+                if self.sh.errexit
+                    && self.cond == 0
+                    && status != 0
+                    && last_ran
+                    && !last_negated
+                    && self.flow == Flow::Normal
+                {
+                    self.flow = Flow::Exit(status);
+                }
+            }
+            status
+        })
+    }
+
+    async fn run_pipeline(&mut self, pipeline: &Pipeline) -> i32 {
+        if pipeline.negate {
+            self.cond += 1;
+        }
+        let status = if pipeline.commands.len() == 1 {
+            self.run_command(&pipeline.commands[0]).await
+        } else {
+            let mut input = self.frame().input.take();
+            let mut status = 0;
+            let count = pipeline.commands.len();
+            for (i, cmd) in pipeline.commands.iter().enumerate() {
+                let last = i + 1 == count;
+                let out = if last {
+                    self.frame().out.clone()
+                } else {
+                    self.captures.push(String::new());
+                    Dest::Capture(self.captures.len() - 1)
+                };
+                let err = self.frame().err.clone();
+                self.frames.push(Frame {
+                    out,
+                    err,
+                    input: input.take(),
+                });
+                // Every member of a pipeline runs in its own subshell.
+                let saved = self.sh.clone();
+                status = self.run_command(cmd).await;
+                *self.sh = saved;
+                self.flow = Flow::Normal;
+                self.frames.pop();
+                if !last {
+                    input = self.captures.pop();
+                }
+            }
+            status
+        };
+        if pipeline.negate {
+            self.cond -= 1;
+            i32::from(status == 0)
+        } else {
+            status
+        }
+    }
+
+    async fn run_command(&mut self, cmd: &Command) -> i32 {
+        match cmd {
+            Command::Simple(simple) => self.run_simple(simple).await,
+            Command::Compound(compound, redirs) => {
+                let Some(frame) = self.redirect(redirs).await else {
+                    return self.redirect_failed();
+                };
+                self.frames.push(frame);
+                let status = self.run_compound(compound).await;
+                self.frames.pop();
+                status
+            }
+        }
+    }
+
+    async fn run_compound(&mut self, compound: &Compound) -> i32 {
+        match compound {
+            Compound::Group(body) => self.run_list(body).await,
+            Compound::Subshell(body) => {
+                let saved = self.sh.clone();
+                let mut status = self.run_list(body).await;
+                *self.sh = saved;
+                if let Flow::Exit(code) = self.flow {
+                    status = code;
+                }
+                self.flow = Flow::Normal;
+                status
+            }
+            Compound::If {
+                branches,
+                otherwise,
+            } => {
+                for (cond, body) in branches {
+                    self.cond += 1;
+                    let s = self.run_list(cond).await;
+                    self.cond -= 1;
+                    if self.flow != Flow::Normal {
+                        return s;
+                    }
+                    if s == 0 {
+                        return self.run_list(body).await;
+                    }
+                }
+                match otherwise {
+                    Some(body) => self.run_list(body).await,
+                    None => 0,
+                }
+            }
+            Compound::Loop { until, cond, body } => {
+                let mut status = 0;
+                self.loops += 1;
+                loop {
+                    // A busy loop must not starve the other simulated containers.
+                    tokio::task::yield_now().await;
+                    self.cond += 1;
+                    let s = self.run_list(cond).await;
+                    self.cond -= 1;
+                    if self.flow != Flow::Normal || (s == 0) == *until {
+                        break;
+                    }
+                    status = self.run_list(body).await;
+                    if self.loop_flow() {
+                        break;
+                    }
+                }
+                self.loops -= 1;
+                status
+            }
+            Compound::For { var, items, body } => {
+                let values = match items {
+                    Some(words) => {
+                        let mut values = Vec::new();
+                        for w in words {
+                            values.extend(self.expand(w).await);
+                        }
+                        values
+                    }
+                    None => self.sh.args.clone(),
+                };
+                let mut status = 0;
+                self.loops += 1;
+                for value in values {
+                    self.sh.set(var, &value);
+                    status = self.run_list(body).await;
+                    if self.loop_flow() {
+                        break;
+                    }
+                }
+                self.loops -= 1;
+                status
+            }
+        }
+    }
+
+    /// After a loop body: whether to leave the loop, consuming one level of break/continue.
+    fn loop_flow(&mut self) -> bool {
+        match self.flow {
+            Flow::Normal => false,
+            Flow::Exit(_) => true,
+            Flow::Break(n) => {
+                self.flow = if n > 1 {
+                    Flow::Break(n - 1)
+                } else {
+                    Flow::Normal
+                };
+                true
+            }
+            Flow::Continue(n) => {
+                if n > 1 {
+                    self.flow = Flow::Continue(n - 1);
+                    true
+                } else {
+                    self.flow = Flow::Normal;
+                    false
+                }
+            }
+        }
+    }
+
+    async fn run_simple(&mut self, cmd: &Simple) -> i32 {
+        self.sh.line = self.sh.line_base + cmd.line;
+        self.subst_status = None;
+        let mut argv = Vec::new();
+        for w in &cmd.words {
+            argv.extend(self.expand(w).await);
+        }
+        let mut assigns = Vec::new();
+        for (name, w) in &cmd.assigns {
+            assigns.push((name.clone(), self.expand_single(w).await));
+        }
+        let Some(frame) = self.redirect(&cmd.redirs).await else {
+            return self.redirect_failed();
+        };
+        if argv.is_empty() {
+            for (name, value) in assigns {
+                self.sh.set(&name, &value);
+            }
+            return self.subst_status.unwrap_or(0);
+        }
+        if argv[0] == "exec" && argv.len() == 1 {
+            // `exec >log 2>&1` redirects the shell itself from here on.
+            *self.frame() = frame;
+            return 0;
+        }
+        self.frames.push(frame);
+        let saved = (!assigns.is_empty()).then(|| self.sh.vars.clone());
+        for (name, value) in &assigns {
+            self.sh.set(name, value);
+            self.sh.export(name);
+        }
+        let status = self.dispatch(&argv).await;
+        if let Some(vars) = saved {
+            self.sh.vars = vars;
+        }
+        self.frames.pop();
+        status
+    }
+
+    /// Apply redirections on top of the current frame; `None` after printing why one failed.
+    pub async fn redirect(&mut self, redirs: &[Redir]) -> Option<Frame> {
+        let mut frame = self.frame().clone();
+        for r in redirs {
+            let target = self.expand_single(&r.target).await;
+            match r.op {
+                RedirOp::Out | RedirOp::Append | RedirOp::Both => {
+                    let dest = match target.as_str() {
+                        "/dev/null" => Dest::Null,
+                        "/dev/stdout" => frame.out.clone(),
+                        "/dev/stderr" => frame.err.clone(),
+                        _ => {
+                            let path = self.abs(&target);
+                            let mode = if r.op == RedirOp::Append {
+                                WriteMode::Append
+                            } else {
+                                WriteMode::Truncate
+                            };
+                            if let Err(e) = self.host.fs().write(&path, "", mode) {
+                                let msg = self.redirect_message(&target, e, true);
+                                self.shell_error(None, &msg);
+                                return None;
+                            }
+                            Dest::File(path)
+                        }
+                    };
+                    match (r.op, r.fd) {
+                        (RedirOp::Both, _) => {
+                            frame.out = dest.clone();
+                            frame.err = dest;
+                        }
+                        (_, 2) => frame.err = dest,
+                        (_, 1) => frame.out = dest,
+                        _ => {}
+                    }
+                }
+                RedirOp::In => {
+                    let text = if target == "/dev/null" {
+                        Ok(String::new())
+                    } else {
+                        self.host.fs().read(&self.abs(&target))
+                    };
+                    match text {
+                        Ok(text) => frame.input = Some(text),
+                        Err(FsError::IsADirectory) => frame.input = Some(String::new()),
+                        Err(e) => {
+                            let msg = self.redirect_message(&target, e, false);
+                            self.shell_error(None, &msg);
+                            return None;
+                        }
+                    }
+                }
+                RedirOp::Dup => {
+                    let dest = match target.as_str() {
+                        "-" => Some(Dest::Null),
+                        "1" => Some(frame.out.clone()),
+                        "2" => Some(frame.err.clone()),
+                        _ => None,
+                    };
+                    match (dest, r.fd) {
+                        (Some(d), 1) => frame.out = d,
+                        (Some(d), 2) => frame.err = d,
+                        (Some(_), _) => {}
+                        (None, _) => {
+                            let msg = format!("{target}: Bad file descriptor");
+                            self.shell_error(None, &msg);
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+        Some(frame)
+    }
+
+    /// The status of a command whose redirection failed (ash 1, dash 2).
+    fn redirect_failed(&self) -> i32 {
+        if self.sh.userland == Userland::Debian {
+            2
+        } else {
+            1
+        }
+    }
+
+    fn redirect_message(&self, target: &str, e: FsError, create: bool) -> String {
+        let missing = matches!(e, FsError::NotFound | FsError::NotADirectory);
+        match (self.sh.userland == Userland::Debian, create, missing) {
+            (false, true, true) => format!("can't create {target}: nonexistent directory"),
+            (false, true, false) => format!("can't create {target}: {e}"),
+            (false, false, true) => format!("can't open {target}: no such file"),
+            (false, false, false) => format!("can't open {target}: {e}"),
+            (true, true, true) => format!("cannot create {target}: Directory nonexistent"),
+            (true, true, false) => format!("cannot create {target}: {e}"),
+            (true, false, true) => format!("cannot open {target}: No such file"),
+            (true, false, false) => format!("cannot open {target}: {e}"),
+        }
+    }
+}

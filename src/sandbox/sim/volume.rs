@@ -1,0 +1,249 @@
+//! The tree behind a `Volume`: directories and text files with modification times, and the
+//! path walks `ContainerFs` builds on. A volume is shared by every container that mounts it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use jiff::Timestamp;
+
+use super::fs::{FileKind, FsError, Metadata, WriteMode};
+
+#[derive(Debug, Clone)]
+pub(super) enum Node {
+    File {
+        data: String,
+        mtime: Timestamp,
+    },
+    Dir {
+        entries: BTreeMap<String, Node>,
+        mtime: Timestamp,
+    },
+}
+
+impl Node {
+    pub(super) fn dir(mtime: Timestamp) -> Node {
+        Node::Dir {
+            entries: BTreeMap::new(),
+            mtime,
+        }
+    }
+
+    pub(super) fn meta(&self) -> Metadata {
+        match self {
+            Node::File { data, mtime } => Metadata {
+                kind: FileKind::File,
+                size: data.len() as u64,
+                mtime: *mtime,
+                nlink: 1,
+            },
+            Node::Dir { entries, mtime } => Metadata {
+                kind: FileKind::Dir,
+                size: 4096,
+                mtime: *mtime,
+                nlink: 2 + entries
+                    .values()
+                    .filter(|n| matches!(n, Node::Dir { .. }))
+                    .count() as u64,
+            },
+        }
+    }
+
+    pub(super) fn walk(&self, path: &[String]) -> Result<&Node, FsError> {
+        let mut node = self;
+        for name in path {
+            node = match node {
+                Node::Dir { entries, .. } => entries.get(name).ok_or(FsError::NotFound)?,
+                Node::File { .. } => return Err(FsError::NotADirectory),
+            };
+        }
+        Ok(node)
+    }
+
+    pub(super) fn walk_mut(&mut self, path: &[String]) -> Result<&mut Node, FsError> {
+        let mut node = self;
+        for name in path {
+            node = match node {
+                Node::Dir { entries, .. } => entries.get_mut(name).ok_or(FsError::NotFound)?,
+                Node::File { .. } => return Err(FsError::NotADirectory),
+            };
+        }
+        Ok(node)
+    }
+
+    /// The directory holding `path`'s last component, and that component.
+    pub(super) fn parent_mut<'a>(
+        &'a mut self,
+        path: &'a [String],
+    ) -> Result<
+        (
+            &'a mut BTreeMap<String, Node>,
+            &'a mut Timestamp,
+            &'a String,
+        ),
+        FsError,
+    > {
+        let (name, dir) = path.split_last().ok_or(FsError::Exists)?;
+        match self.walk_mut(dir)? {
+            Node::Dir { entries, mtime } => Ok((entries, mtime, name)),
+            Node::File { .. } => Err(FsError::NotADirectory),
+        }
+    }
+}
+
+/// A shared directory tree; clones are handles to the same files.
+#[derive(Debug, Clone)]
+pub struct Volume {
+    root: Arc<Mutex<Node>>,
+}
+
+impl Default for Volume {
+    fn default() -> Self {
+        Volume::new()
+    }
+}
+
+impl Volume {
+    /// An empty volume, as a freshly provisioned PV or emptyDir.
+    pub fn new() -> Self {
+        Volume::at(Timestamp::now())
+    }
+
+    pub fn at(created: Timestamp) -> Self {
+        Volume {
+            root: Arc::new(Mutex::new(Node::dir(created))),
+        }
+    }
+
+    /// Whether both handles are the same volume.
+    pub fn same(&self, other: &Volume) -> bool {
+        Arc::ptr_eq(&self.root, &other.root)
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, Node> {
+        // A panic elsewhere must not take the files with it.
+        self.root.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Seed a file (parents created), for ConfigMap-like contents or test fixtures.
+    pub fn put_file(&self, path: &str, data: &str, now: Timestamp) -> Result<(), FsError> {
+        let parts = components(path);
+        if let Some((_, dir)) = parts.split_last() {
+            mkdir_in(&mut self.lock(), dir, true, now)?;
+        }
+        write_in(&mut self.lock(), &parts, data, WriteMode::Truncate, now)
+    }
+
+    pub fn read_file(&self, path: &str) -> Result<String, FsError> {
+        read_in(&self.lock(), &components(path))
+    }
+
+    /// Create a directory and its parents (`mkdir -p`) dated `now`.
+    pub fn put_dir(&self, path: &str, now: Timestamp) -> Result<(), FsError> {
+        mkdir_in(&mut self.lock(), &components(path), true, now)
+    }
+
+    /// Set a file's or directory's modification time.
+    pub fn set_mtime(&self, path: &str, at: Timestamp) -> Result<(), FsError> {
+        match self.lock().walk_mut(&components(path))? {
+            Node::File { mtime, .. } | Node::Dir { mtime, .. } => *mtime = at,
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn read_in(root: &Node, path: &[String]) -> Result<String, FsError> {
+    match root.walk(path)? {
+        Node::File { data, .. } => Ok(data.clone()),
+        Node::Dir { .. } => Err(FsError::IsADirectory),
+    }
+}
+
+pub(super) fn write_in(
+    root: &mut Node,
+    path: &[String],
+    data: &str,
+    mode: WriteMode,
+    now: Timestamp,
+) -> Result<(), FsError> {
+    let (entries, dir_mtime, name) = root.parent_mut(path).map_err(|e| match e {
+        FsError::Exists => FsError::IsADirectory,
+        e => e,
+    })?;
+    match entries.get_mut(name) {
+        Some(Node::Dir { .. }) => Err(FsError::IsADirectory),
+        Some(Node::File { .. }) if mode == WriteMode::CreateNew => Err(FsError::Exists),
+        Some(Node::File { data: old, mtime }) => {
+            if mode == WriteMode::Truncate {
+                old.clear();
+            }
+            old.push_str(data);
+            *mtime = now;
+            Ok(())
+        }
+        None => {
+            entries.insert(
+                name.clone(),
+                Node::File {
+                    data: data.to_string(),
+                    mtime: now,
+                },
+            );
+            *dir_mtime = now;
+            Ok(())
+        }
+    }
+}
+
+pub(super) fn mkdir_in(
+    root: &mut Node,
+    path: &[String],
+    parents: bool,
+    now: Timestamp,
+) -> Result<(), FsError> {
+    let mut node = root;
+    for (i, name) in path.iter().enumerate() {
+        let last = i + 1 == path.len();
+        let Node::Dir { entries, mtime } = node else {
+            return Err(FsError::NotADirectory);
+        };
+        if !entries.contains_key(name) {
+            if !parents && !last {
+                return Err(FsError::NotFound);
+            }
+            entries.insert(name.clone(), Node::dir(now));
+            *mtime = now;
+        } else if last && !parents {
+            return Err(FsError::Exists);
+        }
+        node = entries.get_mut(name).ok_or(FsError::NotFound)?;
+    }
+    match node {
+        Node::Dir { .. } => Ok(()),
+        Node::File { .. } => Err(if parents {
+            FsError::Exists
+        } else {
+            FsError::NotADirectory
+        }),
+    }
+}
+
+/// Path components after resolving `.` and `..` (no symlinks exist here); relative paths
+/// count from `/`.
+pub fn components(path: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            p => out.push(p.to_string()),
+        }
+    }
+    out
+}
+
+/// `/a/b` for the given components.
+pub fn join(parts: &[String]) -> String {
+    format!("/{}", parts.join("/"))
+}

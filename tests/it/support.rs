@@ -1,0 +1,71 @@
+//! Shared test helpers: a sandbox served on a loopback port with a kube client from its
+//! kubeconfig, and polling until a condition holds.
+
+use std::future::Future;
+use std::time::Duration;
+
+use kubetutor::sandbox::{self, kubeconfig, Sandbox, SandboxConfig};
+
+pub struct Served {
+    pub sandbox: Sandbox,
+    pub url: String,
+    pub kubeconfig: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+pub async fn serve_with(config: SandboxConfig) -> Served {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let sandbox = Sandbox::start(config);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(sandbox::serve(listener, sandbox.router(), async move {
+        let _ = stopped.await;
+    }));
+    let kubeconfig = kubeconfig::render(&url, sandbox.token(), "default");
+    Served { sandbox, url, kubeconfig, stop: Some(stop) }
+}
+
+pub async fn serve() -> Served {
+    serve_with(SandboxConfig { speed: f64::INFINITY, ..Default::default() }).await
+}
+
+/// A kube client built from a kubeconfig, exactly as for a real cluster.
+pub async fn client_from(kubeconfig: &str) -> kube::Client {
+    let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+        .await
+        .unwrap();
+    kube::Client::try_from(cfg).unwrap()
+}
+
+impl Served {
+    pub async fn client(&self) -> kube::Client {
+        client_from(&self.kubeconfig).await
+    }
+}
+
+/// Poll `f` until it returns Some, failing after `secs` seconds of real time.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
