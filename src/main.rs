@@ -76,11 +76,13 @@ fn run_sandbox(args: SandboxArgs) -> Result<()> {
         let sb = Sandbox::start(SandboxConfig {
             speed: args.speed,
             default_storage_class: !args.no_default_storage_class,
+            tls_ips: vec![addr.ip()],
             ..Default::default()
-        });
+        })?;
         let path = args.kubeconfig.unwrap_or_else(kubeconfig::default_path);
-        let server = format!("http://{addr}");
-        kubeconfig::write_private(&path, &kubeconfig::render(&server, sb.token(), "default"))
+        let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
+        let server = if addr.is_ipv6() { format!("https://[{host}]:{}", addr.port()) } else { format!("https://{host}:{}", addr.port()) };
+        kubeconfig::write_private(&path, &sb.kubeconfig(&server, "default"))
             .with_context(|| format!("cannot write the kubeconfig to {}", path.display()))?;
         if !addr.ip().is_loopback() {
             eprintln!("WARNING: the sandbox listens on {addr}, reachable from other machines. Keep the token secret.");
@@ -93,7 +95,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<()> {
         println!("  kubectl get pods -w");
         println!();
         println!("Press Ctrl-C to stop.");
-        sandbox::serve(listener, sb.router(), shutdown_signal()).await?;
+        sb.serve(listener, shutdown_signal()).await?;
         println!("kubetutor sandbox stopped.");
         Ok(())
     })

@@ -56,6 +56,16 @@ impl Clock {
         }
     }
 
+    /// How long a back-off (image pull, crash loop) really waits: as [`Clock::real`], but an
+    /// infinitely fast clock still waits a thousandth of the simulated time, so retries never spin.
+    pub fn backoff(&self, simulated: Duration) -> Duration {
+        if self.speed.is_infinite() {
+            simulated / 1000
+        } else {
+            self.real(simulated)
+        }
+    }
+
     /// Wait for a simulated duration.
     pub async fn sleep(&self, simulated: Duration) {
         let d = self.real(simulated);

@@ -21,8 +21,10 @@ pub enum Answer {
     NxDomain,
 }
 
-/// Resolve `name` as a pod in namespace `from_ns` would (search path, ndots 5).
+/// Resolve `name` as a pod in namespace `from_ns` would (search path, ndots 5). A name ending
+/// in `.` is already fully qualified and skips the search path.
 pub fn resolve(store: &Store, from_ns: &str, name: &str) -> Answer {
+    let absolute = name.ends_with('.');
     let name = name.trim_end_matches('.').to_ascii_lowercase();
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return Answer::Found { fqdn: name.clone(), ips: vec![name] };
@@ -33,7 +35,7 @@ pub fn resolve(store: &Store, from_ns: &str, name: &str) -> Answer {
         CLUSTER_DOMAIN.to_string(),
     ];
     let mut candidates: Vec<String> = Vec::new();
-    if name.matches('.').count() < 5 {
+    if !absolute && name.matches('.').count() < 5 {
         candidates.extend(search.iter().map(|d| format!("{name}.{d}")));
     }
     candidates.push(name.clone());
@@ -142,5 +144,7 @@ mod tests {
         assert_eq!(resolve(&s, "default", "web-0.api"), Answer::NxDomain);
         assert_eq!(resolve(&s, "default", "nope"), Answer::NxDomain);
         assert_eq!(resolve(&s, "other", "nginx"), Answer::NxDomain);
+        // A trailing dot means "already fully qualified": no search path.
+        assert_eq!(resolve(&s, "default", "web-0.nginx."), Answer::NxDomain);
     }
 }

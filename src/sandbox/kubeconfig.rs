@@ -8,12 +8,18 @@ use serde_json::json;
 
 pub const CONTEXT: &str = "kubetutor-sandbox";
 
-/// The kubeconfig YAML for a sandbox at `server` (e.g. `http://127.0.0.1:6443`).
-pub fn render(server: &str, token: &str, namespace: &str) -> String {
+/// The kubeconfig YAML for a sandbox at `server` (e.g. `https://127.0.0.1:6443`), trusting the
+/// PEM certificate authority `ca` when given.
+pub fn render(server: &str, token: &str, namespace: &str, ca: Option<&str>) -> String {
+    use base64::Engine as _;
+    let mut cluster = json!({"server": server});
+    if let Some(ca) = ca {
+        cluster["certificate-authority-data"] = json!(base64::engine::general_purpose::STANDARD.encode(ca));
+    }
     let doc = json!({
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": CONTEXT, "cluster": {"server": server}}],
+        "clusters": [{"name": CONTEXT, "cluster": cluster}],
         "users": [{"name": CONTEXT, "user": {"token": token}}],
         "contexts": [{"name": CONTEXT, "context": {"cluster": CONTEXT, "user": CONTEXT, "namespace": namespace}}],
         "current-context": CONTEXT,
@@ -58,9 +64,11 @@ mod tests {
 
     #[test]
     fn kubeconfig_parses_and_is_private() {
-        let yaml = render("http://127.0.0.1:1234", "tok", "default");
+        let yaml = render("https://127.0.0.1:1234", "tok", "default", Some("-----BEGIN CERTIFICATE-----\n"));
         let kc: kube::config::Kubeconfig = serde_yaml::from_str(&yaml).unwrap();
         assert_eq!(kc.current_context.as_deref(), Some(CONTEXT));
+        let cluster = kc.clusters[0].cluster.as_ref().unwrap();
+        assert_eq!(cluster.certificate_authority_data.as_deref(), Some("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="));
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("a/b.kubeconfig");
         write_private(&p, &yaml).unwrap();

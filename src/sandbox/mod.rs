@@ -23,14 +23,18 @@ pub mod selector;
 pub mod sim;
 pub mod store;
 pub mod table;
+pub mod tls;
 pub mod validation;
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::task::AbortHandle;
+use tokio::task::{AbortHandle, JoinSet};
+use tower::ServiceExt;
 
 use api::{ApiState, Auth, Identity};
 use clock::Clock;
@@ -48,6 +52,8 @@ pub struct SandboxConfig {
     pub history: usize,
     /// The bearer token; random when `None`.
     pub token: Option<String>,
+    /// Addresses besides loopback the server certificate must name (a non-loopback listen address).
+    pub tls_ips: Vec<IpAddr>,
 }
 
 impl Default for SandboxConfig {
@@ -57,6 +63,7 @@ impl Default for SandboxConfig {
             default_storage_class: true,
             history: store::DEFAULT_HISTORY,
             token: None,
+            tls_ips: Vec::new(),
         }
     }
 }
@@ -65,6 +72,7 @@ impl Default for SandboxConfig {
 pub struct Sandbox {
     state: ApiState,
     token: String,
+    tls: tls::TlsIdentity,
     tasks: Vec<AbortHandle>,
 }
 
@@ -75,8 +83,10 @@ pub fn random_token() -> String {
 }
 
 impl Sandbox {
-    /// Build the cluster and start its controllers. Must run inside a tokio runtime.
-    pub fn start(config: SandboxConfig) -> Sandbox {
+    /// Build the cluster and start its controllers. Must run inside a tokio runtime. Fails only
+    /// if no TLS certificate can be made.
+    pub fn start(config: SandboxConfig) -> Result<Sandbox, tls::TlsError> {
+        let tls = tls::TlsIdentity::generate(&config.tls_ips)?;
         let clock = Clock::new(config.speed);
         let store = Store::with_history(clock, config.history);
         bootstrap::populate(&store, config.default_storage_class);
@@ -99,11 +109,26 @@ impl Sandbox {
             tokio::spawn(controllers::scheduler::run(store.clone(), recorder)).abort_handle(),
             tokio::spawn(kubelet::run(kubelet)).abort_handle(),
         ];
-        Sandbox { state, token, tasks }
+        Ok(Sandbox { state, token, tls, tasks })
     }
 
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// The TLS identity the API is served with (its CA goes into kubeconfigs).
+    pub fn tls(&self) -> &tls::TlsIdentity {
+        &self.tls
+    }
+
+    /// A kubeconfig for this sandbox served at `server` (`https://127.0.0.1:PORT`).
+    pub fn kubeconfig(&self, server: &str, namespace: &str) -> String {
+        kubeconfig::render(server, &self.token, namespace, Some(self.tls.ca_pem()))
+    }
+
+    /// Serve the API over HTTPS on `listener` until `shutdown` resolves.
+    pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        serve(listener, self.router(), self.tls.acceptor(), shutdown).await
     }
 
     pub fn store(&self) -> &Store {
@@ -142,22 +167,64 @@ impl Drop for Sandbox {
     }
 }
 
-/// Serve `router` on `listener` until `shutdown` resolves. Open watches are given a moment to
-/// end, then dropped, so shutdown never hangs on a long watch.
-pub async fn serve(listener: TcpListener, router: axum::Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        shutdown.await;
-        let _ = tx.send(());
-    });
-    tokio::select! {
-        r = server => r,
-        _ = async {
-            if rx.await.is_ok() {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            } else {
-                std::future::pending::<()>().await;
+/// Serve `router` over TLS on `listener` until `shutdown` resolves: a task per connection
+/// (HTTP/1.1 with upgrades). On shutdown, connections finish their requests; open watches get
+/// half a second, then are dropped, so shutdown never hangs on a long watch.
+pub async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    tls: tokio_rustls::TlsAcceptor,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut conns = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => {
+                let tcp = match accepted {
+                    Ok((tcp, _)) => tcp,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        tracing::warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                conns.spawn(connection(tcp, tls.clone(), router.clone(), stop_rx.clone()));
             }
-        } => Ok(()),
+            Some(_) = conns.join_next(), if !conns.is_empty() => {}
+        }
+    }
+    let _ = stop_tx.send(true);
+    let drain = async { while conns.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
+    conns.abort_all();
+    Ok(())
+}
+
+async fn connection(tcp: tokio::net::TcpStream, tls: tokio_rustls::TlsAcceptor, router: axum::Router, mut stop: tokio::sync::watch::Receiver<bool>) {
+    // A client that never finishes its handshake must not hold a task forever.
+    let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::debug!("TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => return,
+    };
+    let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| router.clone().oneshot(req));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), svc)
+        .with_upgrades();
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        _ = stop.changed() => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
     }
 }

@@ -4,11 +4,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kubetutor::sandbox::{self, kubeconfig, Sandbox, SandboxConfig};
+use kubetutor::sandbox::{self, Sandbox, SandboxConfig};
 
 pub struct Served {
     pub sandbox: Sandbox,
-    pub url: String,
     pub kubeconfig: String,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -23,14 +22,14 @@ impl Drop for Served {
 
 pub async fn serve_with(config: SandboxConfig) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let sandbox = Sandbox::start(config);
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let sandbox = Sandbox::start(config).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(sandbox::serve(listener, sandbox.router(), async move {
+    tokio::spawn(sandbox::serve(listener, sandbox.router(), sandbox.tls().acceptor(), async move {
         let _ = stopped.await;
     }));
-    let kubeconfig = kubeconfig::render(&url, sandbox.token(), "default");
-    Served { sandbox, url, kubeconfig, stop: Some(stop) }
+    let kubeconfig = sandbox.kubeconfig(&url, "default");
+    Served { sandbox, kubeconfig, stop: Some(stop) }
 }
 
 pub async fn serve() -> Served {

@@ -140,12 +140,17 @@ impl Worker {
 
     /// Wait a simulated duration, waking early when the pod changes.
     async fn pause(&mut self, d: Duration) -> Wake {
+        let deadline = tokio::time::Instant::now() + self.k.inner.clock.real(d);
+        self.pause_until(deadline).await
+    }
+
+    /// Wait until a real instant, waking early when the pod changes.
+    async fn pause_until(&mut self, deadline: tokio::time::Instant) -> Wake {
         if self.stopping() {
             return Wake::Stop;
         }
-        let real = self.k.inner.clock.real(d);
         tokio::select! {
-            _ = tokio::time::sleep(real) => Wake::Elapsed,
+            _ = tokio::time::sleep_until(deadline) => Wake::Elapsed,
             p = self.poke.recv() => {
                 if p.is_none() || self.stopping() {
                     Wake::Stop
@@ -156,15 +161,24 @@ impl Worker {
         }
     }
 
-    /// Wait, ignoring changes other than deletion.
+    /// Wait a simulated duration, ignoring changes other than deletion.
     async fn hold(&mut self, d: Duration) -> bool {
-        let real = self.k.inner.clock.real(d);
-        let deadline = tokio::time::Instant::now() + real;
+        let deadline = tokio::time::Instant::now() + self.k.inner.clock.real(d);
+        self.hold_until(deadline).await
+    }
+
+    /// Wait out a back-off; never instant, so retries do not spin even on an infinitely fast clock.
+    async fn hold_backoff(&mut self, d: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + self.k.inner.clock.backoff(d);
+        self.hold_until(deadline).await
+    }
+
+    async fn hold_until(&mut self, deadline: tokio::time::Instant) -> bool {
         loop {
             if tokio::time::Instant::now() >= deadline {
                 return !self.stopping();
             }
-            match self.pause(deadline.saturating_duration_since(tokio::time::Instant::now()).mul_f64(self.k.inner.clock.speed().min(1e12))).await {
+            match self.pause_until(deadline).await {
                 Wake::Elapsed => return !self.stopping(),
                 Wake::Stop => return false,
                 Wake::Changed => continue,
@@ -228,7 +242,7 @@ impl Worker {
                 };
                 self.write_status();
                 self.event("Warning", "BackOff", &format!("Back-off restarting failed container {cname} in pod {}_{}({})", self.name, self.ns, self.uid), Some(&field_path(true, &cname)));
-                if !self.hold(backoff).await {
+                if !self.hold_backoff(backoff).await {
                     self.terminate().await;
                     return;
                 }
@@ -327,13 +341,12 @@ impl Worker {
                     self.write_status();
                     self.event("Normal", "BackOff", &format!("Back-off pulling image \"{image}\""), Some(&fp));
                     self.event("Warning", "Failed", "Error: ImagePullBackOff", Some(&fp));
-                    let deadline = tokio::time::Instant::now() + self.k.inner.clock.real(backoff);
+                    let deadline = tokio::time::Instant::now() + self.k.inner.clock.backoff(backoff);
                     loop {
-                        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                        if left.is_zero() {
+                        if tokio::time::Instant::now() >= deadline {
                             break;
                         }
-                        match self.pause(left.mul_f64(self.k.inner.clock.speed().min(1e12))).await {
+                        match self.pause_until(deadline).await {
                             Wake::Stop => return false,
                             Wake::Elapsed => break,
                             // A new image in the spec is tried at once.
@@ -607,7 +620,7 @@ impl Worker {
                             message: Some(format!("back-off {}s restarting failed container={name} pod={}_{}({})", b.as_secs(), self.name, self.ns, self.uid)),
                         };
                         self.event("Warning", "BackOff", &format!("Back-off restarting failed container {name} in pod {}_{}({})", self.name, self.ns, self.uid), Some(&field_path(false, &name)));
-                        restart_at.push((tokio::time::Instant::now() + self.k.inner.clock.real(b), i));
+                        restart_at.push((tokio::time::Instant::now() + self.k.inner.clock.backoff(b), i));
                     } else {
                         self.state.containers[i].state = finished;
                         let all_done = self.state.containers.iter().all(|c| matches!(c.state, State::Terminated { .. }));
