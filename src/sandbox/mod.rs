@@ -94,13 +94,14 @@ impl Sandbox {
         let mut auth = Auth::new();
         auth.add(token.clone(), Identity::Admin);
         let logs = Logs::default();
+        let recorder = controllers::events::Recorder::new(store.clone());
+        let kubelet = kubelet::Kubelet::new(store.clone(), logs.clone(), recorder.clone());
         let state = ApiState {
             store: store.clone(),
-            logs: logs.clone(),
+            logs,
             auth: Arc::new(auth),
+            kubelet: kubelet.clone(),
         };
-        let recorder = controllers::events::Recorder::new(store.clone());
-        let kubelet = kubelet::Kubelet::new(store.clone(), logs, recorder.clone());
         let tasks = vec![
             tokio::spawn(gc::run(store.clone())).abort_handle(),
             tokio::spawn(controllers::statefulset::run(store.clone(), recorder.clone())).abort_handle(),

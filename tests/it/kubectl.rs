@@ -230,3 +230,167 @@ fn kubectl_scale_explain_and_watch() {
     let _ = watch.wait();
     assert!(lines.iter().any(|l| l.starts_with("ADDED") && l.contains("settings")), "{lines:?}");
 }
+
+/// The seed exercise's manifests with the blanks filled in.
+const EXERCISE: &str = "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: web
+spec:
+  serviceName: nginx
+  replicas: 2
+  selector:
+    matchLabels:
+      app: nginx
+  template:
+    metadata:
+      labels:
+        app: nginx
+    spec:
+      initContainers:
+      - name: setup
+        image: alpine:3.8
+        command:
+        - /bin/sh
+        - -c
+        - echo $(hostname) >> /work-dir/index.html
+        volumeMounts:
+        - name: www
+          mountPath: /work-dir
+      containers:
+      - name: nginx
+        image: nginx:mainline
+        ports:
+        - containerPort: 80
+          name: web
+        volumeMounts:
+        - name: www
+          mountPath: /usr/share/nginx/html
+  volumeClaimTemplates:
+  - metadata:
+      name: www
+    spec:
+      accessModes: [ \"ReadWriteOnce\" ]
+      resources:
+        requests:
+          storage: 1Gi
+";
+
+/// Lines a background `kubectl get pods -w` printed so far.
+struct PodWatch {
+    child: Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl PodWatch {
+    fn start(sb: &SandboxProcess) -> PodWatch {
+        let mut child = sb.kubectl().args(["get", "pods", "-w"]).stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let lines: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
+        let l = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                l.lock().unwrap().push(line);
+            }
+        });
+        PodWatch { child, lines }
+    }
+    fn lines(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for PodWatch {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Poll `kubectl get pods` until `n` pods of the set are Running and 1/1 Ready.
+fn wait_running(sb: &SandboxProcess, n: usize) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let out = sb.run(&["get", "pods", "-l", "app=nginx", "--no-headers"]);
+        let running = out.lines().filter(|l| l.contains(" 1/1 ") && l.contains(" Running ")).count();
+        if running == n && out.lines().count() == n {
+            return out;
+        }
+        assert!(Instant::now() < deadline, "pods never reached {n} Running:\n{out}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn image_of(sb: &SandboxProcess, pod: &str) -> String {
+    sb.run(&["get", "po", pod, "--template", "{{range $i, $c := .spec.containers}}{{$c.image}}{{end}}"])
+}
+
+/// Run a one-off alpine pod, the way the lesson's probe works, and return its log.
+fn probe(sb: &SandboxProcess, name: &str, script: &str) -> String {
+    sb.run(&["run", name, "--image=alpine:3.8", "--restart=Never", "--", "sh", "-c", script]);
+    sb.run(&["wait", "--for=jsonpath={.status.phase}=Succeeded", &format!("pod/{name}"), "--timeout=60s"]);
+    let log = sb.run(&["logs", name]);
+    sb.run(&["delete", "pod", name, "--wait=false"]);
+    log
+}
+
+#[test]
+fn the_seed_exercise_with_kubectl() {
+    let sb = SandboxProcess::start(&["--speed", "50"]);
+    let watch = PodWatch::start(&sb);
+    let svc = sb.write("svc.yaml", SERVICE);
+    let sts = sb.write("web.yaml", EXERCISE);
+    sb.run(&["apply", "-f", path_str(&svc)]);
+    assert_eq!(sb.run(&["apply", "-f", path_str(&sts)]).trim(), "statefulset.apps/web created");
+
+    // Ordered creation: web-1 shows up only after web-0 is Running and Ready.
+    let out = sb.run(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
+    assert!(out.contains("partitioned roll out complete: 2 new pods have been updated"), "{out}");
+    wait_running(&sb, 2);
+    let lines = watch.lines();
+    let web0_ready = lines.iter().position(|l| l.starts_with("web-0 ") && l.contains(" 1/1 ")).expect("web-0 ready line");
+    let web1_first = lines.iter().position(|l| l.starts_with("web-1 ")).expect("web-1 line");
+    assert!(web0_ready < web1_first, "{lines:#?}");
+    assert!(lines.iter().any(|l| l.starts_with("web-0 ") && l.contains("Init:0/1")), "{lines:#?}");
+    let pvcs = sb.run(&["get", "pvc", "--no-headers"]);
+    assert!(pvcs.contains("www-web-0") && pvcs.contains("www-web-1") && pvcs.contains("Bound"), "{pvcs}");
+
+    // DNS per pod and each pod's page.
+    let ip0 = sb.run(&["get", "pod", "web-0", "-o", "jsonpath={.status.podIP}"]);
+    let log = probe(&sb, "dns-test", "nslookup web-0.nginx; wget -q -O - web-0.nginx; wget -q -O - web-1.nginx");
+    assert!(log.contains(&format!("Address 1: {ip0} web-0.nginx.default.svc.cluster.local")), "{log}");
+    assert!(log.ends_with("web-0\nweb-1\n"), "{log}");
+
+    // Delete the pods: they return with the same names, and the init container appended again.
+    sb.run(&["delete", "pod", "-l", "app=nginx"]);
+    wait_running(&sb, 2);
+    let new_ip0 = sb.run(&["get", "pod", "web-0", "-o", "jsonpath={.status.podIP}"]);
+    assert_ne!(ip0, new_ip0, "a re-created pod gets a new IP");
+    let log = probe(&sb, "dns-test-2", "wget -q -O - web-0.nginx");
+    assert_eq!(log, "web-0\nweb-0\n");
+
+    // Scale to 3, then the canary with both patch commands of the exercise.
+    sb.run(&["scale", "sts", "web", "--replicas=3"]);
+    wait_running(&sb, 3);
+    sb.run(&["patch", "statefulset", "web", "-p", r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#]);
+    sb.run(&["patch", "statefulset", "web", "--type=json", "-p",
+        r#"[{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value":"nginx:1.13.12"}]"#]);
+    let out = sb.run(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
+    assert!(out.contains("partitioned roll out complete: 1 new pods have been updated"), "{out}");
+    wait_running(&sb, 3);
+    assert_eq!(image_of(&sb, "web-2"), "nginx:1.13.12");
+    assert_eq!(image_of(&sb, "web-1"), "nginx:mainline");
+    assert_eq!(image_of(&sb, "web-0"), "nginx:mainline");
+
+    // Partition 0 rolls the rest, from web-1 down to web-0.
+    sb.run(&["patch", "statefulset", "web", "-p", r#"{"spec":{"updateStrategy":{"rollingUpdate":{"partition":0}}}}"#]);
+    let out = sb.run(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
+    assert!(out.contains("partitioned roll out complete: 3 new pods have been updated"), "{out}");
+    for pod in ["web-0", "web-1", "web-2"] {
+        assert_eq!(image_of(&sb, pod), "nginx:1.13.12", "{pod}");
+    }
+    let status = sb.run(&["get", "sts", "web", "-o", "jsonpath={.status.currentRevision} {.status.updateRevision} {.status.updatedReplicas}"]);
+    let parts: Vec<&str> = status.split(' ').collect();
+    assert_eq!(parts[0], parts[1], "{status}");
+    assert_eq!(parts[2], "3");
+}

@@ -7,6 +7,7 @@ mod discovery;
 mod logs;
 mod present;
 mod request;
+mod stream;
 mod watch;
 
 pub use discovery::KUBE_VERSION;
@@ -75,6 +76,8 @@ pub struct ApiState {
     pub store: Store,
     pub logs: Logs,
     pub auth: Arc<Auth>,
+    /// The node's kubelet, for attach and exec.
+    pub kubelet: super::kubelet::Kubelet,
 }
 
 /// The router serving the Kubernetes API for this state.
@@ -86,6 +89,13 @@ async fn handle(State(st): State<ApiState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     if st.auth.check(&parts.headers).is_none() {
         return ApiError::unauthorized().into_response();
+    }
+    // attach and exec upgrade the connection to a WebSocket: they need the whole request.
+    if let Ok(Route::Resource(t)) = parse_route(parts.uri.path()) {
+        if matches!(t.sub.as_deref(), Some("attach" | "exec")) && t.name.is_some() {
+            let req = Request::from_parts(parts, body);
+            return stream::stream(&st, &t, req).unwrap_or_else(IntoResponse::into_response);
+        }
     }
     let fut = dispatch(&st, parts.method, parts.uri, parts.headers, body);
     match std::panic::AssertUnwindSafe(fut).catch_unwind().await {

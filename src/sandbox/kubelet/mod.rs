@@ -3,9 +3,13 @@
 //! pod network (IPs from 10.244.0.0/16), volumes that outlive pods, and the nginx servers the
 //! pod network routes to. Containers run the simulated userland in `sim`, never the host.
 
+pub mod console;
 mod host;
 mod status;
 mod worker;
+
+pub use console::{Console, Input};
+pub use host::ContainerHost;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -33,6 +37,15 @@ pub(crate) struct Server {
     pub container: String,
 }
 
+/// A running container: what exec runs in, and the console of an interactive one.
+#[derive(Clone)]
+pub struct RunningContainer {
+    pub host: Arc<ContainerHost>,
+    pub console: Option<Console>,
+}
+
+type ContainerKey = (String, String, String);
+
 pub(crate) struct Inner {
     pub store: Store,
     pub logs: Logs,
@@ -45,6 +58,8 @@ pub(crate) struct Inner {
     ips: Mutex<IpPool>,
     /// Images already on the node (pulled once, then "already present").
     pulled: Mutex<HashSet<String>>,
+    /// Running containers by (namespace, pod, container).
+    running: Mutex<HashMap<ContainerKey, RunningContainer>>,
 }
 
 struct IpPool {
@@ -75,6 +90,7 @@ impl Kubelet {
                 servers: Mutex::default(),
                 ips: Mutex::new(IpPool { next: 2, used: HashSet::new() }),
                 pulled: Mutex::default(),
+                running: Mutex::default(),
             }),
         }
     }
@@ -134,6 +150,20 @@ impl Kubelet {
 
     pub(crate) fn is_present(&self, image: &str) -> bool {
         lock(&self.inner.pulled).contains(image)
+    }
+
+    pub(crate) fn register(&self, ns: &str, pod: &str, container: &str, c: RunningContainer) {
+        lock(&self.inner.running).insert((ns.to_string(), pod.to_string(), container.to_string()), c);
+    }
+
+    /// Forget one container of a pod, or all of them.
+    pub(crate) fn unregister(&self, ns: &str, pod: &str, container: Option<&str>) {
+        lock(&self.inner.running).retain(|(n, p, c), _| !(n == ns && p == pod && container.is_none_or(|x| x == c)));
+    }
+
+    /// A running container of a pod, for attach and exec.
+    pub fn running(&self, ns: &str, pod: &str, container: &str) -> Option<RunningContainer> {
+        lock(&self.inner.running).get(&(ns.to_string(), pod.to_string(), container.to_string())).cloned()
     }
 }
 

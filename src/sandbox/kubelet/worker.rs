@@ -3,6 +3,7 @@
 //! after every step, and graceful termination ending in the final delete.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -11,7 +12,8 @@ use tokio::task::AbortHandle;
 
 use super::host::ContainerHost;
 use super::status::{ContainerState, PodState, State};
-use super::{Kubelet, Server};
+use super::console::{self, Console};
+use super::{Kubelet, RunningContainer, Server};
 use crate::sandbox::bootstrap::{DNS_SERVICE_IP, NODE_NAME};
 use crate::sandbox::catalogue::{self, ImageKind};
 use crate::sandbox::controllers::events::KUBELET;
@@ -539,7 +541,7 @@ impl Worker {
     fn start_main(&mut self, pod: &Value, i: usize) {
         let Some(spec) = self.spec_of(false, i) else { return };
         let name = spec["name"].as_str().unwrap_or("").to_string();
-        let host = self.host_for(pod, &spec);
+        let host = Arc::new(self.host_for(pod, &spec));
         self.mark_started(false, i, &name);
         self.state.containers[i].ready = true;
         if let Some(version) = Self::is_nginx(&spec) {
@@ -557,6 +559,7 @@ impl Worker {
                  {stamp} [notice] 1#1: start worker process 29\n"
             );
             self.k.inner.logs.append(&self.ns, &self.name, &name, self.k.inner.clock.now_micro(), &lines);
+            self.k.register(&self.ns, &self.name, &name, RunningContainer { host: host.clone(), console: None });
             self.k.add_server(&self.state.pod_ip, Server {
                 fs: host.fs.clone(),
                 version,
@@ -567,13 +570,33 @@ impl Worker {
             });
             return;
         }
-        let argv = Self::argv(&spec);
-        let mut out = self.log_sink(&name);
+        let mut argv = Self::argv(&spec);
         let tx = self.exits_tx.clone();
-        let task = tokio::spawn(async move {
-            let code = sim::run_argv(&argv, &host, &mut out).await;
-            let _ = tx.send((i, code));
-        });
+        let shell_image = catalogue::lookup(spec["image"].as_str().unwrap_or("")).is_ok_and(|img| img.kind == ImageKind::Shell);
+        if argv.is_empty() && shell_image {
+            // The shell images' default command.
+            argv.push("sh".into());
+        }
+        let task = if spec["stdin"] == true && console::is_interactive_shell(&argv) {
+            // `kubectl run -it ... -- sh`: the shell waits for an attached terminal.
+            let (con, input) = Console::new(spec["tty"] == true);
+            self.k.register(&self.ns, &self.name, &name, RunningContainer { host: host.clone(), console: Some(con.clone()) });
+            let logs = self.k.inner.logs.clone();
+            let clock = self.k.inner.clock;
+            let (ns, pod, c) = (self.ns.clone(), self.name.clone(), name.clone());
+            let log: Box<dyn FnMut(&str) + Send> = Box::new(move |text: &str| logs.append(&ns, &pod, &c, clock.now_micro(), text));
+            tokio::spawn(async move {
+                let code = console::run_shell(&argv[0], host, con, input, Some(log)).await;
+                let _ = tx.send((i, code));
+            })
+        } else {
+            self.k.register(&self.ns, &self.name, &name, RunningContainer { host: host.clone(), console: None });
+            let mut out = self.log_sink(&name);
+            tokio::spawn(async move {
+                let code = sim::run_argv(&argv, host.as_ref(), &mut out).await;
+                let _ = tx.send((i, code));
+            })
+        };
         self.procs.insert(i, task.abort_handle());
     }
 
@@ -593,6 +616,7 @@ impl Worker {
                 Some((i, code)) = self.exits.recv() => {
                     self.procs.remove(&i);
                     let name = self.state.containers[i].name.clone();
+                    self.k.unregister(&self.ns, &self.name, Some(&name));
                     self.k.inner.logs.end(&self.ns, &self.name, &name);
                     let started = match &self.state.containers[i].state {
                         State::Running { started_at } => started_at.clone(),
@@ -717,6 +741,7 @@ impl Worker {
         for (_, h) in self.procs.drain() {
             h.abort();
         }
+        self.k.unregister(&self.ns, &self.name, None);
         if !self.state.pod_ip.is_empty() {
             self.k.remove_servers(&self.state.pod_ip, None);
             self.k.release_ip(&self.state.pod_ip);
