@@ -97,7 +97,7 @@ async fn wait_ready(sb: &Sandbox, ns: &str, n: usize, what: &str) {
 
 async fn wait_sts(sb: &Sandbox, name: &str, what: &str, ok: impl Fn(&Value) -> bool) {
     let mut rx = sb.store().subscribe();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         if sb.store().get(kinds::statefulsets(), "default", name).is_some_and(|s| ok(&s)) {
             return;
@@ -340,26 +340,32 @@ async fn main() {
     let mut rows: Vec<(String, String)> = Vec::new();
     if wanted("start") {
         bench_start(&mut rows).await;
+        report(&rows);
     }
     if wanted("get") {
         bench_get(&mut rows).await;
+        report(&rows);
     }
     if wanted("watch") {
         bench_watch(&mut rows).await;
+        report(&rows);
     }
     if wanted("exercise") {
         bench_exercise(&mut rows).await;
+        report(&rows);
     }
     if wanted("parallel") {
         let (_sb, d) = parallel_set(1000).await;
         rows.push(("1,000-replica Parallel StatefulSet, create to all Ready".into(), ms(d)));
+        report(&rows);
     }
     if wanted("memory") {
         let (before, _) = memory_mib();
-        let (sb, d) = parallel_set(10_000).await;
+        let pods: usize = std::env::var("BENCH_PODS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+        let (sb, d) = parallel_set(pods).await;
         let (after, peak) = memory_mib();
         rows.push((
-            format!("10,000 pods Running and Ready (took {:.1} s): resident memory / peak", d.as_secs_f64()),
+            format!("{pods} pods Running and Ready (took {:.1} s): resident memory / peak", d.as_secs_f64()),
             format!("{:.0} MiB / {:.0} MiB (process before: {:.0} MiB)", after, peak, before),
         ));
         drop(sb);
@@ -368,5 +374,12 @@ async fn main() {
     println!("| --- | --- |");
     for (k, v) in rows {
         println!("| {k} | {v} |");
+    }
+}
+
+/// Print a finished row at once (stderr), so a long run shows progress.
+fn report(rows: &[(String, String)]) {
+    if let Some((k, v)) = rows.last() {
+        eprintln!("{k}: {v}");
     }
 }

@@ -74,6 +74,23 @@ pub fn v3_document(path: &str) -> Option<Arc<Value>> {
     Some(doc)
 }
 
+/// The OpenAPI document and schema name of a served kind, for the patch code that has to know
+/// how each field merges (the same metadata kubectl reads for client-side apply).
+pub fn kind_schema(kind: &str) -> Option<(Arc<Value>, String)> {
+    let rt = RESOURCES.iter().find(|rt| rt.kind == kind)?;
+    let doc = v3_document(&gv_path(rt))?;
+    let name = doc["components"]["schemas"]
+        .as_object()?
+        .iter()
+        .find(|(_, s)| {
+            s["x-kubernetes-group-version-kind"]
+                .as_array()
+                .is_some_and(|g| g.iter().any(|g| g["kind"] == kind && g["group"] == rt.group))
+        })
+        .map(|(n, _)| n.clone())?;
+    Some((doc, name))
+}
+
 /// The schema reference for a served kind, generating its definitions into `gen`.
 fn schema_for(gen: &mut SchemaGenerator, group: &str, kind: &str) -> Option<Value> {
     macro_rules! s {

@@ -361,6 +361,32 @@ fn the_seed_exercise_with_kubectl() {
     assert!(log.contains(&format!("Address 1: {ip0} web-0.nginx.default.svc.cluster.local")), "{log}");
     assert!(log.ends_with("web-0\nweb-1\n"), "{log}");
 
+    // The lesson's interactive probe, with its input piped instead of typed.
+    let mut run = sb
+        .kubectl()
+        .args(["run", "dns-test", "-i", "--rm", "--restart=Never", "--image=alpine:3.8", "--", "sh"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = run.stdin.take().unwrap();
+        stdin.write_all(b"hostname
+wget -q -O - web-1.nginx
+exit
+").unwrap();
+    }
+    let done = run.wait_with_output().unwrap();
+    let out = String::from_utf8_lossy(&done.stdout);
+    assert!(done.status.success(), "{out}\n{}", String::from_utf8_lossy(&done.stderr));
+    assert!(out.contains("dns-test\nweb-1\n"), "{out}");
+    assert!(out.contains("pod \"dns-test\" deleted"), "{out}");
+    assert_eq!(sb.run(&["exec", "web-0", "-c", "nginx", "--", "cat", "/usr/share/nginx/html/index.html"]), "web-0\n");
+    let err = sb.fail(&["exec", "web-0", "-c", "nginx", "--", "sh", "-c", "exit 3"]);
+    assert!(err.contains("command terminated with exit code 3"), "{err}");
+
     // Delete the pods: they return with the same names, and the init container appended again.
     sb.run(&["delete", "pod", "-l", "app=nginx"]);
     wait_running(&sb, 2);
