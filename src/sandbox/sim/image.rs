@@ -2,9 +2,13 @@
 //! like, nginx's version, and the few files its root filesystem starts with. Also the files the
 //! kubelet bind-mounts into every container (/etc/hosts, /etc/resolv.conf, /etc/hostname).
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use jiff::Timestamp;
 
 use super::fs::Volume;
+use super::volume::Node;
 
 /// nginx version behind the moving tags (`nginx`, `nginx:mainline`, `nginx:stable`).
 pub const NGINX_MAINLINE: &str = "1.31.4";
@@ -152,6 +156,30 @@ impl Image {
     /// Write the image's files into a fresh root volume. Files carry the image's build date;
     /// `/` and `/etc` are dated `created`, when the runtime set the container up.
     pub fn populate(&self, root: &Volume, created: Timestamp) {
+        static TREES: OnceLock<Mutex<HashMap<String, Node>>> = OnceLock::new();
+        let trees = TREES.get_or_init(Default::default);
+        let cached = trees.lock().unwrap_or_else(|e| e.into_inner()).get(&self.reference).cloned();
+        let tree = match cached {
+            Some(t) => t,
+            None => {
+                let fresh = Volume::at(self.built());
+                self.build(&fresh);
+                let t = fresh.snapshot();
+                trees
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(self.reference.clone(), t.clone());
+                t
+            }
+        };
+        root.restore(tree);
+        for dir in ["/", "/etc"] {
+            let _ = root.set_mtime(dir, created);
+        }
+    }
+
+    /// Write the image's files, all dated with the image's build date.
+    fn build(&self, root: &Volume) {
         let built = self.built();
         let mut files: Vec<(String, String)> = Vec::new();
         let dirs: &[&str] = match self.os {
@@ -309,9 +337,6 @@ impl Image {
                 None => root.put_file(&path, &data, built),
             }
             .unwrap_or_default();
-        }
-        for dir in ["/", "/etc"] {
-            let _ = root.set_mtime(dir, created);
         }
     }
 }

@@ -1,5 +1,7 @@
 //! The tree behind a `Volume`: directories and text files with modification times, and the
 //! path walks `ContainerFs` builds on. A volume is shared by every container that mounts it.
+//! Directories and file contents are copy-on-write, so every container started from one image
+//! shares that image's files until it changes them (10,000 nginx pods cost one nginx tree).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -11,11 +13,11 @@ use super::fs::{FileKind, FsError, Metadata, WriteMode};
 #[derive(Debug, Clone)]
 pub(super) enum Node {
     File {
-        data: String,
+        data: Arc<String>,
         mtime: Timestamp,
     },
     Dir {
-        entries: BTreeMap<String, Node>,
+        entries: Arc<BTreeMap<String, Node>>,
         mtime: Timestamp,
     },
 }
@@ -23,7 +25,7 @@ pub(super) enum Node {
 impl Node {
     pub(super) fn dir(mtime: Timestamp) -> Node {
         Node::Dir {
-            entries: BTreeMap::new(),
+            entries: Arc::new(BTreeMap::new()),
             mtime,
         }
     }
@@ -63,7 +65,9 @@ impl Node {
         let mut node = self;
         for name in path {
             node = match node {
-                Node::Dir { entries, .. } => entries.get_mut(name).ok_or(FsError::NotFound)?,
+                Node::Dir { entries, .. } => Arc::make_mut(entries)
+                    .get_mut(name)
+                    .ok_or(FsError::NotFound)?,
                 Node::File { .. } => return Err(FsError::NotADirectory),
             };
         }
@@ -84,7 +88,7 @@ impl Node {
     > {
         let (name, dir) = path.split_last().ok_or(FsError::Exists)?;
         match self.walk_mut(dir)? {
-            Node::Dir { entries, mtime } => Ok((entries, mtime, name)),
+            Node::Dir { entries, mtime } => Ok((Arc::make_mut(entries), mtime, name)),
             Node::File { .. } => Err(FsError::NotADirectory),
         }
     }
@@ -117,6 +121,16 @@ impl Volume {
     /// Whether both handles are the same volume.
     pub fn same(&self, other: &Volume) -> bool {
         Arc::ptr_eq(&self.root, &other.root)
+    }
+
+    /// The whole tree, sharing its contents with this volume until either side changes.
+    pub(super) fn snapshot(&self) -> Node {
+        self.lock().clone()
+    }
+
+    /// Replace the whole tree (with a snapshot of another volume).
+    pub(super) fn restore(&self, root: Node) {
+        *self.lock() = root;
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, Node> {
@@ -153,7 +167,7 @@ impl Volume {
 
 pub(super) fn read_in(root: &Node, path: &[String]) -> Result<String, FsError> {
     match root.walk(path)? {
-        Node::File { data, .. } => Ok(data.clone()),
+        Node::File { data, .. } => Ok(data.to_string()),
         Node::Dir { .. } => Err(FsError::IsADirectory),
     }
 }
@@ -173,6 +187,7 @@ pub(super) fn write_in(
         Some(Node::Dir { .. }) => Err(FsError::IsADirectory),
         Some(Node::File { .. }) if mode == WriteMode::CreateNew => Err(FsError::Exists),
         Some(Node::File { data: old, mtime }) => {
+            let old = Arc::make_mut(old);
             if mode == WriteMode::Truncate {
                 old.clear();
             }
@@ -184,7 +199,7 @@ pub(super) fn write_in(
             entries.insert(
                 name.clone(),
                 Node::File {
-                    data: data.to_string(),
+                    data: Arc::new(data.to_string()),
                     mtime: now,
                 },
             );
@@ -206,6 +221,7 @@ pub(super) fn mkdir_in(
         let Node::Dir { entries, mtime } = node else {
             return Err(FsError::NotADirectory);
         };
+        let entries = Arc::make_mut(entries);
         if !entries.contains_key(name) {
             if !parents && !last {
                 return Err(FsError::NotFound);
