@@ -125,7 +125,10 @@ async fn bench_start(rows: &mut Vec<(String, String)>) {
     inproc.sort();
     https.sort();
     rows.push(("start to first API answer, in-process client (median of 20)".into(), ms(percentile(&inproc, 0.5))));
-    rows.push(("start to first API answer, HTTPS on loopback incl. TLS set-up (median of 20)".into(), ms(percentile(&https, 0.5))));
+    rows.push((
+        "start to first API answer, HTTPS on loopback incl. TLS set-up (median of 20)".into(),
+        ms(percentile(&https, 0.5)),
+    ));
 }
 
 async fn bench_get(rows: &mut Vec<(String, String)>) {
@@ -148,7 +151,10 @@ async fn bench_get(rows: &mut Vec<(String, String)>) {
             lat.push(t.elapsed());
         }
         lat.sort();
-        rows.push((format!("GET a ConfigMap, {label}: p50 / p99 (5,000 sequential)"), format!("{} / {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99)))));
+        rows.push((
+            format!("GET a ConfigMap, {label}: p50 / p99 (5,000 sequential)"),
+            format!("{} / {}", ms(percentile(&lat, 0.5)), ms(percentile(&lat, 0.99))),
+        ));
         // Throughput: 8 concurrent callers for 2 seconds.
         let count = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let end = Instant::now() + Duration::from_secs(2);
@@ -175,9 +181,12 @@ async fn bench_watch(rows: &mut Vec<(String, String)>) {
     let s = serve(fast()).await;
     let client = http_client(&s.kubeconfig).await;
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
-    api.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "w"}, "data": {"seq": "0"}})).expect("cm"))
-        .await
-        .expect("create");
+    api.create(
+        &PostParams::default(),
+        &serde_json::from_value(json!({"metadata": {"name": "w"}, "data": {"seq": "0"}})).expect("cm"),
+    )
+    .await
+    .expect("create");
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let lat: Arc<Mutex<Vec<Duration>>> = Arc::default();
     const WATCHERS: usize = 100;
@@ -224,7 +233,10 @@ async fn bench_watch(rows: &mut Vec<(String, String)>) {
     let mut l = lat.lock().expect("lock").clone();
     l.sort();
     rows.push((
-        format!("watch event latency (write to receipt), {WATCHERS} watchers over HTTPS: p50 / p99 ({} events)", l.len()),
+        format!(
+            "watch event latency (write to receipt), {WATCHERS} watchers over HTTPS: p50 / p99 ({} events)",
+            l.len()
+        ),
         format!("{} / {}", ms(percentile(&l, 0.5)), ms(percentile(&l, 0.99))),
     ));
 }
@@ -275,25 +287,36 @@ async fn run_exercise() -> Duration {
         let p = sb.store().get(kinds::pods(), "default", "web-0");
         let back = p.as_ref().is_some_and(|p| {
             p["metadata"]["uid"].as_str() != old_uid.as_deref()
-                && p.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+                && p.pointer("/status/conditions")
+                    .and_then(Value::as_array)
+                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
         });
         if back {
             break;
         }
         let _ = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await;
     }
-    sts_api.patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}}))).await.expect("scale");
+    sts_api
+        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .await
+        .expect("scale");
     wait_ready(&sb, "default", 3, "3 ready pods").await;
     let canary = json!({"spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}},
         "template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.31"}]}}}});
     sts_api.patch("web", &PatchParams::default(), &Patch::Strategic(canary)).await.expect("canary");
     wait_sts(&sb, "web", "canary", |s| s["status"]["updatedReplicas"] == 1 && s["status"]["readyReplicas"] == 3).await;
     sts_api
-        .patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}})))
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}})),
+        )
         .await
         .expect("partition 0");
     wait_sts(&sb, "web", "full rollout", |s| {
-        s["status"]["updatedReplicas"] == 3 && s["status"]["readyReplicas"] == 3 && s["status"]["currentRevision"] == s["status"]["updateRevision"]
+        s["status"]["updatedReplicas"] == 3
+            && s["status"]["readyReplicas"] == 3
+            && s["status"]["currentRevision"] == s["status"]["updateRevision"]
     })
     .await;
     t.elapsed()

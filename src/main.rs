@@ -53,7 +53,7 @@ fn main() -> Result<()> {
 }
 
 fn run_sandbox(args: SandboxArgs) -> Result<()> {
-    if !(args.speed > 0.0) {
+    if args.speed.is_nan() || args.speed <= 0.0 {
         bail!("--speed must be a positive number, got {}", args.speed);
     }
     if !args.listen.ip().is_loopback() && !args.allow_remote {
@@ -81,7 +81,11 @@ fn run_sandbox(args: SandboxArgs) -> Result<()> {
         })?;
         let path = args.kubeconfig.unwrap_or_else(kubeconfig::default_path);
         let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
-        let server = if addr.is_ipv6() { format!("https://[{host}]:{}", addr.port()) } else { format!("https://{host}:{}", addr.port()) };
+        let server = if addr.is_ipv6() {
+            format!("https://[{host}]:{}", addr.port())
+        } else {
+            format!("https://{host}:{}", addr.port())
+        };
         kubeconfig::write_private(&path, &sb.kubeconfig(&server, "default"))
             .with_context(|| format!("cannot write the kubeconfig to {}", path.display()))?;
         if !addr.ip().is_loopback() {

@@ -91,7 +91,8 @@ pub struct ApiError {
     pub code: u16,
     pub reason: &'static str,
     pub message: String,
-    pub details: Option<Details>,
+    /// Boxed: errors travel in every `Result` of the request path, and most carry no details.
+    pub details: Option<Box<Details>>,
 }
 
 /// `Status.details`: which object the error is about, and the field causes.
@@ -114,12 +115,12 @@ impl ApiError {
         }
     }
     fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
-        self.details = Some(Details {
+        self.details = Some(Box::new(Details {
             name: name.into(),
             group: group.into(),
             kind: kind.into(),
             ..Default::default()
-        });
+        }));
         self
     }
 
@@ -191,10 +192,10 @@ impl ApiError {
             "BadRequest",
             format!("strict decoding error: {}", problems.join(", ")),
         );
-        e.details = Some(Details {
+        e.details = Some(Box::new(Details {
             causes,
             ..Default::default()
-        });
+        }));
         e
     }
     pub fn method_not_allowed(message: impl Into<String>) -> Self {

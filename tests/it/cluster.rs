@@ -86,7 +86,8 @@ async fn record_pods(client: Client) -> Timeline {
 async fn ready_pods(pods: &Api<Pod>, n: usize) -> Vec<Pod> {
     eventually(30, &format!("{n} ready pods"), || async {
         let list = pods.list(&ListParams::default().labels("app=nginx")).await.unwrap().items;
-        let ready: Vec<Pod> = list.into_iter().filter(|p| is_ready(p) && p.metadata.deletion_timestamp.is_none()).collect();
+        let ready: Vec<Pod> =
+            list.into_iter().filter(|p| is_ready(p) && p.metadata.deletion_timestamp.is_none()).collect();
         (ready.len() == n).then_some(ready)
     })
     .await
@@ -194,7 +195,10 @@ async fn parallel_creates_every_pod_without_waiting() {
 
     // The same set with OrderedReady stops at the first pod that is not Ready.
     sts.delete("web", &DeleteParams::default()).await.unwrap();
-    eventually(30, "pods gone", || async { pods.list(&ListParams::default()).await.unwrap().items.is_empty().then_some(()) }).await;
+    eventually(30, "pods gone", || async {
+        pods.list(&ListParams::default()).await.unwrap().items.is_empty().then_some(())
+    })
+    .await;
     let mut ordered = web(3, json!({}));
     ordered.spec.as_mut().unwrap().template.spec.as_mut().unwrap().containers[0].image = Some("nginx:0.0.404".into());
     sts.create(&PostParams::default(), &ordered).await.unwrap();
@@ -212,7 +216,10 @@ async fn deleted_pod_returns_with_same_name_claim_and_data() {
     let s = serve().await;
     let client = s.client().await;
     Api::<Service>::default_namespaced(client.clone()).create(&PostParams::default(), &headless()).await.unwrap();
-    Api::<StatefulSet>::default_namespaced(client.clone()).create(&PostParams::default(), &web(2, json!({}))).await.unwrap();
+    Api::<StatefulSet>::default_namespaced(client.clone())
+        .create(&PostParams::default(), &web(2, json!({})))
+        .await
+        .unwrap();
     let pods: Api<Pod> = Api::default_namespaced(client.clone());
     ready_pods(&pods, 2).await;
 
@@ -303,9 +310,13 @@ async fn partitioned_rolling_update_then_full_rollout() {
     assert_eq!(image_of(&back), "nginx:1.30");
 
     let timeline = record_pods(client.clone()).await;
-    sts.patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}})))
-        .await
-        .unwrap();
+    sts.patch(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"updateStrategy": {"rollingUpdate": {"partition": 0}}}})),
+    )
+    .await
+    .unwrap();
     let st = sts_status(&sts, "full rollout", |s| {
         s["updatedReplicas"] == 3 && s["readyReplicas"] == 3 && s["currentRevision"] == s["updateRevision"]
     })
@@ -329,7 +340,10 @@ async fn on_delete_updates_a_pod_only_when_it_is_deleted() {
     ready_pods(&pods, 2).await;
     let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.31"}]}}}});
     sts.patch("web", &PatchParams::default(), &Patch::Strategic(patch)).await.unwrap();
-    let st = sts_status(&sts, "new revision", |s| s["updateRevision"] != s["currentRevision"] && s["observedGeneration"] == 2).await;
+    let st = sts_status(&sts, "new revision", |s| {
+        s["updateRevision"] != s["currentRevision"] && s["observedGeneration"] == 2
+    })
+    .await;
     // Zero counts are omitted, as upstream's omitempty fields are.
     assert_eq!(st["updatedReplicas"], Value::Null);
     assert_eq!(image_of(&pods.get("web-1").await.unwrap()), "nginx:1.30");

@@ -48,9 +48,7 @@ impl SandboxProcess {
 
     pub fn kubectl(&self) -> Command {
         let mut c = Command::new("kubectl");
-        c.env("KUBECONFIG", &self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.dir.path().join("cache"));
+        c.env("KUBECONFIG", &self.kubeconfig).arg("--cache-dir").arg(self.dir.path().join("cache"));
         c
     }
 
@@ -145,7 +143,14 @@ fn kubectl_apply_get_patch_delete() {
     // the three patch types
     sb.run(&["patch", "cm", "settings", "-p", r#"{"data":{"size":"L"}}"#]);
     sb.run(&["patch", "cm", "settings", "--type=merge", "-p", r#"{"data":{"shape":"round"}}"#]);
-    sb.run(&["patch", "cm", "settings", "--type=json", "-p", r#"[{"op":"replace","path":"/data/color","value":"red"}]"#]);
+    sb.run(&[
+        "patch",
+        "cm",
+        "settings",
+        "--type=json",
+        "-p",
+        r#"[{"op":"replace","path":"/data/color","value":"red"}]"#,
+    ]);
     let out = sb.run(&["get", "cm", "settings", "-o", "jsonpath={.data}"]);
     let data: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(data, serde_json::json!({"color": "red", "size": "L", "shape": "round"}));
@@ -191,8 +196,13 @@ fn kubectl_scale_explain_and_watch() {
     sb.run(&["apply", "-f", path_str(&sts)]);
     assert_eq!(sb.run(&["scale", "statefulset", "web", "--replicas=3"]).trim(), "statefulset.apps/web scaled");
     assert_eq!(sb.run(&["get", "sts", "web", "-o", "jsonpath={.spec.replicas}"]), "3");
-    sb.run(&["patch", "statefulset", "web", "-p",
-        r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#]);
+    sb.run(&[
+        "patch",
+        "statefulset",
+        "web",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#,
+    ]);
     assert_eq!(sb.run(&["get", "sts", "web", "-o", "jsonpath={.spec.updateStrategy.rollingUpdate.partition}"]), "2");
 
     let out = sb.run(&["explain", "statefulset.spec.serviceName"]);
@@ -200,12 +210,8 @@ fn kubectl_scale_explain_and_watch() {
     assert!(out.to_lowercase().contains("service"), "{out}");
 
     // get -w prints changes as they happen
-    let mut watch = sb
-        .kubectl()
-        .args(["get", "configmaps", "-w", "--output-watch-events"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut watch =
+        sb.kubectl().args(["get", "configmaps", "-w", "--output-watch-events"]).stdout(Stdio::piped()).spawn().unwrap();
     let stdout = watch.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -348,7 +354,8 @@ fn the_seed_exercise_with_kubectl() {
     assert!(out.contains("partitioned roll out complete: 2 new pods have been updated"), "{out}");
     wait_running(&sb, 2);
     let lines = watch.lines();
-    let web0_ready = lines.iter().position(|l| l.starts_with("web-0 ") && l.contains(" 1/1 ")).expect("web-0 ready line");
+    let web0_ready =
+        lines.iter().position(|l| l.starts_with("web-0 ") && l.contains(" 1/1 ")).expect("web-0 ready line");
     let web1_first = lines.iter().position(|l| l.starts_with("web-1 ")).expect("web-1 line");
     assert!(web0_ready < web1_first, "{lines:#?}");
     assert!(lines.iter().any(|l| l.starts_with("web-0 ") && l.contains("Init:0/1")), "{lines:#?}");
@@ -373,10 +380,14 @@ fn the_seed_exercise_with_kubectl() {
     {
         use std::io::Write;
         let mut stdin = run.stdin.take().unwrap();
-        stdin.write_all(b"hostname
+        stdin
+            .write_all(
+                b"hostname
 wget -q -O - web-1.nginx
 exit
-").unwrap();
+",
+            )
+            .unwrap();
     }
     let done = run.wait_with_output().unwrap();
     let out = String::from_utf8_lossy(&done.stdout);
@@ -398,9 +409,21 @@ exit
     // Scale to 3, then the canary with both patch commands of the exercise.
     sb.run(&["scale", "sts", "web", "--replicas=3"]);
     wait_running(&sb, 3);
-    sb.run(&["patch", "statefulset", "web", "-p", r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#]);
-    sb.run(&["patch", "statefulset", "web", "--type=json", "-p",
-        r#"[{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value":"nginx:1.13.12"}]"#]);
+    sb.run(&[
+        "patch",
+        "statefulset",
+        "web",
+        "-p",
+        r#"{"spec":{"updateStrategy":{"type":"RollingUpdate","rollingUpdate":{"partition":2}}}}"#,
+    ]);
+    sb.run(&[
+        "patch",
+        "statefulset",
+        "web",
+        "--type=json",
+        "-p",
+        r#"[{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value":"nginx:1.13.12"}]"#,
+    ]);
     let out = sb.run(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
     assert!(out.contains("partitioned roll out complete: 1 new pods have been updated"), "{out}");
     wait_running(&sb, 3);
@@ -415,7 +438,13 @@ exit
     for pod in ["web-0", "web-1", "web-2"] {
         assert_eq!(image_of(&sb, pod), "nginx:1.13.12", "{pod}");
     }
-    let status = sb.run(&["get", "sts", "web", "-o", "jsonpath={.status.currentRevision} {.status.updateRevision} {.status.updatedReplicas}"]);
+    let status = sb.run(&[
+        "get",
+        "sts",
+        "web",
+        "-o",
+        "jsonpath={.status.currentRevision} {.status.updateRevision} {.status.updatedReplicas}",
+    ]);
     let parts: Vec<&str> = status.split(' ').collect();
     assert_eq!(parts[0], parts[1], "{status}");
     assert_eq!(parts[2], "3");

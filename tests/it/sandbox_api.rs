@@ -113,7 +113,10 @@ async fn every_patch_type() {
     // strategic merge: the exercise's partition patch, and a container merged by name
     let p = json!({"spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}}});
     let o = sts.patch("web", &pp, &Patch::Strategic(p)).await.unwrap();
-    assert_eq!(o.spec.as_ref().unwrap().update_strategy.as_ref().unwrap().rolling_update.as_ref().unwrap().partition, Some(2));
+    assert_eq!(
+        o.spec.as_ref().unwrap().update_strategy.as_ref().unwrap().rolling_update.as_ref().unwrap().partition,
+        Some(2)
+    );
     let p = json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}}});
     let o = sts.patch("web", &pp, &Patch::Strategic(p)).await.unwrap();
     let c = &o.spec.as_ref().unwrap().template.spec.as_ref().unwrap().containers;
@@ -124,7 +127,8 @@ async fn every_patch_type() {
 
     // JSON patch, as in the exercise
     let jp: json_patch::Patch = serde_json::from_value(json!([
-        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "nginx:1.13.12"}])).unwrap();
+        {"op": "replace", "path": "/spec/template/spec/containers/0/image", "value": "nginx:1.13.12"}]))
+    .unwrap();
     let o = sts.patch("web", &pp, &Patch::<()>::Json(jp)).await.unwrap();
     assert_eq!(o.spec.unwrap().template.spec.unwrap().containers[0].image.as_deref(), Some("nginx:1.13.12"));
     let bad: json_patch::Patch = serde_json::from_value(json!([{"op": "remove", "path": "/spec/nope"}])).unwrap();
@@ -143,7 +147,9 @@ async fn every_patch_type() {
     let o = svc.patch("nginx", &ssa, &Patch::Apply(&applied)).await.unwrap();
     assert_eq!(o.spec.as_ref().unwrap().cluster_ip.as_deref(), Some("None"));
     let mf = o.metadata.managed_fields.unwrap();
-    assert!(mf.iter().any(|m| m.manager.as_deref() == Some("kubetutor-test") && m.operation.as_deref() == Some("Apply")));
+    assert!(mf
+        .iter()
+        .any(|m| m.manager.as_deref() == Some("kubetutor-test") && m.operation.as_deref() == Some("Apply")));
     let mut less = applied.clone();
     less["metadata"]["labels"] = json!({});
     let o = svc.patch("nginx", &ssa, &Patch::Apply(&less)).await.unwrap();
@@ -176,19 +182,18 @@ async fn validation_errors_name_fields() {
 
     // a name that is not a DNS label
     let ns: Api<Namespace> = Api::all(s.client().await);
-    let e = api_status(ns.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "Bad_Name"}})).unwrap()).await.unwrap_err());
+    let e = api_status(
+        ns.create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "Bad_Name"}})).unwrap())
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(e.code, 422);
     assert!(e.message.contains("metadata.name"), "{}", e.message);
 }
 
 /// A raw request through the client (for bodies kube-rs would never send).
 async fn raw(client: &kube::Client, method: &str, path: &str, ct: &str, body: Vec<u8>) -> (u16, Value) {
-    let req = http::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", ct)
-        .body(body)
-        .unwrap();
+    let req = http::Request::builder().method(method).uri(path).header("content-type", ct).body(body).unwrap();
     match client.request::<Value>(req).await {
         Ok(v) => (200, v),
         Err(kube::Error::Api(s)) => (s.code, serde_json::to_value(&*s).unwrap()),
@@ -209,7 +214,14 @@ async fn strict_field_validation_and_malformed_bodies() {
 
     let (code, st) = raw(&c, "POST", path, "application/json", b"{\"apiVersion\": ".to_vec()).await;
     assert_eq!((code, st["reason"].as_str()), (400, Some("BadRequest")));
-    let (code, _) = raw(&c, "POST", path, "application/json", br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}"#.to_vec()).await;
+    let (code, _) = raw(
+        &c,
+        "POST",
+        path,
+        "application/json",
+        br#"{"apiVersion":"v1","kind":"Pod","metadata":{"name":"x"}}"#.to_vec(),
+    )
+    .await;
     assert_eq!(code, 400, "wrong apiVersion for the URL");
     let huge = vec![b' '; 3 * 1024 * 1024 + 10];
     let (code, st) = raw(&c, "POST", path, "application/json", huge).await;
@@ -219,7 +231,14 @@ async fn strict_field_validation_and_malformed_bodies() {
     assert_eq!(code, 400);
     let (code, _) = raw(&c, "POST", path, "application/x-unknown", b"{}".to_vec()).await;
     assert_eq!(code, 415);
-    let (code, st) = raw(&c, "PATCH", "/apis/apps/v1/namespaces/default/statefulsets/web", "application/merge-patch+json", b"{}".to_vec()).await;
+    let (code, st) = raw(
+        &c,
+        "PATCH",
+        "/apis/apps/v1/namespaces/default/statefulsets/web",
+        "application/merge-patch+json",
+        b"{}".to_vec(),
+    )
+    .await;
     assert_eq!((code, st["reason"].as_str()), (404, Some("NotFound")));
     // ...and the server still answers normally afterwards.
     let sts: Api<StatefulSet> = Api::default_namespaced(c);
@@ -327,7 +346,8 @@ async fn deleting_an_owner_collects_its_dependents() {
     let cms: Api<ConfigMap> = Api::default_namespaced(c);
     let mut dep = cm("dep", json!({}));
     dep.metadata.owner_references = Some(vec![serde_json::from_value(json!({
-        "apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": owner.metadata.uid.unwrap()})).unwrap()]);
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": owner.metadata.uid.unwrap()}))
+    .unwrap()]);
     cms.create(&PostParams::default(), &dep).await.unwrap();
     sts.delete("web", &DeleteParams::background()).await.unwrap();
     eventually(5, "the dependent to be collected", || {

@@ -39,9 +39,7 @@ pub async fn serve() -> Served {
 /// A kube client built from a kubeconfig, exactly as for a real cluster.
 pub async fn client_from(kubeconfig: &str) -> kube::Client {
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
-    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-        .await
-        .unwrap();
+    let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await.unwrap();
     kube::Client::try_from(cfg).unwrap()
 }
 

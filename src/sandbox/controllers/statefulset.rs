@@ -173,7 +173,7 @@ impl Controller {
                 None => {}
             }
         }
-        condemned.sort_by(|a, b| b.0.cmp(&a.0));
+        condemned.sort_by_key(|c| std::cmp::Reverse(c.0));
 
         let mut requeue = None;
         'work: {

@@ -157,12 +157,15 @@ fn on_terminal(tty: bool, text: &str) -> String {
 
 /// Run an interactive shell on `console` until it exits; returns its exit status. Everything it
 /// prints also goes to `log` (an attached container's output is its log; an exec's is not).
+/// Where a shell's output is also logged (the container log of `kubectl run -it`).
+pub type LogSink = Box<dyn FnMut(&str) + Send>;
+
 pub async fn run_shell(
     argv0: &str,
     host: Arc<ContainerHost>,
     console: Console,
     mut input: mpsc::UnboundedReceiver<Input>,
-    log: Option<Box<dyn FnMut(&str) + Send>>,
+    log: Option<LogSink>,
 ) -> i32 {
     let tty = console.tty;
     let log = Arc::new(Mutex::new(log));

@@ -413,13 +413,9 @@ impl Worker {
         self.empty_dirs.entry(name).or_insert_with(|| Volume::at(now)).clone()
     }
 
-    fn env_for(&self, pod: &Value, spec: &Value, fs: &ContainerFs) -> Vec<(String, String)> {
+    fn env_for(&self, pod: &Value, spec: &Value) -> Vec<(String, String)> {
         let hostname = pod.pointer("/spec/hostname").and_then(Value::as_str).unwrap_or(&self.name).to_string();
-        let path = if fs.image().userland.is_busybox() {
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        } else {
-            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        };
+        let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         let mut env = vec![
             ("PATH".to_string(), path.to_string()),
             ("HOSTNAME".to_string(), hostname),
@@ -445,7 +441,7 @@ impl Worker {
 
     fn host_for(&mut self, pod: &Value, spec: &Value) -> ContainerHost {
         let fs = self.container_fs(pod, spec);
-        let env = self.env_for(pod, spec, &fs);
+        let env = self.env_for(pod, spec);
         ContainerHost {
             kubelet: self.k.clone(),
             namespace: self.ns.clone(),

@@ -246,10 +246,10 @@ fn conflict_error(list: &[Entry], conflicts: &[(usize, Path)]) -> ApiError {
         format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
     };
     let mut e = ApiError::new(409, "Conflict", message);
-    e.details = Some(crate::sandbox::error::Details {
+    e.details = Some(Box::new(crate::sandbox::error::Details {
         causes,
         ..Default::default()
-    });
+    }));
     e
 }
 

@@ -26,7 +26,6 @@ pub enum IncludeObject {
 impl IncludeObject {
     /// Upstream defaults to `Metadata` when the parameter is absent or empty.
     // The error type is shared by every handler; boxing it here alone would buy nothing.
-    #[allow(clippy::result_large_err)]
     pub fn parse(v: Option<&str>) -> ApiResult<Self> {
         match v.unwrap_or("") {
             "" | "Metadata" => Ok(IncludeObject::Metadata),
