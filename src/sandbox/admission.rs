@@ -43,10 +43,8 @@ fn allocate_cluster_ip(store: &Store, svc: &mut Value, old: Option<&Value>) {
         return;
     }
     let (svcs, _) = store.list(kinds::services(), None);
-    let used: HashSet<String> = svcs
-        .iter()
-        .filter_map(|s| s.pointer("/spec/clusterIP").and_then(Value::as_str).map(str::to_string))
-        .collect();
+    let used: HashSet<String> =
+        svcs.iter().filter_map(|s| s.pointer("/spec/clusterIP").and_then(Value::as_str).map(str::to_string)).collect();
     let ip = loop {
         let n: u16 = rand::random_range(11..65_000);
         let ip = format!("10.96.{}.{}", n >> 8, (n & 0xff).max(1));
@@ -65,8 +63,7 @@ fn default_storage_class(store: &Store, pvc: &mut Value) {
     }
     let (classes, _) = store.list(kinds::storageclasses(), None);
     let default = classes.iter().find(|c| {
-        c.pointer("/metadata/annotations/storageclass.kubernetes.io~1is-default-class")
-            .and_then(Value::as_str)
+        c.pointer("/metadata/annotations/storageclass.kubernetes.io~1is-default-class").and_then(Value::as_str)
             == Some("true")
     });
     if let Some(c) = default {

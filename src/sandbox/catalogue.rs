@@ -57,7 +57,9 @@ pub fn normalise(reference: &str) -> (String, String) {
     };
     let name = match name.split_once('/') {
         None => format!("docker.io/library/{name}"),
-        Some((first, _)) if !first.contains('.') && !first.contains(':') && first != "localhost" => format!("docker.io/{name}"),
+        Some((first, _)) if !first.contains('.') && !first.contains(':') && first != "localhost" => {
+            format!("docker.io/{name}")
+        }
         Some(_) => name.to_string(),
     };
     (name, tag.to_string())
@@ -78,12 +80,7 @@ pub fn lookup(reference: &str) -> Result<Image, String> {
         )
     })?;
     let t = repo.tags.get(&tag).ok_or_else(not_found)?;
-    Ok(Image {
-        full,
-        kind: repo.kind,
-        version: t.version.clone(),
-        size: t.size,
-    })
+    Ok(Image { full, kind: repo.kind, version: t.version.clone(), size: t.size })
 }
 
 #[cfg(test)]

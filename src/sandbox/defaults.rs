@@ -64,10 +64,7 @@ fn obj_at<'a>(v: &'a mut Value, path: &[&str]) -> Option<&'a mut Map<String, Val
 
 /// Items of the array at `path`, or nothing.
 fn array_mut<'a>(v: &'a mut Value, path: &str) -> impl Iterator<Item = &'a mut Value> {
-    v.pointer_mut(path)
-        .and_then(Value::as_array_mut)
-        .into_iter()
-        .flat_map(|a| a.iter_mut())
+    v.pointer_mut(path).and_then(Value::as_array_mut).into_iter().flat_map(|a| a.iter_mut())
 }
 
 fn statefulset(sts: &mut Value) {
@@ -126,7 +123,12 @@ fn pod_spec(spec: &mut Value) {
         }
     }
     for v in array_mut(spec, "/volumes") {
-        for (source, key) in [("configMap", "defaultMode"), ("secret", "defaultMode"), ("downwardAPI", "defaultMode"), ("projected", "defaultMode")] {
+        for (source, key) in [
+            ("configMap", "defaultMode"),
+            ("secret", "defaultMode"),
+            ("downwardAPI", "defaultMode"),
+            ("projected", "defaultMode"),
+        ] {
             if let Some(s) = v.get_mut(source).filter(|s| s.is_object()) {
                 set(s, key, json!(420));
             }
@@ -285,7 +287,10 @@ mod tests {
         assert_eq!(spec["podManagementPolicy"], "OrderedReady");
         assert_eq!(spec["revisionHistoryLimit"], 10);
         assert_eq!(spec["updateStrategy"], json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}}));
-        assert_eq!(spec["persistentVolumeClaimRetentionPolicy"], json!({"whenDeleted": "Retain", "whenScaled": "Retain"}));
+        assert_eq!(
+            spec["persistentVolumeClaimRetentionPolicy"],
+            json!({"whenDeleted": "Retain", "whenScaled": "Retain"})
+        );
         let c = &spec["template"]["spec"]["containers"][0];
         assert_eq!(c["imagePullPolicy"], "IfNotPresent");
         assert_eq!(c["ports"][0]["protocol"], "TCP");

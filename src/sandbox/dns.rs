@@ -29,11 +29,8 @@ pub fn resolve(store: &Store, from_ns: &str, name: &str) -> Answer {
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return Answer::Found { fqdn: name.clone(), ips: vec![name] };
     }
-    let search = [
-        format!("{from_ns}.svc.{CLUSTER_DOMAIN}"),
-        format!("svc.{CLUSTER_DOMAIN}"),
-        CLUSTER_DOMAIN.to_string(),
-    ];
+    let search =
+        [format!("{from_ns}.svc.{CLUSTER_DOMAIN}"), format!("svc.{CLUSTER_DOMAIN}"), CLUSTER_DOMAIN.to_string()];
     let mut candidates: Vec<String> = Vec::new();
     if !absolute && name.matches('.').count() < 5 {
         candidates.extend(search.iter().map(|d| format!("{name}.{d}")));
@@ -114,10 +111,20 @@ mod tests {
     fn store() -> Store {
         let s = Store::new(Clock::new(1.0));
         s.create(kinds::namespaces(), json!({"metadata": {"name": "default"}}), false).unwrap();
-        s.create(kinds::services(), json!({"metadata": {"name": "nginx", "namespace": "default"},
-            "spec": {"clusterIP": "None", "selector": {"app": "nginx"}}}), false).unwrap();
-        s.create(kinds::services(), json!({"metadata": {"name": "api", "namespace": "default"},
-            "spec": {"clusterIP": "10.96.3.4"}}), false).unwrap();
+        s.create(
+            kinds::services(),
+            json!({"metadata": {"name": "nginx", "namespace": "default"},
+            "spec": {"clusterIP": "None", "selector": {"app": "nginx"}}}),
+            false,
+        )
+        .unwrap();
+        s.create(
+            kinds::services(),
+            json!({"metadata": {"name": "api", "namespace": "default"},
+            "spec": {"clusterIP": "10.96.3.4"}}),
+            false,
+        )
+        .unwrap();
         s.create(kinds::endpoints(), json!({"metadata": {"name": "nginx", "namespace": "default"},
             "subsets": [{"addresses": [{"ip": "10.244.0.5", "hostname": "web-0"}, {"ip": "10.244.0.6", "hostname": "web-1"}],
                          "notReadyAddresses": [{"ip": "10.244.0.7", "hostname": "web-2"}]}]}), false).unwrap();
@@ -127,14 +134,25 @@ mod tests {
     #[test]
     fn pod_and_service_names() {
         let s = store();
-        assert_eq!(resolve(&s, "default", "web-0.nginx"),
-            Answer::Found { fqdn: "web-0.nginx.default.svc.cluster.local".into(), ips: vec!["10.244.0.5".into()] });
-        assert_eq!(resolve(&s, "other", "web-1.nginx.default"),
-            Answer::Found { fqdn: "web-1.nginx.default.svc.cluster.local".into(), ips: vec!["10.244.0.6".into()] });
-        assert_eq!(resolve(&s, "default", "nginx"),
-            Answer::Found { fqdn: "nginx.default.svc.cluster.local".into(), ips: vec!["10.244.0.5".into(), "10.244.0.6".into()] });
-        assert_eq!(resolve(&s, "default", "api.default.svc.cluster.local."),
-            Answer::Found { fqdn: "api.default.svc.cluster.local".into(), ips: vec!["10.96.3.4".into()] });
+        assert_eq!(
+            resolve(&s, "default", "web-0.nginx"),
+            Answer::Found { fqdn: "web-0.nginx.default.svc.cluster.local".into(), ips: vec!["10.244.0.5".into()] }
+        );
+        assert_eq!(
+            resolve(&s, "other", "web-1.nginx.default"),
+            Answer::Found { fqdn: "web-1.nginx.default.svc.cluster.local".into(), ips: vec!["10.244.0.6".into()] }
+        );
+        assert_eq!(
+            resolve(&s, "default", "nginx"),
+            Answer::Found {
+                fqdn: "nginx.default.svc.cluster.local".into(),
+                ips: vec!["10.244.0.5".into(), "10.244.0.6".into()]
+            }
+        );
+        assert_eq!(
+            resolve(&s, "default", "api.default.svc.cluster.local."),
+            Answer::Found { fqdn: "api.default.svc.cluster.local".into(), ips: vec!["10.96.3.4".into()] }
+        );
     }
 
     #[test]

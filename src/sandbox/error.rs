@@ -15,55 +15,31 @@ pub struct Cause {
 
 impl Cause {
     pub fn new(reason: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Cause {
-            reason,
-            field: field.into(),
-            message: message.into(),
-        }
+        Cause { reason, field: field.into(), message: message.into() }
     }
     pub fn required(field: impl Into<String>) -> Self {
         Cause::new("FieldValueRequired", field, "Required value")
     }
     /// `Invalid value: "x": detail`, as upstream's field.Invalid prints it.
     pub fn invalid(field: impl Into<String>, value: &Value, detail: impl AsRef<str>) -> Self {
-        Cause::new(
-            "FieldValueInvalid",
-            field,
-            format!("Invalid value: {}: {}", show_value(value), detail.as_ref()),
-        )
+        Cause::new("FieldValueInvalid", field, format!("Invalid value: {}: {}", show_value(value), detail.as_ref()))
     }
     pub fn not_found(field: impl Into<String>, value: &Value) -> Self {
-        Cause::new(
-            "FieldValueNotFound",
-            field,
-            format!("Not found: {}", show_value(value)),
-        )
+        Cause::new("FieldValueNotFound", field, format!("Not found: {}", show_value(value)))
     }
     pub fn duplicate(field: impl Into<String>, value: &Value) -> Self {
-        Cause::new(
-            "FieldValueDuplicate",
-            field,
-            format!("Duplicate value: {}", show_value(value)),
-        )
+        Cause::new("FieldValueDuplicate", field, format!("Duplicate value: {}", show_value(value)))
     }
     pub fn not_supported(field: impl Into<String>, value: &Value, supported: &[&str]) -> Self {
         let list: Vec<String> = supported.iter().map(|s| format!("\"{s}\"")).collect();
         Cause::new(
             "FieldValueNotSupported",
             field,
-            format!(
-                "Unsupported value: {}: supported values: {}",
-                show_value(value),
-                list.join(", ")
-            ),
+            format!("Unsupported value: {}: supported values: {}", show_value(value), list.join(", ")),
         )
     }
     pub fn forbidden(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        Cause::new(
-            "FieldValueForbidden",
-            field,
-            format!("Forbidden: {}", detail.into()),
-        )
+        Cause::new("FieldValueForbidden", field, format!("Forbidden: {}", detail.into()))
     }
 
     /// `spec.replicas: Invalid value: -1: ...`, the way upstream joins a cause into a message.
@@ -107,69 +83,38 @@ pub struct Details {
 
 impl ApiError {
     pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            code,
-            reason,
-            message: message.into(),
-            details: None,
-        }
+        ApiError { code, reason, message: message.into(), details: None }
     }
     fn with_details(mut self, group: &str, kind: &str, name: &str) -> Self {
-        self.details = Some(Box::new(Details {
-            name: name.into(),
-            group: group.into(),
-            kind: kind.into(),
-            ..Default::default()
-        }));
+        self.details =
+            Some(Box::new(Details { name: name.into(), group: group.into(), kind: kind.into(), ..Default::default() }));
         self
     }
 
     /// `pods "web-0" not found`.
     pub fn not_found(group: &str, plural: &str, name: &str) -> Self {
-        ApiError::new(
-            404,
-            "NotFound",
-            format!("{} \"{name}\" not found", qualify(group, plural)),
-        )
-        .with_details(group, plural, name)
+        ApiError::new(404, "NotFound", format!("{} \"{name}\" not found", qualify(group, plural)))
+            .with_details(group, plural, name)
     }
     pub fn already_exists(group: &str, plural: &str, name: &str) -> Self {
-        ApiError::new(
-            409,
-            "AlreadyExists",
-            format!("{} \"{name}\" already exists", qualify(group, plural)),
-        )
-        .with_details(group, plural, name)
+        ApiError::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualify(group, plural)))
+            .with_details(group, plural, name)
     }
     /// Optimistic concurrency failure, worded as upstream's registry does.
     pub fn conflict(group: &str, plural: &str, name: &str, why: &str) -> Self {
         ApiError::new(
             409,
             "Conflict",
-            format!(
-                "Operation cannot be fulfilled on {} \"{name}\": {why}",
-                qualify(group, plural)
-            ),
+            format!("Operation cannot be fulfilled on {} \"{name}\": {why}", qualify(group, plural)),
         )
         .with_details(group, plural, name)
     }
     /// 422 with causes: `StatefulSet.apps "web" is invalid: [spec.replicas: ..., ...]`.
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
-        let gk = if group.is_empty() {
-            kind.to_string()
-        } else {
-            format!("{kind}.{group}")
-        };
+        let gk = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
         let joined = match causes.len() {
             1 => causes[0].display(),
-            _ => format!(
-                "[{}]",
-                causes
-                    .iter()
-                    .map(Cause::display)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            _ => format!("[{}]", causes.iter().map(Cause::display).collect::<Vec<_>>().join(", ")),
         };
         let mut e = ApiError::new(422, "Invalid", format!("{gk} \"{name}\" is invalid: {joined}"))
             .with_details(group, kind, name);
@@ -183,19 +128,9 @@ impl ApiError {
     }
     /// Strict decoding failure: 400 BadRequest, `strict decoding error: unknown field "spec.replica"`.
     pub fn strict_decoding(problems: &[String]) -> Self {
-        let causes = problems
-            .iter()
-            .map(|p| Cause::new("FieldValueInvalid", "", p.clone()))
-            .collect();
-        let mut e = ApiError::new(
-            400,
-            "BadRequest",
-            format!("strict decoding error: {}", problems.join(", ")),
-        );
-        e.details = Some(Box::new(Details {
-            causes,
-            ..Default::default()
-        }));
+        let causes = problems.iter().map(|p| Cause::new("FieldValueInvalid", "", p.clone())).collect();
+        let mut e = ApiError::new(400, "BadRequest", format!("strict decoding error: {}", problems.join(", ")));
+        e.details = Some(Box::new(Details { causes, ..Default::default() }));
         e
     }
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
@@ -283,8 +218,7 @@ fn qualify(group: &str, plural: &str) -> String {
 
 impl axum::response::IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {
-        let code = http::StatusCode::from_u16(self.code)
-            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
+        let code = http::StatusCode::from_u16(self.code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         (code, axum::Json(self.status())).into_response()
     }
 }

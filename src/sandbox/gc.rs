@@ -21,12 +21,7 @@ struct Ref {
 
 impl Ref {
     fn of(storage: &'static str, o: &Value) -> Ref {
-        Ref {
-            storage,
-            ns: namespace_of(o).to_string(),
-            name: name_of(o).to_string(),
-            uid: uid_of(o).to_string(),
-        }
+        Ref { storage, ns: namespace_of(o).to_string(), name: name_of(o).to_string(), uid: uid_of(o).to_string() }
     }
 }
 
@@ -280,7 +275,9 @@ mod tests {
         let s = setup();
         let task = tokio::spawn(run(s.clone()));
         settle().await;
-        let owner = s.create(kinds::statefulsets(), json!({"metadata": {"name": "web", "namespace": "default"}}), false).unwrap();
+        let owner = s
+            .create(kinds::statefulsets(), json!({"metadata": {"name": "web", "namespace": "default"}}), false)
+            .unwrap();
         s.create(kinds::configmaps(), owned_cm("a", &owner), false).unwrap();
         s.delete(kinds::statefulsets(), "default", "web", &DeleteOpts::default()).unwrap();
         settle().await;
@@ -293,7 +290,9 @@ mod tests {
         let s = setup();
         let task = tokio::spawn(run(s.clone()));
         settle().await;
-        let owner = s.create(kinds::statefulsets(), json!({"metadata": {"name": "web", "namespace": "default"}}), false).unwrap();
+        let owner = s
+            .create(kinds::statefulsets(), json!({"metadata": {"name": "web", "namespace": "default"}}), false)
+            .unwrap();
         s.create(kinds::configmaps(), owned_cm("a", &owner), false).unwrap();
         let fg = DeleteOpts { propagation: Some(Propagation::Foreground), ..Default::default() };
         let (o, gone) = s.delete(kinds::statefulsets(), "default", "web", &fg).unwrap();
@@ -303,7 +302,9 @@ mod tests {
         assert!(s.get(kinds::configmaps(), "default", "a").is_none());
         assert!(s.get(kinds::statefulsets(), "default", "web").is_none());
 
-        let owner = s.create(kinds::statefulsets(), json!({"metadata": {"name": "db", "namespace": "default"}}), false).unwrap();
+        let owner = s
+            .create(kinds::statefulsets(), json!({"metadata": {"name": "db", "namespace": "default"}}), false)
+            .unwrap();
         s.create(kinds::configmaps(), owned_cm("b", &owner), false).unwrap();
         let orphan = DeleteOpts { propagation: Some(Propagation::Orphan), ..Default::default() };
         s.delete(kinds::statefulsets(), "default", "db", &orphan).unwrap();

@@ -65,10 +65,7 @@ impl Logs {
         self.with(|m| {
             let entry = m.entry(k).or_default();
             if entry.pod_uid != pod_uid {
-                *entry = ContainerLog {
-                    pod_uid: pod_uid.to_string(),
-                    ..Default::default()
-                };
+                *entry = ContainerLog { pod_uid: pod_uid.to_string(), ..Default::default() };
             } else if entry.started {
                 entry.previous = Some(std::mem::take(&mut entry.current));
             }
@@ -83,10 +80,7 @@ impl Logs {
         self.with(|m| {
             let entry = m.entry(k.clone()).or_default();
             for l in text.split_inclusive('\n') {
-                let line = LogLine {
-                    time: time.clone(),
-                    text: l.trim_end_matches('\n').to_string(),
-                };
+                let line = LogLine { time: time.clone(), text: l.trim_end_matches('\n').to_string() };
                 entry.current.push(line.clone());
                 lines.push(line);
             }
@@ -130,9 +124,7 @@ impl Logs {
     /// Follow new lines of a container.
     pub fn follow(&self, ns: &str, pod: &str, container: &str) -> broadcast::Receiver<LogEvent> {
         let mut g = self.followers.lock().unwrap_or_else(|p| p.into_inner());
-        g.entry(key(ns, pod, container))
-            .or_insert_with(|| broadcast::channel(1024).0)
-            .subscribe()
+        g.entry(key(ns, pod, container)).or_insert_with(|| broadcast::channel(1024).0).subscribe()
     }
 }
 

@@ -96,12 +96,7 @@ impl Sandbox {
         let logs = Logs::default();
         let recorder = controllers::events::Recorder::new(store.clone());
         let kubelet = kubelet::Kubelet::new(store.clone(), logs.clone(), recorder.clone());
-        let state = ApiState {
-            store: store.clone(),
-            logs,
-            auth: Arc::new(auth),
-            kubelet: kubelet.clone(),
-        };
+        let state = ApiState { store: store.clone(), logs, auth: Arc::new(auth), kubelet: kubelet.clone() };
         let tasks = vec![
             tokio::spawn(gc::run(store.clone())).abort_handle(),
             tokio::spawn(controllers::statefulset::run(store.clone(), recorder.clone())).abort_handle(),
@@ -128,7 +123,11 @@ impl Sandbox {
     }
 
     /// Serve the API over HTTPS on `listener` until `shutdown` resolves.
-    pub async fn serve(&self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         serve(listener, self.router(), self.tls.acceptor(), shutdown).await
     }
 
@@ -148,8 +147,8 @@ impl Sandbox {
     /// A kube client that talks to this sandbox in-process, through the router as a tower
     /// service: no socket, same requests and answers as over HTTP.
     pub fn client(&self) -> kube::Client {
-        let auth = http::HeaderValue::from_str(&format!("Bearer {}", self.token))
-            .expect("hex token is a valid header value");
+        let auth =
+            http::HeaderValue::from_str(&format!("Bearer {}", self.token)).expect("hex token is a valid header value");
         let svc = tower::ServiceBuilder::new()
             .map_request(move |mut req: http::Request<kube::client::Body>| {
                 req.headers_mut().insert(http::header::AUTHORIZATION, auth.clone());
@@ -206,7 +205,12 @@ pub async fn serve(
     Ok(())
 }
 
-async fn connection(tcp: tokio::net::TcpStream, tls: tokio_rustls::TlsAcceptor, router: axum::Router, mut stop: tokio::sync::watch::Receiver<bool>) {
+async fn connection(
+    tcp: tokio::net::TcpStream,
+    tls: tokio_rustls::TlsAcceptor,
+    router: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     // A client that never finishes its handshake must not hold a task forever.
     let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await {
         Ok(Ok(s)) => s,
@@ -217,9 +221,7 @@ async fn connection(tcp: tokio::net::TcpStream, tls: tokio_rustls::TlsAcceptor, 
         Err(_) => return,
     };
     let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| router.clone().oneshot(req));
-    let conn = hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(stream), svc)
-        .with_upgrades();
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
     tokio::pin!(conn);
     tokio::select! {
         _ = conn.as_mut() => {}

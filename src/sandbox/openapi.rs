@@ -67,10 +67,7 @@ pub fn v3_document(path: &str) -> Option<Arc<Value>> {
         return Some(doc.clone());
     }
     let doc = Arc::new(build(path));
-    cache
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(path.to_string(), doc.clone());
+    cache.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_string(), doc.clone());
     Some(doc)
 }
 
@@ -207,7 +204,8 @@ fn build(path: &str) -> Value {
         } else {
             (format!("{prefix}/{}", rt.plural), format!("{prefix}/{}/{{name}}", rt.plural))
         };
-        let ok = |schema: &Value| json!({"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}});
+        let ok =
+            |schema: &Value| json!({"200": {"description": "OK", "content": {"application/json": {"schema": schema}}}});
         let body = |schema: &Value| json!({"content": {"*/*": {"schema": schema}}, "required": true});
         let write_params = json!([
             query_param("dryRun", "When present, indicates that modifications should not be persisted."),
@@ -233,12 +231,18 @@ fn build(path: &str) -> Value {
         let mut coll = Map::new();
         coll.insert("get".into(), op("list", &id, json!({})));
         if writes {
-            coll.insert("post".into(), op("post", &id, json!({"requestBody": body(&reference), "parameters": write_params})));
+            coll.insert(
+                "post".into(),
+                op("post", &id, json!({"requestBody": body(&reference), "parameters": write_params})),
+            );
         }
         let mut one = Map::new();
         one.insert("get".into(), op("get", &id, json!({})));
         if writes {
-            one.insert("put".into(), op("put", &id, json!({"requestBody": body(&reference), "parameters": write_params})));
+            one.insert(
+                "put".into(),
+                op("put", &id, json!({"requestBody": body(&reference), "parameters": write_params})),
+            );
             let mut patch_params = write_params.clone();
             if let Some(a) = patch_params.as_array_mut() {
                 a.push(query_param("force", "Force is going to \"force\" Apply requests."));
@@ -249,7 +253,10 @@ fn build(path: &str) -> Value {
                 "application/merge-patch+json": {"schema": {"type": "object"}},
                 "application/strategic-merge-patch+json": {"schema": {"type": "object"}},
             }, "required": true});
-            one.insert("patch".into(), op("patch", &id, json!({"requestBody": patch_body, "parameters": patch_params})));
+            one.insert(
+                "patch".into(),
+                op("patch", &id, json!({"requestBody": patch_body, "parameters": patch_params})),
+            );
             let mut del = op("delete", &id, json!({}));
             if let (Some(d), Some(opts)) = (del.as_object_mut(), delete_ref.as_ref()) {
                 d.insert("requestBody".into(), body(opts));
@@ -260,7 +267,8 @@ fn build(path: &str) -> Value {
             one.insert("delete".into(), del);
         }
         let ns_param = json!({"name": "namespace", "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}});
-        let name_param = json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}});
+        let name_param =
+            json!({"name": "name", "in": "path", "required": true, "schema": {"type": "string", "uniqueItems": true}});
         let scope = |named: bool| {
             let mut p = Vec::new();
             if named {
@@ -299,7 +307,9 @@ mod tests {
     fn index_lists_every_group_version_with_a_url() {
         let idx = v3_index();
         let paths = idx["paths"].as_object().expect("paths");
-        for p in ["api/v1", "apis/apps/v1", "apis/storage.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/events.k8s.io/v1"] {
+        for p in
+            ["api/v1", "apis/apps/v1", "apis/storage.k8s.io/v1", "apis/discovery.k8s.io/v1", "apis/events.k8s.io/v1"]
+        {
             let url = paths[p]["serverRelativeURL"].as_str().expect("url");
             assert!(url.starts_with(&format!("/openapi/v3/{p}?hash=")), "{url}");
         }
@@ -323,7 +333,8 @@ mod tests {
         let doc = v3_document("apis/apps/v1").expect("doc");
         let p = &doc["paths"]["/apis/apps/v1/namespaces/{namespace}/statefulsets/{name}"]["patch"];
         assert_eq!(p["x-kubernetes-group-version-kind"]["kind"], "StatefulSet");
-        let names: Vec<&str> = p["parameters"].as_array().expect("params").iter().filter_map(|x| x["name"].as_str()).collect();
+        let names: Vec<&str> =
+            p["parameters"].as_array().expect("params").iter().filter_map(|x| x["name"].as_str()).collect();
         assert!(names.contains(&"fieldValidation"), "{names:?}");
         let core = v3_document("api/v1").expect("core");
         assert!(core["paths"]["/api/v1/nodes/{name}"]["get"].is_object());

@@ -30,9 +30,9 @@ impl LabelSelector {
             if part.is_empty() {
                 continue;
             }
-            reqs.push(parse_req(part).map_err(|why| {
-                ApiError::bad_request(format!("unable to parse requirement: {why}"))
-            })?);
+            reqs.push(
+                parse_req(part).map_err(|why| ApiError::bad_request(format!("unable to parse requirement: {why}")))?,
+            );
         }
         Ok(LabelSelector { reqs })
     }
@@ -118,27 +118,16 @@ fn parse_req(part: &str) -> Result<Req, String> {
                 .strip_prefix('(')
                 .and_then(|r| r.strip_suffix(')'))
                 .ok_or_else(|| format!("found '{rest}', expected: '('"))?;
-            let values: Vec<String> = inner
-                .split(',')
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-                .collect();
-            return Ok(if notin {
-                Req::NotIn(key, values)
-            } else {
-                Req::In(key, values)
-            });
+            let values: Vec<String> =
+                inner.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect();
+            return Ok(if notin { Req::NotIn(key, values) } else { Req::In(key, values) });
         }
     }
     for (op, neg) in [("!=", true), ("==", false), ("=", false)] {
         if let Some(idx) = part.find(op) {
             let key = valid_key(part[..idx].trim())?;
             let value = part[idx + op.len()..].trim().to_string();
-            return Ok(if neg {
-                Req::NotEq(key, value)
-            } else {
-                Req::Eq(key, value)
-            });
+            return Ok(if neg { Req::NotEq(key, value) } else { Req::Eq(key, value) });
         }
     }
     valid_key(part).map(Req::Exists)
@@ -147,9 +136,7 @@ fn parse_req(part: &str) -> Result<Req, String> {
 fn valid_key(k: &str) -> Result<String, String> {
     let ok = !k.is_empty()
         && k.len() <= 317
-        && k
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+        && k.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
     if ok {
         Ok(k.to_string())
     } else {
@@ -174,15 +161,11 @@ impl FieldSelector {
             } else if let Some((f, v)) = part.split_once('=') {
                 (f, false, v)
             } else {
-                return Err(ApiError::bad_request(format!(
-                    "invalid selector: '{s}'; can't understand '{part}'"
-                )));
+                return Err(ApiError::bad_request(format!("invalid selector: '{s}'; can't understand '{part}'")));
             };
             let field = field.trim();
             if !supported.contains(&field) {
-                return Err(ApiError::bad_request(format!(
-                    "field label not supported: {field}"
-                )));
+                return Err(ApiError::bad_request(format!("field label not supported: {field}")));
             }
             reqs.push((field.to_string(), neg, value.trim().to_string()));
         }

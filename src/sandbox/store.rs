@@ -112,24 +112,16 @@ pub struct Store {
 pub const DEFAULT_HISTORY: usize = 20_000;
 
 pub fn name_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/name")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
 }
 pub fn namespace_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/namespace")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    obj.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("")
 }
 pub fn uid_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/uid")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    obj.pointer("/metadata/uid").and_then(Value::as_str).unwrap_or("")
 }
 pub fn rv_of(obj: &Value) -> &str {
-    obj.pointer("/metadata/resourceVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).unwrap_or("")
 }
 
 /// A random RFC 4122 version 4 uid.
@@ -147,22 +139,13 @@ pub fn new_uid() -> String {
             format!("{x:02x}")
         })
         .collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
 /// Five lowercase alphanumerics for generateName, from upstream's safe alphabet.
 pub fn random_suffix() -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    (0..5)
-        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..5).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
 }
 
 impl Store {
@@ -198,10 +181,7 @@ impl Store {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave a half-written object (each change is one
         // insert), so a poisoned lock is still consistent.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
+        self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn current_rv(&self) -> u64 {
@@ -210,10 +190,7 @@ impl Store {
 
     pub fn get(&self, rt: &ResourceType, ns: &str, name: &str) -> Option<Obj> {
         let st = self.lock();
-        st.tables
-            .get(rt.storage)
-            .and_then(|t| t.get(&(ns.to_string(), name.to_string())))
-            .cloned()
+        st.tables.get(rt.storage).and_then(|t| t.get(&(ns.to_string(), name.to_string()))).cloned()
     }
 
     /// Objects of a type, in one namespace or all (`None`), sorted by namespace and name,
@@ -248,15 +225,15 @@ impl Store {
 
     /// The objects of a type as of now, and a receiver of every change after them, taken
     /// atomically so a watch neither misses nor repeats a change.
-    pub fn list_and_subscribe(&self, rt: &ResourceType, ns: Option<&str>) -> (Vec<Obj>, u64, broadcast::Receiver<Change>) {
+    pub fn list_and_subscribe(
+        &self,
+        rt: &ResourceType,
+        ns: Option<&str>,
+    ) -> (Vec<Obj>, u64, broadcast::Receiver<Change>) {
         let st = self.lock();
         let rx = self.shared.tx.subscribe();
         let table = &st.tables[rt.storage];
-        let items = table
-            .iter()
-            .filter(|((n, _), _)| ns.is_none_or(|ns| ns == n))
-            .map(|(_, v)| v.clone())
-            .collect();
+        let items = table.iter().filter(|((n, _), _)| ns.is_none_or(|ns| ns == n)).map(|(_, v)| v.clone()).collect();
         (items, st.rv, rx)
     }
 
@@ -283,14 +260,7 @@ impl Store {
             }
             ChangeKind::Modified => table.insert(key, obj.clone()),
         };
-        let change = Change {
-            rv,
-            kind,
-            storage: rt.storage,
-            object: obj.clone(),
-            prev,
-            encoded: Default::default(),
-        };
+        let change = Change { rv, kind, storage: rt.storage, object: obj.clone(), prev, encoded: Default::default() };
         st.history.push_back(change.clone());
         while st.history.len() > st.history_limit {
             if let Some(old) = st.history.pop_front() {
@@ -323,11 +293,7 @@ impl Store {
         }
         let mut name = name_of(&obj).to_string();
         if name.is_empty() {
-            let prefix = obj
-                .pointer("/metadata/generateName")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let prefix = obj.pointer("/metadata/generateName").and_then(Value::as_str).unwrap_or("").to_string();
             if prefix.is_empty() {
                 return Err(ApiError::invalid(
                     rt.group,
@@ -355,10 +321,7 @@ impl Store {
         }
         let meta = obj["metadata"].as_object_mut().expect("metadata object");
         meta.insert("uid".into(), json!(new_uid()));
-        meta.insert(
-            "creationTimestamp".into(),
-            json!(self.shared.clock.now_rfc3339()),
-        );
+        meta.insert("creationTimestamp".into(), json!(self.shared.clock.now_rfc3339()));
         meta.remove("deletionTimestamp");
         meta.remove("deletionGracePeriodSeconds");
         if rt.has_generation {
@@ -405,10 +368,7 @@ impl Store {
         }
         // Removing the last finalizer of an object being deleted finishes the deletion.
         if merged.pointer("/metadata/deletionTimestamp").is_some() && finalizers(&merged).is_empty() {
-            let grace = merged
-                .pointer("/metadata/deletionGracePeriodSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
+            let grace = merged.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
             if rt.kind != "Pod" || grace == 0 {
                 return Ok(self.commit(&mut st, ChangeKind::Deleted, rt, merged));
             }
@@ -431,10 +391,7 @@ impl Store {
                     rt.group,
                     rt.plural,
                     name,
-                    &format!(
-                        "Precondition failed: UID in precondition: {uid}, UID in object meta: {}",
-                        uid_of(&old)
-                    ),
+                    &format!("Precondition failed: UID in precondition: {uid}, UID in object meta: {}", uid_of(&old)),
                 ));
             }
         }
@@ -457,10 +414,7 @@ impl Store {
             let bound = old.pointer("/spec/nodeName").and_then(Value::as_str).is_some();
             let phase = old.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
             let done = phase == "Succeeded" || phase == "Failed";
-            let default = old
-                .pointer("/spec/terminationGracePeriodSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(30);
+            let default = old.pointer("/spec/terminationGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(30);
             let g = opts.grace_period_seconds.unwrap_or(default).max(0);
             if !bound || done {
                 0
@@ -475,9 +429,7 @@ impl Store {
             Some(Propagation::Foreground) if !finals.iter().any(|f| f == "foregroundDeletion") => {
                 finals.push("foregroundDeletion".into())
             }
-            Some(Propagation::Orphan) if !finals.iter().any(|f| f == "orphan") => {
-                finals.push("orphan".into())
-            }
+            Some(Propagation::Orphan) if !finals.iter().any(|f| f == "orphan") => finals.push("orphan".into()),
             _ => {}
         }
         if rt.kind == "Namespace" && !finals.iter().any(|f| f == "kubernetes") {
@@ -494,23 +446,15 @@ impl Store {
         }
         if already {
             // A second delete may only shorten the grace period.
-            let cur = obj
-                .pointer("/metadata/deletionGracePeriodSeconds")
-                .and_then(Value::as_i64)
-                .unwrap_or(0);
+            let cur = obj.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
             if grace >= cur && finals == finalizers(&old) {
                 return Ok((old, false));
             }
         }
         let meta = obj["metadata"].as_object_mut().expect("metadata object");
-        let when = now
-            .checked_add(jiff::SignedDuration::from_secs(grace))
-            .unwrap_or(now);
+        let when = now.checked_add(jiff::SignedDuration::from_secs(grace)).unwrap_or(now);
         if !already || grace < meta.get("deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) {
-            meta.insert(
-                "deletionTimestamp".into(),
-                json!(super::clock::format_time(when)),
-            );
+            meta.insert("deletionTimestamp".into(), json!(super::clock::format_time(when)));
             meta.insert("deletionGracePeriodSeconds".into(), json!(grace));
         }
         if rt.kind != "Namespace" {
@@ -533,10 +477,7 @@ impl Store {
     /// the kubelet's final confirmation). Returns false when it was already gone.
     pub fn remove(&self, rt: &ResourceType, ns: &str, name: &str) -> bool {
         let mut st = self.lock();
-        let Some(old) = st.tables[rt.storage]
-            .get(&(ns.to_string(), name.to_string()))
-            .cloned()
-        else {
+        let Some(old) = st.tables[rt.storage].get(&(ns.to_string(), name.to_string())).cloned() else {
             return false;
         };
         self.commit(&mut st, ChangeKind::Deleted, rt, (*old).clone());
@@ -548,11 +489,7 @@ pub fn finalizers(obj: &Value) -> Vec<String> {
     let from_meta = obj
         .pointer("/metadata/finalizers")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_str().map(str::to_string))
-                .collect::<Vec<_>>()
-        })
+        .map(|a| a.iter().filter_map(|f| f.as_str().map(str::to_string)).collect::<Vec<_>>())
         .unwrap_or_default();
     if obj["kind"] == "Namespace" && obj.pointer("/metadata/deletionTimestamp").is_some() {
         let mut all = from_meta;
@@ -652,8 +589,7 @@ mod tests {
 
     fn store() -> Store {
         let s = Store::new(Clock::new(1.0));
-        s.create(kinds::namespaces(), json!({"metadata": {"name": "default"}}), false)
-            .unwrap();
+        s.create(kinds::namespaces(), json!({"metadata": {"name": "default"}}), false).unwrap();
         s
     }
 
@@ -731,10 +667,7 @@ mod tests {
         let (o, gone) = s.delete(kinds::pods(), "default", "p", &DeleteOpts::default()).unwrap();
         assert!(!gone);
         assert_eq!(o["metadata"]["deletionGracePeriodSeconds"], 30);
-        let now = DeleteOpts {
-            grace_period_seconds: Some(0),
-            ..Default::default()
-        };
+        let now = DeleteOpts { grace_period_seconds: Some(0), ..Default::default() };
         let (_, gone) = s.delete(kinds::pods(), "default", "p", &now).unwrap();
         assert!(gone);
         assert!(s.get(kinds::pods(), "default", "p").is_none());
@@ -757,12 +690,15 @@ mod tests {
     #[tokio::test]
     async fn watch_resumes_from_history_and_reports_compaction() {
         let s = Store::with_history(Clock::new(1.0), 3);
-        s.create(kinds::namespaces(), json!({"metadata": {"name": "default"}}), false)
-            .unwrap();
+        s.create(kinds::namespaces(), json!({"metadata": {"name": "default"}}), false).unwrap();
         let start = s.current_rv();
         for i in 0..5 {
-            s.create(kinds::configmaps(), json!({"metadata": {"name": format!("c{i}"), "namespace": "default"}}), false)
-                .unwrap();
+            s.create(
+                kinds::configmaps(),
+                json!({"metadata": {"name": format!("c{i}"), "namespace": "default"}}),
+                false,
+            )
+            .unwrap();
         }
         let (backlog, _) = s.watch_from(Some(s.current_rv() - 2)).unwrap();
         assert_eq!(backlog.len(), 2);

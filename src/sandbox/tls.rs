@@ -6,7 +6,9 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::TlsAcceptor;
 
@@ -53,7 +55,8 @@ impl TlsIdentity {
         let ca_cert = ca.self_signed(&ca_key)?;
         let issuer = Issuer::new(ca, ca_key);
 
-        let mut names = vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string(), "kubernetes".to_string()];
+        let mut names =
+            vec!["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string(), "kubernetes".to_string()];
         for ip in extra {
             if !ip.is_unspecified() && !names.contains(&ip.to_string()) {
                 names.push(ip.to_string());
@@ -78,10 +81,7 @@ impl TlsIdentity {
             )?;
         // HTTP/1.1 only: exec/attach upgrade to WebSocket over it, and every client speaks it.
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Ok(TlsIdentity {
-            ca_pem: ca_cert.pem(),
-            config: Arc::new(config),
-        })
+        Ok(TlsIdentity { ca_pem: ca_cert.pem(), config: Arc::new(config) })
     }
 
     /// The CA certificate, PEM-encoded, for the kubeconfig.

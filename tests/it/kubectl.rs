@@ -156,7 +156,7 @@ fn kubectl_apply_get_patch_delete() {
     assert_eq!(data, serde_json::json!({"color": "red", "size": "L", "shape": "round"}));
 
     // an unknown field is caught by strict validation
-    let typo = sb.write("typo.yaml", &CONFIGMAP.replace("data:", "dta:"));
+    let typo = sb.write("typo.yaml", &CONFIGMAP.replace("\ndata:", "\ndta:"));
     let err = sb.fail(&["apply", "-f", path_str(&typo)]);
     assert!(err.contains("unknown field \"dta\""), "{err}");
 

@@ -23,10 +23,7 @@ fn selected(st: &ApiState, t: &Target, q: &Query) -> ApiResult<(Vec<Obj>, u64)> 
     let labels = LabelSelector::parse(q.get("labelSelector").unwrap_or(""))?;
     let fields = FieldSelector::parse(q.get("fieldSelector").unwrap_or(""), supported_fields(t.rt.kind))?;
     let (items, rv) = st.store.list(t.rt, t.namespace.as_deref());
-    let items = items
-        .into_iter()
-        .filter(|o| labels.matches(o) && fields.matches(o))
-        .collect();
+    let items = items.into_iter().filter(|o| labels.matches(o) && fields.matches(o)).collect();
     Ok((items, rv))
 }
 
@@ -56,10 +53,7 @@ fn page(items: Vec<Obj>, q: &Query) -> ApiResult<(Vec<Obj>, Option<String>)> {
             let key = decode_hex(tok).ok_or_else(|| {
                 ApiError::bad_request("continue key is not valid: send back the token of the previous page")
             })?;
-            items
-                .iter()
-                .position(|o| format!("{}/{}", namespace_of(o), name_of(o)) > key)
-                .unwrap_or(items.len())
+            items.iter().position(|o| format!("{}/{}", namespace_of(o), name_of(o)) > key).unwrap_or(items.len())
         }
     };
     let limit = q.int("limit")?.filter(|l| *l > 0).map(|l| l as usize);
@@ -81,10 +75,8 @@ fn decode_hex(s: &str) -> Option<String> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    let bytes: Option<Vec<u8>> = (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect();
+    let bytes: Option<Vec<u8>> =
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect();
     String::from_utf8(bytes?).ok()
 }
 
@@ -95,10 +87,7 @@ pub fn list(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiRes
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| ApiError::bad_request("resourceVersionMatch=Exact needs a resourceVersion"))?;
         if wanted != st.store.current_rv() {
-            return Err(ApiError::expired(format!(
-                "too old resource version: {wanted} ({})",
-                st.store.current_rv()
-            )));
+            return Err(ApiError::expired(format!("too old resource version: {wanted} ({})", st.store.current_rv())));
         }
     }
     let (items, rv) = selected(st, t, q)?;
@@ -141,11 +130,7 @@ fn field_manager(q: &Query, headers: &HeaderMap) -> String {
 /// Check an incoming object's apiVersion, kind and namespace against the URL, and fill them in.
 fn check_identity(rt: &ResourceType, t: &Target, obj: &mut Value) -> ApiResult<()> {
     if !obj.is_object() {
-        return Err(ApiError::bad_request(format!(
-            "the body must be a {} object, not {}",
-            rt.kind,
-            type_name(obj)
-        )));
+        return Err(ApiError::bad_request(format!("the body must be a {} object, not {}", rt.kind, type_name(obj))));
     }
     let want_av = rt.api_version();
     match obj.get("apiVersion").and_then(Value::as_str) {
@@ -161,10 +146,11 @@ fn check_identity(rt: &ResourceType, t: &Target, obj: &mut Value) -> ApiResult<(
         None | Some("") => obj["kind"] = json!(rt.kind),
         Some(k) if k == rt.kind => {}
         Some(k) => {
+            let (version, kind, plural) = (rt.version, rt.kind, rt.plural);
+            let why = format!("the kind in the data ({k}) does not match the URL ({plural})");
             return Err(ApiError::bad_request(format!(
-                "{k} in version \"{}\" cannot be handled as a {}: the kind in the data ({k}) does not match the URL ({})",
-                rt.version, rt.kind, rt.plural
-            )))
+                "{k} in version \"{version}\" cannot be handled as a {kind}: {why}"
+            )));
         }
     }
     if !obj["metadata"].is_object() {
@@ -206,13 +192,25 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// Decoding checks, then the admission every write goes through.
-fn admit(st: &ApiState, rt: &ResourceType, obj: &mut Value, old: Option<&Value>, mode: FieldValidation) -> ApiResult<Vec<String>> {
+fn admit(
+    st: &ApiState,
+    rt: &ResourceType,
+    obj: &mut Value,
+    old: Option<&Value>,
+    mode: FieldValidation,
+) -> ApiResult<Vec<String>> {
     let warnings = validation::decode_check(rt, obj, mode)?;
     admission::admit(&st.store, rt, obj, old)?;
     Ok(warnings)
 }
 
-fn read_object(rt: &ResourceType, t: &Target, headers: &HeaderMap, body: &[u8], mode: FieldValidation) -> ApiResult<Value> {
+fn read_object(
+    rt: &ResourceType,
+    t: &Target,
+    headers: &HeaderMap,
+    body: &[u8],
+    mode: FieldValidation,
+) -> ApiResult<Value> {
     let ct = media_type(headers, http::header::CONTENT_TYPE);
     let mut obj = decode(body, &ct)?;
     if mode == FieldValidation::Strict {
@@ -263,11 +261,7 @@ pub fn update(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap, body: &
     match obj["metadata"].get("name").and_then(Value::as_str) {
         None | Some("") => obj["metadata"]["name"] = json!(name),
         Some(n) if n == name => {}
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "the name of the object does not match the name on the URL",
-            ))
-        }
+        Some(_) => return Err(ApiError::bad_request("the name of the object does not match the name on the URL")),
     }
     let old = fetch(st, t)?;
     let warnings = admit(st, rt, &mut obj, Some(&old), mode)?;
@@ -334,11 +328,25 @@ pub fn patch(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap, body: &[
             Err(e) => return Err(e),
         }
     }
-    Err(ApiError::conflict(rt.group, rt.plural, t.name.as_deref().unwrap_or(""), "the object kept changing while the patch was applied; try again"))
+    Err(ApiError::conflict(
+        rt.group,
+        rt.plural,
+        t.name.as_deref().unwrap_or(""),
+        "the object kept changing while the patch was applied; try again",
+    ))
 }
 
 #[allow(clippy::too_many_arguments)]
-fn apply_create(st: &ApiState, t: &Target, q: &Query, doc: Value, mode: FieldValidation, manager: &str, now: &str, dry: bool) -> ApiResult<Response> {
+fn apply_create(
+    st: &ApiState,
+    t: &Target,
+    q: &Query,
+    doc: Value,
+    mode: FieldValidation,
+    manager: &str,
+    now: &str,
+    dry: bool,
+) -> ApiResult<Response> {
     let mut doc = doc;
     check_identity(t.rt, t, &mut doc)?;
     if name_of(&doc) != t.name.as_deref().unwrap_or("") {
@@ -351,7 +359,15 @@ fn apply_create(st: &ApiState, t: &Target, q: &Query, doc: Value, mode: FieldVal
     Ok(json_response(StatusCode::CREATED, &created, &warnings))
 }
 
-fn apply_patch_doc(kind: PatchType, old: &Value, doc: &Value, obj_kind: &str, manager: &str, now: &str, q: &Query) -> ApiResult<Value> {
+fn apply_patch_doc(
+    kind: PatchType,
+    old: &Value,
+    doc: &Value,
+    obj_kind: &str,
+    manager: &str,
+    now: &str,
+    q: &Query,
+) -> ApiResult<Value> {
     match kind {
         PatchType::Json => patch::json_patch(old, doc),
         PatchType::Merge => Ok(patch::merge_patch(old, doc)),
@@ -365,12 +381,7 @@ fn scale_of(sts: &Value) -> Value {
     let selector = sts
         .pointer("/spec/selector/matchLabels")
         .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
+        .map(|m| m.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect::<Vec<_>>().join(","))
         .unwrap_or_default();
     json!({
         "kind": "Scale",
@@ -389,15 +400,20 @@ fn scale_of(sts: &Value) -> Value {
 
 fn write_scale(st: &ApiState, t: &Target, scale: &Value, dry: bool) -> ApiResult<Response> {
     let old = fetch(st, t)?;
-    let replicas = scale.pointer("/spec/replicas").and_then(Value::as_i64).ok_or_else(|| {
-        ApiError::bad_request("a Scale needs spec.replicas as a whole number")
-    })?;
+    let replicas = scale
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::bad_request("a Scale needs spec.replicas as a whole number"))?;
     if replicas < 0 {
         return Err(ApiError::invalid(
             "autoscaling",
             "Scale",
             name_of(&old),
-            vec![crate::sandbox::error::Cause::invalid("spec.replicas", &json!(replicas), "must be greater than or equal to 0")],
+            vec![crate::sandbox::error::Cause::invalid(
+                "spec.replicas",
+                &json!(replicas),
+                "must be greater than or equal to 0",
+            )],
         ));
     }
     let mut new = (*old).clone();
@@ -418,8 +434,7 @@ pub fn delete_opts(q: &Query, body: &[u8]) -> ApiResult<DeleteOpts> {
     let b: Value = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
     } else {
-        serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
+        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?
     };
     let grace = match q.int("gracePeriodSeconds")? {
         Some(g) => Some(g),
@@ -429,7 +444,8 @@ pub fn delete_opts(q: &Query, body: &[u8]) -> ApiResult<DeleteOpts> {
         .get("propagationPolicy")
         .map(str::to_string)
         .or_else(|| b.get("propagationPolicy").and_then(Value::as_str).map(str::to_string));
-    let orphan = q.get("orphanDependents").map(|v| v == "true").or_else(|| b.get("orphanDependents").and_then(Value::as_bool));
+    let orphan =
+        q.get("orphanDependents").map(|v| v == "true").or_else(|| b.get("orphanDependents").and_then(Value::as_bool));
     let propagation = match (policy.as_deref(), orphan) {
         (Some("Orphan"), _) | (None, Some(true)) => Some(Propagation::Orphan),
         (Some("Background"), _) => Some(Propagation::Background),
@@ -440,7 +456,11 @@ pub fn delete_opts(q: &Query, body: &[u8]) -> ApiResult<DeleteOpts> {
                 "meta.k8s.io",
                 "DeleteOptions",
                 "",
-                vec![crate::sandbox::error::Cause::not_supported("propagationPolicy", &json!(p), &["Foreground", "Background", "Orphan"])],
+                vec![crate::sandbox::error::Cause::not_supported(
+                    "propagationPolicy",
+                    &json!(p),
+                    &["Foreground", "Background", "Orphan"],
+                )],
             ))
         }
     };
@@ -456,12 +476,8 @@ pub fn delete_opts(q: &Query, body: &[u8]) -> ApiResult<DeleteOpts> {
 
 pub fn delete(st: &ApiState, t: &Target, q: &Query, body: &[u8]) -> ApiResult<Response> {
     let opts = delete_opts(q, body)?;
-    let (obj, _gone) = st.store.delete(
-        t.rt,
-        t.namespace.as_deref().unwrap_or(""),
-        t.name.as_deref().unwrap_or(""),
-        &opts,
-    )?;
+    let (obj, _gone) =
+        st.store.delete(t.rt, t.namespace.as_deref().unwrap_or(""), t.name.as_deref().unwrap_or(""), &opts)?;
     Ok(json_response(StatusCode::OK, &obj, &[]))
 }
 
@@ -494,15 +510,29 @@ pub fn bind(st: &ApiState, t: &Target, headers: &HeaderMap, body: &[u8]) -> ApiR
         .and_then(Value::as_str)
         .filter(|n| !n.is_empty())
         .ok_or_else(|| {
-            ApiError::invalid("", "Binding", t.name.as_deref().unwrap_or(""), vec![crate::sandbox::error::Cause::required("target.name")])
+            ApiError::invalid(
+                "",
+                "Binding",
+                t.name.as_deref().unwrap_or(""),
+                vec![crate::sandbox::error::Cause::required("target.name")],
+            )
         })?
         .to_string();
     let old = fetch(st, t)?;
     if let Some(cur) = old.pointer("/spec/nodeName").and_then(Value::as_str) {
-        return Err(ApiError::conflict("", "pods", name_of(&old), &format!("pod {} is already assigned to node \"{cur}\"", name_of(&old))));
+        return Err(ApiError::conflict(
+            "",
+            "pods",
+            name_of(&old),
+            &format!("pod {} is already assigned to node \"{cur}\"", name_of(&old)),
+        ));
     }
     let mut new = (*old).clone();
     new["spec"]["nodeName"] = json!(node);
     st.store.update(t.rt, new, UpdateScope::All, false)?;
-    Ok(json_response(StatusCode::CREATED, &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}), &[]))
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201}),
+        &[],
+    ))
 }

@@ -47,10 +47,7 @@ fn group_doc(group: &str, version: &str) -> Value {
 }
 
 pub fn group_list() -> Value {
-    let groups: Vec<Value> = groups()
-        .into_iter()
-        .map(|(g, v)| group_doc(g, v))
-        .collect();
+    let groups: Vec<Value> = groups().into_iter().map(|(g, v)| group_doc(g, v)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
@@ -115,11 +112,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     if resources.is_empty() {
         return None;
     }
-    let gv = if group.is_empty() {
-        version.to_string()
-    } else {
-        format!("{group}/{version}")
-    };
+    let gv = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
     Some(json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}))
 }
 
@@ -130,12 +123,8 @@ mod tests {
     #[test]
     fn discovery_lists_what_the_registry_serves() {
         let apps = resource_list("apps", "v1").unwrap();
-        let names: Vec<&str> = apps["resources"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["name"].as_str().unwrap())
-            .collect();
+        let names: Vec<&str> =
+            apps["resources"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["statefulsets", "statefulsets/status", "statefulsets/scale", "controllerrevisions"]);
         assert_eq!(apps["resources"][2]["group"], "autoscaling");
         let core = resource_list("", "v1").unwrap();

@@ -29,9 +29,7 @@ fn pick_container(pod: &Value, asked: Option<&str>) -> ApiResult<String> {
     let inits = names(pod, "initContainers");
     match asked {
         Some(c) if containers.iter().chain(&inits).any(|n| n == c) => Ok(c.to_string()),
-        Some(c) => Err(ApiError::bad_request(format!(
-            "container {c} is not valid for pod {pod_name}"
-        ))),
+        Some(c) => Err(ApiError::bad_request(format!("container {c} is not valid for pod {pod_name}"))),
         None if containers.len() == 1 => Ok(containers[0].clone()),
         None => {
             let mut msg = format!(
@@ -75,10 +73,7 @@ fn render(lines: &[LogLine], timestamps: bool) -> String {
 pub async fn logs(st: &ApiState, t: &Target, q: &Query) -> ApiResult<Response> {
     let ns = t.namespace.as_deref().unwrap_or("");
     let name = t.name.as_deref().unwrap_or("");
-    let pod = st
-        .store
-        .get(t.rt, ns, name)
-        .ok_or_else(|| ApiError::not_found("", "pods", name))?;
+    let pod = st.store.get(t.rt, ns, name).ok_or_else(|| ApiError::not_found("", "pods", name))?;
     let container = pick_container(&pod, q.get("container"))?;
     let previous = q.flag("previous");
     let timestamps = q.flag("timestamps");
@@ -102,9 +97,7 @@ pub async fn logs(st: &ApiState, t: &Target, q: &Query) -> ApiResult<Response> {
         }
     }
     let text = render(&lines, timestamps);
-    let builder = Response::builder()
-        .status(StatusCode::OK)
-        .header(http::header::CONTENT_TYPE, "text/plain");
+    let builder = Response::builder().status(StatusCode::OK).header(http::header::CONTENT_TYPE, "text/plain");
     match rx {
         Some(mut rx) if !ended => {
             let (tx, body_rx) = tokio::sync::mpsc::channel::<Result<Bytes, Infallible>>(64);
@@ -123,9 +116,7 @@ pub async fn logs(st: &ApiState, t: &Target, q: &Query) -> ApiResult<Response> {
                     }
                 }
             });
-            Ok(builder
-                .body(Body::from_stream(ReceiverStream::new(body_rx)))
-                .expect("static response parts"))
+            Ok(builder.body(Body::from_stream(ReceiverStream::new(body_rx))).expect("static response parts"))
         }
         _ => Ok(builder.body(Body::from(text)).expect("static response parts")),
     }

@@ -49,17 +49,9 @@ impl Auth {
         self.tokens.insert(token, who);
     }
     fn check(&self, headers: &HeaderMap) -> Option<&Identity> {
-        let given = headers
-            .get(http::header::AUTHORIZATION)?
-            .to_str()
-            .ok()?
-            .strip_prefix("Bearer ")?
-            .trim();
+        let given = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.trim();
         // Compare every token in full so timing says nothing about which prefix matched.
-        self.tokens
-            .iter()
-            .find(|(t, _)| constant_time_eq(t.as_bytes(), given.as_bytes()))
-            .map(|(_, who)| who)
+        self.tokens.iter().find(|(t, _)| constant_time_eq(t.as_bytes(), given.as_bytes())).map(|(_, who)| who)
     }
 }
 
@@ -101,23 +93,22 @@ async fn handle(State(st): State<ApiState>, req: Request) -> Response {
     match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => e.into_response(),
-        Err(_) => ApiError::internal("an internal error occurred in the sandbox; the request was not applied").into_response(),
+        Err(_) => {
+            ApiError::internal("an internal error occurred in the sandbox; the request was not applied").into_response()
+        }
     }
 }
 
 /// A JSON answer, with `Warning` headers for unknown fields under fieldValidation=Warn.
 pub(crate) fn json_response(code: StatusCode, v: &Value, warnings: &[String]) -> Response {
-    let mut b = Response::builder()
-        .status(code)
-        .header(http::header::CONTENT_TYPE, "application/json");
+    let mut b = Response::builder().status(code).header(http::header::CONTENT_TYPE, "application/json");
     for w in warnings {
         let text = format!("299 - {:?}", w);
         if let Ok(h) = http::HeaderValue::from_str(&text) {
             b = b.header("Warning", h);
         }
     }
-    b.body(Body::from(serde_json::to_vec(v).unwrap_or_default()))
-        .expect("static response parts")
+    b.body(Body::from(serde_json::to_vec(v).unwrap_or_default())).expect("static response parts")
 }
 
 /// Which Table version the Accept header asks for, if any.
@@ -130,7 +121,13 @@ fn method_not_allowed() -> ApiError {
     ApiError::method_not_allowed("the server does not allow this method on the requested resource")
 }
 
-async fn dispatch(st: &ApiState, method: Method, uri: http::Uri, headers: HeaderMap, body: Body) -> ApiResult<Response> {
+async fn dispatch(
+    st: &ApiState,
+    method: Method,
+    uri: http::Uri,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
     let route = parse_route(uri.path())?;
     let q = Query::parse(uri.query());
     let ok = |v: Value| Ok(json_response(StatusCode::OK, &v, &[]));
@@ -181,7 +178,14 @@ fn verb_allowed(t: &Target, verb: &str) -> ApiResult<()> {
     Ok(())
 }
 
-async fn resource(st: &ApiState, t: &Target, method: Method, q: &Query, headers: &HeaderMap, body: Body) -> ApiResult<Response> {
+async fn resource(
+    st: &ApiState,
+    t: &Target,
+    method: Method,
+    q: &Query,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
     let sub = t.sub.as_deref();
     let has_name = t.name.is_some();
     if t.rt.namespaced && t.namespace.is_none() && (has_name || method != Method::GET) {

@@ -48,19 +48,11 @@ pub fn parse_route(path: &str) -> ApiResult<Route> {
         ["apis"] => Ok(Route::GroupList),
         ["openapi", "v3"] => Ok(Route::OpenApiV3Index),
         ["openapi", "v3", rest @ ..] => Ok(Route::OpenApiV3(rest.join("/"))),
-        ["api", "v1"] => Ok(Route::ResourceList {
-            group: String::new(),
-            version: "v1".into(),
-        }),
+        ["api", "v1"] => Ok(Route::ResourceList { group: String::new(), version: "v1".into() }),
         ["apis", group] => Ok(Route::Group(group.to_string())),
-        ["apis", group, version] => Ok(Route::ResourceList {
-            group: group.to_string(),
-            version: version.to_string(),
-        }),
+        ["apis", group, version] => Ok(Route::ResourceList { group: group.to_string(), version: version.to_string() }),
         ["api", "v1", rest @ ..] => resource_route("", "v1", rest).ok_or_else(not_found),
-        ["apis", group, version, rest @ ..] => {
-            resource_route(group, version, rest).ok_or_else(not_found)
-        }
+        ["apis", group, version, rest @ ..] => resource_route(group, version, rest).ok_or_else(not_found),
         _ => Err(not_found()),
     }
 }
@@ -76,7 +68,9 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Option<Route> {
         }))
     };
     match rest {
-        ["namespaces", ns, plural, tail @ ..] if group.is_empty() || !tail.is_empty() || find(plural).is_some_and(|r| r.namespaced) => {
+        ["namespaces", ns, plural, tail @ ..]
+            if group.is_empty() || !tail.is_empty() || find(plural).is_some_and(|r| r.namespaced) =>
+        {
             // `namespaces/<ns>/status` is the namespace's own subresource.
             if group.is_empty() && tail.is_empty() && (*plural == "status" || *plural == "finalize") {
                 return t(find("namespaces")?, None, Some(ns), Some(plural));
@@ -125,18 +119,17 @@ impl Query {
     pub fn int(&self, k: &str) -> ApiResult<Option<i64>> {
         match self.get(k) {
             None => Ok(None),
-            Some(v) => v.parse().map(Some).map_err(|_| {
-                ApiError::bad_request(format!("invalid value for {k}: {v:?} is not an integer"))
-            }),
+            Some(v) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::bad_request(format!("invalid value for {k}: {v:?} is not an integer"))),
         }
     }
     pub fn dry_run(&self) -> ApiResult<bool> {
         match self.get("dryRun") {
             None => Ok(false),
             Some("All") => Ok(true),
-            Some(v) => Err(ApiError::bad_request(format!(
-                "Invalid dry run value: {v:?}: supported values: \"All\""
-            ))),
+            Some(v) => Err(ApiError::bad_request(format!("Invalid dry run value: {v:?}: supported values: \"All\""))),
         }
     }
 }
@@ -175,15 +168,16 @@ pub fn decode(body: &[u8], content_type: &str) -> ApiResult<Value> {
         return Err(ApiError::bad_request("the request body is empty: send a JSON or YAML object"));
     }
     match content_type {
-        "application/json" | "" | "*/*" | "application/json-patch+json" | "application/merge-patch+json" | "application/strategic-merge-patch+json" => {
-            serde_json::from_slice(body).map_err(|e| {
-                ApiError::bad_request(format!("error decoding the JSON body: {e}"))
-            })
-        }
+        "application/json"
+        | ""
+        | "*/*"
+        | "application/json-patch+json"
+        | "application/merge-patch+json"
+        | "application/strategic-merge-patch+json" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding the JSON body: {e}"))),
         t if is_yaml(t) => {
-            let v: Value = serde_yaml::from_slice(body).map_err(|e| {
-                ApiError::bad_request(format!("error decoding the YAML body: {e}"))
-            })?;
+            let v: Value = serde_yaml::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding the YAML body: {e}")))?;
             Ok(v)
         }
         other => Err(ApiError::unsupported_media_type(other)),
@@ -204,8 +198,10 @@ mod tests {
     #[test]
     fn routes() {
         let t = target("/apis/apps/v1/namespaces/default/statefulsets/web/scale");
-        assert_eq!((t.rt.plural, t.namespace.as_deref(), t.name.as_deref(), t.sub.as_deref()),
-                   ("statefulsets", Some("default"), Some("web"), Some("scale")));
+        assert_eq!(
+            (t.rt.plural, t.namespace.as_deref(), t.name.as_deref(), t.sub.as_deref()),
+            ("statefulsets", Some("default"), Some("web"), Some("scale"))
+        );
         let t = target("/api/v1/namespaces/default");
         assert_eq!((t.rt.plural, t.name.as_deref()), ("namespaces", Some("default")));
         let t = target("/api/v1/namespaces/default/status");

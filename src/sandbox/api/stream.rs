@@ -51,10 +51,7 @@ fn exit_status(argv: &[String], code: i32) -> Value {
 
 /// Every query parameter, repeated ones included (exec's `command`).
 fn query_pairs(req: &Request) -> Vec<(String, String)> {
-    req.uri()
-        .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default()
+    req.uri().query().map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default()
 }
 
 pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response> {
@@ -63,10 +60,7 @@ pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response
     let exec = t.sub.as_deref() == Some("exec");
     let params = query_pairs(&req);
     let flag = |k: &str| params.iter().any(|(key, v)| key == k && (v == "true" || v == "1"));
-    let pod = st
-        .store
-        .get(kinds::pods(), &ns, &name)
-        .ok_or_else(|| ApiError::not_found("", "pods", &name))?;
+    let pod = st.store.get(kinds::pods(), &ns, &name).ok_or_else(|| ApiError::not_found("", "pods", &name))?;
     let names: Vec<String> = pod
         .pointer("/spec/containers")
         .and_then(Value::as_array)
@@ -88,7 +82,9 @@ pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response
     let phase = pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or("Pending");
     if phase == "Succeeded" || phase == "Failed" {
         let verb = if exec { "exec into" } else { "attach" };
-        return Err(ApiError::bad_request(format!("cannot {verb} a container in a completed pod; current phase is {phase}")));
+        return Err(ApiError::bad_request(format!(
+            "cannot {verb} a container in a completed pod; current phase is {phase}"
+        )));
     }
     let running = st
         .kubelet
@@ -118,10 +114,11 @@ pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response
         .flat_map(|v| v.split(','))
         .map(|p| p.trim().to_string())
         .collect();
-    let protocol = PROTOCOLS
-        .iter()
-        .find(|p| offered.iter().any(|o| o == *p))
-        .ok_or_else(|| ApiError::bad_request(format!("none of the offered WebSocket subprotocols {offered:?} is supported; use one of {PROTOCOLS:?}")))?;
+    let protocol = PROTOCOLS.iter().find(|p| offered.iter().any(|o| o == *p)).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "none of the offered WebSocket subprotocols {offered:?} is supported; use one of {PROTOCOLS:?}"
+        ))
+    })?;
     let on_upgrade = hyper::upgrade::on(&mut req);
     let stdin = flag("stdin");
     let tty = flag("tty");
@@ -226,7 +223,14 @@ fn start_attach(
     }
 }
 
-fn start_exec(running: RunningContainer, argv: Vec<String>, stdin: bool, tty: bool, tx: mpsc::UnboundedSender<Out>, input: mpsc::UnboundedReceiver<Input>) {
+fn start_exec(
+    running: RunningContainer,
+    argv: Vec<String>,
+    stdin: bool,
+    tty: bool,
+    tx: mpsc::UnboundedSender<Out>,
+    input: mpsc::UnboundedReceiver<Input>,
+) {
     let host = running.host;
     if stdin && console::is_interactive_shell(&argv) {
         let (con, con_input) = Console::new(tty);
@@ -256,7 +260,8 @@ fn start_exec(running: RunningContainer, argv: Vec<String>, stdin: bool, tty: bo
             let msg = format!(
                 "Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"
             );
-            let status = json!({"metadata": {}, "status": "Failure", "message": msg, "reason": "InternalError", "code": 500});
+            let status =
+                json!({"metadata": {}, "status": "Failure", "message": msg, "reason": "InternalError", "code": 500});
             let _ = tx.send(Out::Done(status));
             return;
         }
@@ -278,8 +283,12 @@ fn normal_close() -> Message {
 }
 
 /// Shuttle frames between the WebSocket and the process until it ends or the client leaves.
-async fn session<S>(ws: WebSocketStream<S>, mut out: mpsc::UnboundedReceiver<Out>, input: mpsc::UnboundedSender<Input>, _tty: bool)
-where
+async fn session<S>(
+    ws: WebSocketStream<S>,
+    mut out: mpsc::UnboundedReceiver<Out>,
+    input: mpsc::UnboundedSender<Input>,
+    _tty: bool,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let (mut sink, mut incoming) = ws.split();

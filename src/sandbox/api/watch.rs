@@ -117,11 +117,7 @@ pub fn watch(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiRe
         Some(v) => Some((v, IncludeObject::parse(q.get("includeObject"))?)),
         None => None,
     };
-    let enc = Encoder {
-        rt: t.rt,
-        table,
-        clock: st.store.clock(),
-    };
+    let enc = Encoder { rt: t.rt, table, clock: st.store.clock() };
     let bookmarks = q.flag("allowWatchBookmarks");
     let send_initial = q.get("sendInitialEvents").map(|v| v == "true");
     let timeout = match q.int("timeoutSeconds")? {
@@ -129,12 +125,13 @@ pub fn watch(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiRe
         // Upstream closes watches after a random 30 to 60 minutes.
         _ => Duration::from_secs(1800 + rand::random_range(0..1800)),
     };
-    let rv: Option<u64> = match q.get("resourceVersion") {
-        None | Some("0") => None,
-        Some(v) => Some(v.parse().map_err(|_| {
-            ApiError::bad_request(format!("resourceVersion: Invalid value: {v:?}: must be a number"))
-        })?),
-    };
+    let rv: Option<u64> =
+        match q.get("resourceVersion") {
+            None | Some("0") => None,
+            Some(v) => Some(v.parse().map_err(|_| {
+                ApiError::bad_request(format!("resourceVersion: Invalid value: {v:?}: must be a number"))
+            })?),
+        };
     if send_initial == Some(true) && q.get("resourceVersionMatch") != Some("NotOlderThan") {
         return Err(ApiError::invalid(
             "meta.k8s.io",

@@ -50,7 +50,11 @@ pub async fn run(store: Store) {
 }
 
 /// Note which services a change may affect: the service itself, or every service in a pod's namespace.
-fn gather(c: &crate::sandbox::store::Change, services: &mut HashSet<(String, String)>, namespaces: &mut HashSet<String>) {
+fn gather(
+    c: &crate::sandbox::store::Change,
+    services: &mut HashSet<(String, String)>,
+    namespaces: &mut HashSet<String>,
+) {
     let o = &c.object;
     if c.storage == kinds::services().storage {
         services.insert((namespace_of(o).to_string(), name_of(o).to_string()));
@@ -97,7 +101,9 @@ fn sync(store: &Store, ns: &str, name: &str) {
         .list(kinds::pods(), Some(ns))
         .0
         .into_iter()
-        .filter(|p| selector.matches(p) && p.pointer("/status/podIP").and_then(Value::as_str).is_some_and(|ip| !ip.is_empty()))
+        .filter(|p| {
+            selector.matches(p) && p.pointer("/status/podIP").and_then(Value::as_str).is_some_and(|ip| !ip.is_empty())
+        })
         .filter(|p| !matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded") | Some("Failed")))
         .collect();
     let svc_ports: Vec<Value> = svc.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -168,7 +174,9 @@ fn sync(store: &Store, ns: &str, name: &str) {
             m.remove("subsets");
         }
     }
-    write(store, kinds::endpoints(), ep, |old, new| old.get("subsets") == new.get("subsets") && old["metadata"]["labels"] == new["metadata"]["labels"]);
+    write(store, kinds::endpoints(), ep, |old, new| {
+        old.get("subsets") == new.get("subsets") && old["metadata"]["labels"] == new["metadata"]["labels"]
+    });
 
     let mut slice_labels = labels.clone();
     slice_labels["kubernetes.io/service-name"] = json!(name);
@@ -186,11 +194,18 @@ fn sync(store: &Store, ns: &str, name: &str) {
         Some(n) => slice["metadata"]["name"] = json!(n),
         None => slice["metadata"]["generateName"] = json!(format!("{name}-")),
     }
-    write(store, kinds::endpointslices(), slice, |old, new| old["endpoints"] == new["endpoints"] && old["ports"] == new["ports"]);
+    write(store, kinds::endpointslices(), slice, |old, new| {
+        old["endpoints"] == new["endpoints"] && old["ports"] == new["ports"]
+    });
 }
 
 /// Create or update, skipping writes that change nothing that matters.
-fn write(store: &Store, rt: &'static crate::sandbox::resources::ResourceType, obj: Value, same: impl Fn(&Value, &Value) -> bool) {
+fn write(
+    store: &Store,
+    rt: &'static crate::sandbox::resources::ResourceType,
+    obj: Value,
+    same: impl Fn(&Value, &Value) -> bool,
+) {
     let name = name_of(&obj).to_string();
     match (!name.is_empty()).then(|| store.get(rt, namespace_of(&obj), &name)).flatten() {
         Some(old) => {

@@ -16,22 +16,10 @@ pub struct Reporter {
     pub host: Option<&'static str>,
 }
 
-pub const STATEFULSET_CONTROLLER: Reporter = Reporter {
-    component: "statefulset-controller",
-    host: None,
-};
-pub const SCHEDULER: Reporter = Reporter {
-    component: "default-scheduler",
-    host: None,
-};
-pub const KUBELET: Reporter = Reporter {
-    component: "kubelet",
-    host: Some(crate::sandbox::bootstrap::NODE_NAME),
-};
-pub const PV_CONTROLLER: Reporter = Reporter {
-    component: "persistentvolume-controller",
-    host: None,
-};
+pub const STATEFULSET_CONTROLLER: Reporter = Reporter { component: "statefulset-controller", host: None };
+pub const SCHEDULER: Reporter = Reporter { component: "default-scheduler", host: None };
+pub const KUBELET: Reporter = Reporter { component: "kubelet", host: Some(crate::sandbox::bootstrap::NODE_NAME) };
+pub const PV_CONTROLLER: Reporter = Reporter { component: "persistentvolume-controller", host: None };
 
 type Key = (String, String, String, &'static str);
 
@@ -44,15 +32,20 @@ pub struct Recorder {
 
 impl Recorder {
     pub fn new(store: Store) -> Self {
-        Recorder {
-            store,
-            seen: Arc::default(),
-        }
+        Recorder { store, seen: Arc::default() }
     }
 
     /// Record `reason`/`message` about `obj` (type Normal or Warning). `field_path` names a
     /// container (`spec.containers{nginx}`) for kubelet events.
-    pub fn record(&self, who: Reporter, obj: &Value, event_type: &str, reason: &str, message: &str, field_path: Option<&str>) {
+    pub fn record(
+        &self,
+        who: Reporter,
+        obj: &Value,
+        event_type: &str,
+        reason: &str,
+        message: &str,
+        field_path: Option<&str>,
+    ) {
         let store = &self.store;
         let ns = match namespace_of(obj) {
             "" => "default",

@@ -2,12 +2,12 @@
 //! simulated kubelet. Each is a task woken by the store's change stream (no polling), writing
 //! through the same admission as API requests, and recording upstream-style Events.
 
+pub mod endpoints;
 pub mod events;
 pub mod revision;
-pub mod statefulset;
 pub mod scheduler;
+pub mod statefulset;
 pub mod storage;
-pub mod endpoints;
 
 pub use events::Reporter;
 
@@ -33,10 +33,5 @@ pub fn controlled_by(o: &Value, uid: &str) -> bool {
 
 /// The uid of an object's controller, if any.
 pub fn controller_uid(o: &Value) -> Option<&str> {
-    o.pointer("/metadata/ownerReferences")?
-        .as_array()?
-        .iter()
-        .find(|r| r["controller"] == true)?
-        .get("uid")?
-        .as_str()
+    o.pointer("/metadata/ownerReferences")?.as_array()?.iter().find(|r| r["controller"] == true)?.get("uid")?.as_str()
 }

@@ -58,9 +58,7 @@ fn fnv1_32(data: &[u8], mut h: u32) -> u32 {
 /// look-alikes, so hashes never spell words.
 fn safe_encode(s: &str) -> String {
     const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
-    s.bytes()
-        .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
-        .collect()
+    s.bytes().map(|b| ALPHABET[b as usize % ALPHABET.len()] as char).collect()
 }
 
 /// The revision hash of `data` with an optional collision count.
@@ -78,10 +76,7 @@ pub fn hash(data: &Value, collision_count: Option<i64>) -> String {
 pub fn new_revision(sts: &Value, revision: i64, collision_count: Option<i64>) -> Value {
     let data = revision_data(sts);
     let h = hash(&data, collision_count);
-    let mut labels = sts
-        .pointer("/spec/template/metadata/labels")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
+    let mut labels = sts.pointer("/spec/template/metadata/labels").cloned().unwrap_or_else(|| json!({}));
     labels["controller.kubernetes.io/hash"] = json!(h);
     json!({
         "apiVersion": "apps/v1",
@@ -102,10 +97,7 @@ pub fn new_revision(sts: &Value, revision: i64, collision_count: Option<i64>) ->
 
 /// The pod template a revision holds.
 pub fn template_of(revision: &Value) -> Value {
-    let mut t = revision
-        .pointer("/data/spec/template")
-        .cloned()
-        .unwrap_or_else(|| json!({}));
+    let mut t = revision.pointer("/data/spec/template").cloned().unwrap_or_else(|| json!({}));
     if let Some(m) = t.as_object_mut() {
         m.remove("$patch");
     }

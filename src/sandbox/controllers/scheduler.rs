@@ -80,8 +80,14 @@ fn schedule(store: &Store, recorder: &Recorder, pod: &Value) {
             new["status"] = json!({"phase": "Pending", "qosClass": "BestEffort", "conditions": [
                 {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}]});
             if store.update(kinds::pods(), new, UpdateScope::All, false).is_ok() {
-                recorder.record(SCHEDULER, pod, "Normal", "Scheduled", &format!(
-                    "Successfully assigned {}/{} to {NODE_NAME}", namespace_of(pod), name_of(pod)), None);
+                recorder.record(
+                    SCHEDULER,
+                    pod,
+                    "Normal",
+                    "Scheduled",
+                    &format!("Successfully assigned {}/{} to {NODE_NAME}", namespace_of(pod), name_of(pod)),
+                    None,
+                );
             }
         }
     }

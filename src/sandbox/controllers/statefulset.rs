@@ -94,9 +94,7 @@ fn ordinal(set: &str, pod: &str) -> Option<i64> {
 }
 
 fn revision_of(pod: &Value) -> &str {
-    pod.pointer("/metadata/labels/controller-revision-hash")
-        .and_then(Value::as_str)
-        .unwrap_or("")
+    pod.pointer("/metadata/labels/controller-revision-hash").and_then(Value::as_str).unwrap_or("")
 }
 
 fn terminating(pod: &Value) -> bool {
@@ -104,10 +102,7 @@ fn terminating(pod: &Value) -> bool {
 }
 
 fn ready_condition(pod: &Value) -> Option<&Value> {
-    pod.pointer("/status/conditions")?
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == "Ready")
+    pod.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == "Ready")
 }
 
 fn running_and_ready(pod: &Value) -> bool {
@@ -129,9 +124,7 @@ impl Controller {
         if min_ready <= 0 {
             return Duration::ZERO;
         }
-        let since = ready_condition(pod)
-            .and_then(|c| c["lastTransitionTime"].as_str())
-            .and_then(parse_time);
+        let since = ready_condition(pod).and_then(|c| c["lastTransitionTime"].as_str()).and_then(parse_time);
         let Some(since) = since else { return Duration::from_secs(min_ready as u64) };
         let elapsed = (self.store.clock().now() - since).get_seconds().max(0);
         Duration::from_secs((min_ready - elapsed).max(0) as u64)
@@ -180,8 +173,12 @@ impl Controller {
             // Failed or finished pods are deleted, to be made again.
             for p in slots.iter().flatten() {
                 if finished(p) && !terminating(p) {
-                    self.event(&sts, "Warning", "RecreatingFailedPod", format!(
-                        "StatefulSet {ns}/{name} is recreating failed Pod {}", name_of(p)));
+                    self.event(
+                        &sts,
+                        "Warning",
+                        "RecreatingFailedPod",
+                        format!("StatefulSet {ns}/{name} is recreating failed Pod {}", name_of(p)),
+                    );
                     self.delete_pod(&sts, p);
                     if !parallel {
                         break 'work;
@@ -293,11 +290,7 @@ impl Controller {
             },
         };
         let current_name = sts.pointer("/status/currentRevision").and_then(Value::as_str).unwrap_or("");
-        let current = revs
-            .iter()
-            .find(|r| name_of(r) == current_name)
-            .cloned()
-            .unwrap_or_else(|| update.clone());
+        let current = revs.iter().find(|r| name_of(r) == current_name).cloned().unwrap_or_else(|| update.clone());
         self.truncate_history(sts, &revs, &current, &update, pods);
         Some((current, update))
     }
@@ -305,24 +298,23 @@ impl Controller {
     /// Keep at most revisionHistoryLimit revisions no pod uses, besides current and update.
     fn truncate_history(&self, sts: &Value, revs: &[Obj], current: &Obj, update: &Obj, pods: &[Obj]) {
         let limit = spec_i64(sts, "/spec/revisionHistoryLimit", 10).max(0) as usize;
-        let live: HashSet<&str> = pods
-            .iter()
-            .map(|p| revision_of(p))
-            .chain([name_of(current), name_of(update)])
-            .collect();
+        let live: HashSet<&str> =
+            pods.iter().map(|p| revision_of(p)).chain([name_of(current), name_of(update)]).collect();
         let history: Vec<&Obj> = revs.iter().filter(|r| !live.contains(name_of(r))).collect();
         if history.len() > limit {
             for r in &history[..history.len() - limit] {
-                let _ = self.store.delete(kinds::controllerrevisions(), namespace_of(r), name_of(r), &DeleteOpts::default());
+                let _ = self.store.delete(
+                    kinds::controllerrevisions(),
+                    namespace_of(r),
+                    name_of(r),
+                    &DeleteOpts::default(),
+                );
             }
         }
     }
 
     fn claim_templates(sts: &Value) -> Vec<Value> {
-        sts.pointer("/spec/volumeClaimTemplates")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+        sts.pointer("/spec/volumeClaimTemplates").and_then(Value::as_array).cloned().unwrap_or_default()
     }
 
     fn claim_name(template: &Value, set: &str, ord: i64) -> String {
@@ -357,12 +349,20 @@ impl Controller {
             let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
                              "spec": t.get("spec").cloned().unwrap_or_else(|| json!({}))});
             match create(&self.store, kinds::pvcs(), pvc) {
-                Ok(_) => self.event(sts, "Normal", "SuccessfulCreate", format!(
-                    "create Claim {claim} Pod {pod} in StatefulSet {set} success")),
+                Ok(_) => self.event(
+                    sts,
+                    "Normal",
+                    "SuccessfulCreate",
+                    format!("create Claim {claim} Pod {pod} in StatefulSet {set} success"),
+                ),
                 Err(e) => {
                     ok = false;
-                    self.event(sts, "Warning", "FailedCreate", format!(
-                        "create Claim {claim} for Pod {pod} in StatefulSet {set} failed error: {}", e.message));
+                    self.event(
+                        sts,
+                        "Warning",
+                        "FailedCreate",
+                        format!("create Claim {claim} for Pod {pod} in StatefulSet {set} failed error: {}", e.message),
+                    );
                 }
             }
         }
@@ -398,7 +398,8 @@ impl Controller {
         for t in Self::claim_templates(sts) {
             let vname = t.pointer("/metadata/name").cloned().unwrap_or(Value::Null);
             volumes.retain(|v| v["name"] != vname);
-            volumes.push(json!({"name": vname, "persistentVolumeClaim": {"claimName": Self::claim_name(&t, set, ord)}}));
+            volumes
+                .push(json!({"name": vname, "persistentVolumeClaim": {"claimName": Self::claim_name(&t, set, ord)}}));
         }
         if !volumes.is_empty() {
             spec["volumes"] = json!(volumes);
@@ -406,13 +407,22 @@ impl Controller {
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec});
         match create(&self.store, kinds::pods(), pod) {
             Ok(_) => {
-                self.event(sts, "Normal", "SuccessfulCreate", format!("create Pod {pod_name} in StatefulSet {set} successful"));
+                self.event(
+                    sts,
+                    "Normal",
+                    "SuccessfulCreate",
+                    format!("create Pod {pod_name} in StatefulSet {set} successful"),
+                );
                 true
             }
             Err(e) if e.reason == "AlreadyExists" => true,
             Err(e) => {
-                self.event(sts, "Warning", "FailedCreate", format!(
-                    "create Pod {pod_name} in StatefulSet {set} failed error: {}", e.message));
+                self.event(
+                    sts,
+                    "Warning",
+                    "FailedCreate",
+                    format!("create Pod {pod_name} in StatefulSet {set} failed error: {}", e.message),
+                );
                 false
             }
         }
@@ -421,10 +431,19 @@ impl Controller {
     fn delete_pod(&self, sts: &Value, pod: &Value) {
         let set = name_of(sts);
         match self.store.delete(kinds::pods(), namespace_of(pod), name_of(pod), &DeleteOpts::default()) {
-            Ok(_) => self.event(sts, "Normal", "SuccessfulDelete", format!("delete Pod {} in StatefulSet {set} successful", name_of(pod))),
+            Ok(_) => self.event(
+                sts,
+                "Normal",
+                "SuccessfulDelete",
+                format!("delete Pod {} in StatefulSet {set} successful", name_of(pod)),
+            ),
             Err(e) if e.code == 404 => {}
-            Err(e) => self.event(sts, "Warning", "FailedDelete", format!(
-                "delete Pod {} in StatefulSet {set} failed error: {}", name_of(pod), e.message)),
+            Err(e) => self.event(
+                sts,
+                "Warning",
+                "FailedDelete",
+                format!("delete Pod {} in StatefulSet {set} failed error: {}", name_of(pod), e.message),
+            ),
         }
     }
 
@@ -449,7 +468,8 @@ impl Controller {
         let ns = namespace_of(sts);
         let set = name_of(sts);
         let uid = uid_of(sts);
-        let selector = LabelSelector::from_object(sts.pointer("/spec/selector").unwrap_or(&Value::Null)).unwrap_or_default();
+        let selector =
+            LabelSelector::from_object(sts.pointer("/spec/selector").unwrap_or(&Value::Null)).unwrap_or_default();
         let pods: Vec<Obj> = self
             .store
             .list(kinds::pods(), Some(ns))

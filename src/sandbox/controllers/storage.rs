@@ -16,10 +16,7 @@ use crate::sandbox::store::{finalizers, name_of, namespace_of, rv_of, uid_of, De
 
 pub const PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
 
-const PROVISIONER_REPORTER: Reporter = Reporter {
-    component: PROVISIONER,
-    host: None,
-};
+const PROVISIONER_REPORTER: Reporter = Reporter { component: PROVISIONER, host: None };
 
 pub async fn run(store: Store, recorder: Recorder) {
     let mut rx = store.subscribe();
@@ -89,9 +86,7 @@ impl Storage {
             return;
         }
         let class_name = pvc.pointer("/spec/storageClassName").and_then(Value::as_str).unwrap_or("");
-        let class = (!class_name.is_empty())
-            .then(|| self.store.get(kinds::storageclasses(), "", class_name))
-            .flatten();
+        let class = (!class_name.is_empty()).then(|| self.store.get(kinds::storageclasses(), "", class_name)).flatten();
         let Some(class) = class else {
             let msg = if class_name.is_empty() {
                 "no persistent volumes available for this claim and no storage class is set".to_string()
@@ -99,7 +94,14 @@ impl Storage {
                 format!("storageclass.storage.k8s.io \"{class_name}\" not found")
             };
             self.set_pending(&pvc);
-            self.recorder.record(PV_CONTROLLER, &pvc, "Warning", if class_name.is_empty() { "FailedBinding" } else { "ProvisioningFailed" }, &msg, None);
+            self.recorder.record(
+                PV_CONTROLLER,
+                &pvc,
+                "Warning",
+                if class_name.is_empty() { "FailedBinding" } else { "ProvisioningFailed" },
+                &msg,
+                None,
+            );
             return;
         };
         if class["provisioner"] != PROVISIONER {
@@ -142,14 +144,31 @@ impl Storage {
             match create(&self.store, kinds::pvs(), pv) {
                 Ok(pv) => {
                     let mut bound = (*pv).clone();
-                    bound["status"] = json!({"phase": "Bound", "lastPhaseTransitionTime": self.store.clock().now_rfc3339()});
+                    bound["status"] =
+                        json!({"phase": "Bound", "lastPhaseTransitionTime": self.store.clock().now_rfc3339()});
                     let _ = self.store.update(kinds::pvs(), bound, UpdateScope::Status, false);
-                    self.recorder.record(PROVISIONER_REPORTER, pvc, "Normal", "ProvisioningSucceeded", &format!(
-                        "Successfully provisioned volume {pv_name} (simulated by kubetutor)"), None);
+                    self.recorder.record(
+                        PROVISIONER_REPORTER,
+                        pvc,
+                        "Normal",
+                        "ProvisioningSucceeded",
+                        &format!("Successfully provisioned volume {pv_name} (simulated by kubetutor)"),
+                        None,
+                    );
                 }
                 Err(e) => {
-                    self.recorder.record(PROVISIONER_REPORTER, pvc, "Warning", "ProvisioningFailed", &format!(
-                        "failed to provision volume with StorageClass \"{}\": {}", class["metadata"]["name"].as_str().unwrap_or(""), e.message), None);
+                    self.recorder.record(
+                        PROVISIONER_REPORTER,
+                        pvc,
+                        "Warning",
+                        "ProvisioningFailed",
+                        &format!(
+                            "failed to provision volume with StorageClass \"{}\": {}",
+                            class["metadata"]["name"].as_str().unwrap_or(""),
+                            e.message
+                        ),
+                        None,
+                    );
                     return;
                 }
             }

@@ -286,7 +286,13 @@ mod tests {
         ld.feed(b"echo a\necho", &mut echo, &mut ev);
         ld.feed(b" b\n", &mut echo, &mut ev);
         assert!(echo.is_empty());
-        let lines: Vec<&str> = ev.iter().map(|e| match e { Event::Line(l) => l.as_str(), _ => "?" }).collect();
+        let lines: Vec<&str> = ev
+            .iter()
+            .map(|e| match e {
+                Event::Line(l) => l.as_str(),
+                _ => "?",
+            })
+            .collect();
         assert_eq!(lines, ["echo a", "echo b"]);
     }
 

@@ -52,7 +52,11 @@ impl ContainerHost {
                 for a in subset["addresses"].as_array().into_iter().flatten() {
                     if a["ip"] == ip {
                         if let Some(h) = a["hostname"].as_str() {
-                            return Some(format!("{h}.{}.{}.svc.{CLUSTER_DOMAIN}", name_of(&ep), ep["metadata"]["namespace"].as_str().unwrap_or("")));
+                            return Some(format!(
+                                "{h}.{}.{}.svc.{CLUSTER_DOMAIN}",
+                                name_of(&ep),
+                                ep["metadata"]["namespace"].as_str().unwrap_or("")
+                            ));
                         }
                     }
                 }
@@ -63,7 +67,9 @@ impl ContainerHost {
             .0
             .iter()
             .find(|s| s.pointer("/spec/clusterIP") == Some(&Value::from(ip)))
-            .map(|s| format!("{}.{}.svc.{CLUSTER_DOMAIN}", name_of(s), s["metadata"]["namespace"].as_str().unwrap_or("")))
+            .map(|s| {
+                format!("{}.{}.svc.{CLUSTER_DOMAIN}", name_of(s), s["metadata"]["namespace"].as_str().unwrap_or(""))
+            })
     }
 
     fn lookup(&self, name: &str) -> Resolution {
@@ -94,10 +100,13 @@ impl ContainerHost {
             .into_iter()
             .find(|s| s.pointer("/spec/clusterIP") == Some(&Value::from(ip_s.as_str())))
         {
-            let svc_port = svc["spec"]["ports"]
-                .as_array()
-                .and_then(|ps| ps.iter().find(|p| p["port"] == port).cloned());
-            let ep = k.inner.store.get(kinds::endpoints(), svc["metadata"]["namespace"].as_str().unwrap_or(""), name_of(&svc));
+            let svc_port =
+                svc["spec"]["ports"].as_array().and_then(|ps| ps.iter().find(|p| p["port"] == port).cloned());
+            let ep = k.inner.store.get(
+                kinds::endpoints(),
+                svc["metadata"]["namespace"].as_str().unwrap_or(""),
+                name_of(&svc),
+            );
             let target = svc_port.and_then(|sp| {
                 let subset = ep?.get("subsets")?.as_array()?.first()?.clone();
                 let addrs = subset["addresses"].as_array()?.clone();
@@ -128,7 +137,13 @@ impl ContainerHost {
                     if !line.ends_with('\n') {
                         line.push('\n');
                     }
-                    k.inner.logs.append(&server.namespace, &server.pod, &server.container, k.inner.clock.now_micro(), &line);
+                    k.inner.logs.append(
+                        &server.namespace,
+                        &server.pod,
+                        &server.container,
+                        k.inner.clock.now_micro(),
+                        &line,
+                    );
                 }
                 k.inner.logs.append(&server.namespace, &server.pod, &server.container, k.inner.clock.now_micro(), &log);
                 HttpResult::Response { ip, port, response: served.response }

@@ -181,7 +181,13 @@ pub async fn run(kubelet: Kubelet) {
         if !alive {
             let (tx, rx) = mpsc::unbounded_channel();
             workers.insert(uid.clone(), tx);
-            tokio::spawn(worker::run(kubelet.clone(), namespace_of(pod).to_string(), name_of(pod).to_string(), uid, rx));
+            tokio::spawn(worker::run(
+                kubelet.clone(),
+                namespace_of(pod).to_string(),
+                name_of(pod).to_string(),
+                uid,
+                rx,
+            ));
         }
     };
     for p in store.list(kinds::pods(), None).0 {

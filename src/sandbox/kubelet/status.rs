@@ -105,7 +105,14 @@ pub struct PodState {
 
 impl PodState {
     /// Set a condition; its transition time moves only when the status flips.
-    pub fn set(&mut self, kind: &'static str, status: bool, reason: Option<String>, message: Option<String>, now: &str) {
+    pub fn set(
+        &mut self,
+        kind: &'static str,
+        status: bool,
+        reason: Option<String>,
+        message: Option<String>,
+        now: &str,
+    ) {
         match self.conditions.iter_mut().find(|c| c.kind == kind) {
             Some(c) => {
                 if c.status != status {
@@ -128,8 +135,15 @@ impl PodState {
             .map(|c| c.name.as_str())
             .collect();
         let initialized = pending_init.is_empty();
-        let init_msg = (!initialized).then(|| format!("containers with incomplete status: [{}]", pending_init.join(" ")));
-        self.set("Initialized", initialized, init_msg.as_ref().map(|_| "ContainersNotInitialized".to_string()), init_msg, now);
+        let init_msg =
+            (!initialized).then(|| format!("containers with incomplete status: [{}]", pending_init.join(" ")));
+        self.set(
+            "Initialized",
+            initialized,
+            init_msg.as_ref().map(|_| "ContainersNotInitialized".to_string()),
+            init_msg,
+            now,
+        );
         let unready: Vec<&str> = self.containers.iter().filter(|c| !c.ready).map(|c| c.name.as_str()).collect();
         let ready = unready.is_empty() && self.phase == "Running";
         let msg = (!unready.is_empty()).then(|| format!("containers with unready status: [{}]", unready.join(" ")));
@@ -208,7 +222,13 @@ mod tests {
         let s = p.to_json();
         assert_eq!(s["conditions"][0]["type"], "Initialized");
         assert_eq!(s["conditions"][0]["message"], "containers with incomplete status: [setup]");
-        p.init[0].state = State::Terminated { exit_code: 0, reason: "Completed".into(), started_at: "t1".into(), finished_at: "t1".into(), message: None };
+        p.init[0].state = State::Terminated {
+            exit_code: 0,
+            reason: "Completed".into(),
+            started_at: "t1".into(),
+            finished_at: "t1".into(),
+            message: None,
+        };
         p.containers[0].ready = true;
         p.containers[0].state = State::Running { started_at: "t2".into() };
         p.phase = "Running";

@@ -10,9 +10,9 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+use super::console::{self, Console};
 use super::host::ContainerHost;
 use super::status::{ContainerState, PodState, State};
-use super::console::{self, Console};
 use super::{Kubelet, RunningContainer, Server};
 use crate::sandbox::bootstrap::{DNS_SERVICE_IP, NODE_NAME};
 use crate::sandbox::catalogue::{self, ImageKind};
@@ -200,8 +200,22 @@ impl Worker {
         let inits = containers(&pod, "initContainers");
         let mains = containers(&pod, "containers");
         let first_wait = if inits.is_empty() { "ContainerCreating" } else { "PodInitializing" };
-        self.state.init = inits.iter().map(|c| ContainerState::new(c["name"].as_str().unwrap_or(""), c["image"].as_str().unwrap_or(""), "PodInitializing")).collect();
-        self.state.containers = mains.iter().map(|c| ContainerState::new(c["name"].as_str().unwrap_or(""), c["image"].as_str().unwrap_or(""), first_wait)).collect();
+        self.state.init = inits
+            .iter()
+            .map(|c| {
+                ContainerState::new(
+                    c["name"].as_str().unwrap_or(""),
+                    c["image"].as_str().unwrap_or(""),
+                    "PodInitializing",
+                )
+            })
+            .collect();
+        self.state.containers = mains
+            .iter()
+            .map(|c| {
+                ContainerState::new(c["name"].as_str().unwrap_or(""), c["image"].as_str().unwrap_or(""), first_wait)
+            })
+            .collect();
         self.write_status();
         // The sandbox (network namespace) comes up: the pod gets its IP.
         if !self.hold(Duration::from_millis(300)).await {
@@ -240,10 +254,24 @@ impl Worker {
                 self.state.init[i].last_state = Some(self.state.init[i].state.clone());
                 self.state.init[i].state = State::Waiting {
                     reason: "CrashLoopBackOff".into(),
-                    message: Some(format!("back-off {}s restarting failed container={cname} pod={}_{}({})", backoff.as_secs(), self.name, self.ns, self.uid)),
+                    message: Some(format!(
+                        "back-off {}s restarting failed container={cname} pod={}_{}({})",
+                        backoff.as_secs(),
+                        self.name,
+                        self.ns,
+                        self.uid
+                    )),
                 };
                 self.write_status();
-                self.event("Warning", "BackOff", &format!("Back-off restarting failed container {cname} in pod {}_{}({})", self.name, self.ns, self.uid), Some(&field_path(true, &cname)));
+                self.event(
+                    "Warning",
+                    "BackOff",
+                    &format!(
+                        "Back-off restarting failed container {cname} in pod {}_{}({})",
+                        self.name, self.ns, self.uid
+                    ),
+                    Some(&field_path(true, &cname)),
+                );
                 if !self.hold_backoff(backoff).await {
                     self.terminate().await;
                     return;
@@ -307,7 +335,12 @@ impl Worker {
                 if let Ok(img) = catalogue::lookup(&image) {
                     self.slot(init, i).image_id = image_id(&img.full);
                 }
-                self.event("Normal", "Pulled", &format!("Container image \"{image}\" already present on machine"), Some(&fp));
+                self.event(
+                    "Normal",
+                    "Pulled",
+                    &format!("Container image \"{image}\" already present on machine"),
+                    Some(&fp),
+                );
                 return true;
             }
             self.event("Normal", "Pulling", &format!("Pulling image \"{image}\""), Some(&fp));
@@ -329,7 +362,8 @@ impl Worker {
                     }
                     self.event("Warning", "Failed", &format!("Failed to pull image \"{image}\": {why}"), Some(&fp));
                     self.event("Warning", "Failed", "Error: ErrImagePull", Some(&fp));
-                    self.slot(init, i).state = State::Waiting { reason: "ErrImagePull".into(), message: Some(why.clone()) };
+                    self.slot(init, i).state =
+                        State::Waiting { reason: "ErrImagePull".into(), message: Some(why.clone()) };
                     self.write_status();
                     match self.pause(Duration::from_secs(2)).await {
                         Wake::Stop => return false,
@@ -352,7 +386,9 @@ impl Worker {
                             Wake::Stop => return false,
                             Wake::Elapsed => break,
                             // A new image in the spec is tried at once.
-                            Wake::Changed if self.spec_of(init, i).is_some_and(|s| s["image"] != image.as_str()) => break,
+                            Wake::Changed if self.spec_of(init, i).is_some_and(|s| s["image"] != image.as_str()) => {
+                                break
+                            }
                             Wake::Changed => {}
                         }
                     }
@@ -556,19 +592,23 @@ impl Worker {
             );
             self.k.inner.logs.append(&self.ns, &self.name, &name, self.k.inner.clock.now_micro(), &lines);
             self.k.register(&self.ns, &self.name, &name, RunningContainer { host: host.clone(), console: None });
-            self.k.add_server(&self.state.pod_ip, Server {
-                fs: host.fs.clone(),
-                version,
-                port: 80,
-                namespace: self.ns.clone(),
-                pod: self.name.clone(),
-                container: name,
-            });
+            self.k.add_server(
+                &self.state.pod_ip,
+                Server {
+                    fs: host.fs.clone(),
+                    version,
+                    port: 80,
+                    namespace: self.ns.clone(),
+                    pod: self.name.clone(),
+                    container: name,
+                },
+            );
             return;
         }
         let mut argv = Self::argv(&spec);
         let tx = self.exits_tx.clone();
-        let shell_image = catalogue::lookup(spec["image"].as_str().unwrap_or("")).is_ok_and(|img| img.kind == ImageKind::Shell);
+        let shell_image =
+            catalogue::lookup(spec["image"].as_str().unwrap_or("")).is_ok_and(|img| img.kind == ImageKind::Shell);
         if argv.is_empty() && shell_image {
             // The shell images' default command.
             argv.push("sh".into());
@@ -576,11 +616,17 @@ impl Worker {
         let task = if spec["stdin"] == true && console::is_interactive_shell(&argv) {
             // `kubectl run -it ... -- sh`: the shell waits for an attached terminal.
             let (con, input) = Console::new(spec["tty"] == true);
-            self.k.register(&self.ns, &self.name, &name, RunningContainer { host: host.clone(), console: Some(con.clone()) });
+            self.k.register(
+                &self.ns,
+                &self.name,
+                &name,
+                RunningContainer { host: host.clone(), console: Some(con.clone()) },
+            );
             let logs = self.k.inner.logs.clone();
             let clock = self.k.inner.clock;
             let (ns, pod, c) = (self.ns.clone(), self.name.clone(), name.clone());
-            let log: Box<dyn FnMut(&str) + Send> = Box::new(move |text: &str| logs.append(&ns, &pod, &c, clock.now_micro(), text));
+            let log: Box<dyn FnMut(&str) + Send> =
+                Box::new(move |text: &str| logs.append(&ns, &pod, &c, clock.now_micro(), text));
             tokio::spawn(async move {
                 let code = console::run_shell(&argv[0], host, con, input, Some(log)).await;
                 let _ = tx.send((i, code));
@@ -683,14 +729,20 @@ impl Worker {
     /// ignores SIGTERM and is killed when the grace period ends), then the final delete.
     async fn terminate(&mut self) {
         let Some(pod) = self.current() else { return };
-        let grace = pod.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0).max(0) as u64;
+        let grace =
+            pod.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0).max(0) as u64;
         let mut wait = Duration::ZERO;
         for i in 0..self.state.containers.len() {
             let c = self.state.containers[i].clone();
             if !matches!(c.state, State::Running { .. }) {
                 continue;
             }
-            self.event("Normal", "Killing", &format!("Stopping container {}", c.name), Some(&field_path(false, &c.name)));
+            self.event(
+                "Normal",
+                "Killing",
+                &format!("Stopping container {}", c.name),
+                Some(&field_path(false, &c.name)),
+            );
             let is_server = self.k.server_at(&self.state.pod_ip, 80).is_some_and(|s| s.container == c.name);
             if is_server {
                 let stamp = self.k.inner.clock.now().strftime("%Y/%m/%d %H:%M:%S").to_string();
@@ -724,12 +776,22 @@ impl Worker {
         }
         for c in self.state.containers.iter_mut() {
             if let State::Running { started_at } = &c.state {
-                c.state = State::Terminated { exit_code: 0, reason: "Completed".into(), started_at: started_at.clone(), finished_at: now.clone(), message: None };
+                c.state = State::Terminated {
+                    exit_code: 0,
+                    reason: "Completed".into(),
+                    started_at: started_at.clone(),
+                    finished_at: now.clone(),
+                    message: None,
+                };
                 c.ready = false;
             }
         }
         self.write_status();
-        let opts = DeleteOpts { grace_period_seconds: Some(0), precondition_uid: Some(self.uid.clone()), ..Default::default() };
+        let opts = DeleteOpts {
+            grace_period_seconds: Some(0),
+            precondition_uid: Some(self.uid.clone()),
+            ..Default::default()
+        };
         let _ = self.k.inner.store.delete(kinds::pods(), &self.ns, &self.name, &opts);
     }
 

@@ -145,7 +145,14 @@ pub fn record_update(old: Option<&Value>, new: &mut Value, kind: &str, manager: 
 /// Apply `applied` (a partial object) as `manager`: merge it into `live`, remove the fields
 /// this manager applied before and no longer does, and refuse (409) to change a field another
 /// manager owns unless `force`.
-pub fn server_side_apply(live: Option<&Value>, applied: &Value, kind: &str, manager: &str, force: bool, now: &str) -> ApiResult<Value> {
+pub fn server_side_apply(
+    live: Option<&Value>,
+    applied: &Value,
+    kind: &str,
+    manager: &str,
+    force: bool,
+    now: &str,
+) -> ApiResult<Value> {
     let Some(applied_map) = applied.as_object() else {
         return Err(ApiError::bad_request("the apply configuration must be an object"));
     };
@@ -246,10 +253,7 @@ fn conflict_error(list: &[Entry], conflicts: &[(usize, Path)]) -> ApiError {
         format!("Apply failed with {} conflicts: {}", conflicts.len(), lines.join("\n"))
     };
     let mut e = ApiError::new(409, "Conflict", message);
-    e.details = Some(Box::new(crate::sandbox::error::Details {
-        causes,
-        ..Default::default()
-    }));
+    e.details = Some(Box::new(crate::sandbox::error::Details { causes, ..Default::default() }));
     e
 }
 
@@ -271,7 +275,8 @@ mod tests {
 
     #[test]
     fn create_by_apply_records_the_applied_fields() {
-        let out = server_side_apply(None, &applied(2, json!({"app": "nginx"})), "StatefulSet", "kubectl", false, NOW).unwrap();
+        let out = server_side_apply(None, &applied(2, json!({"app": "nginx"})), "StatefulSet", "kubectl", false, NOW)
+            .unwrap();
         assert_eq!(out["spec"]["replicas"], 2);
         let mf = &out["metadata"]["managedFields"][0];
         assert_eq!((mf["manager"].as_str(), mf["operation"].as_str()), (Some("kubectl"), Some("Apply")));
@@ -282,23 +287,41 @@ mod tests {
 
     #[test]
     fn reapplying_without_a_field_removes_it() {
-        let live = server_side_apply(None, &applied(2, json!({"app": "nginx", "tier": "web"})), "StatefulSet", "m", false, NOW).unwrap();
-        let out = server_side_apply(Some(&live), &applied(2, json!({"app": "nginx"})), "StatefulSet", "m", false, NOW).unwrap();
+        let live = server_side_apply(
+            None,
+            &applied(2, json!({"app": "nginx", "tier": "web"})),
+            "StatefulSet",
+            "m",
+            false,
+            NOW,
+        )
+        .unwrap();
+        let out = server_side_apply(Some(&live), &applied(2, json!({"app": "nginx"})), "StatefulSet", "m", false, NOW)
+            .unwrap();
         assert_eq!(out["metadata"]["labels"], json!({"app": "nginx"}));
     }
 
     #[test]
     fn changing_a_field_owned_by_another_manager_conflicts_unless_forced() {
-        let live = server_side_apply(None, &applied(2, json!({"app": "nginx"})), "StatefulSet", "a", false, NOW).unwrap();
-        let e = server_side_apply(Some(&live), &applied(5, json!({"app": "nginx"})), "StatefulSet", "b", false, NOW).unwrap_err();
+        let live =
+            server_side_apply(None, &applied(2, json!({"app": "nginx"})), "StatefulSet", "a", false, NOW).unwrap();
+        let e = server_side_apply(Some(&live), &applied(5, json!({"app": "nginx"})), "StatefulSet", "b", false, NOW)
+            .unwrap_err();
         assert_eq!((e.code, e.reason), (409, "Conflict"));
         assert_eq!(e.message, "Apply failed with 1 conflict: conflict with \"a\": .spec.replicas");
         assert_eq!(e.details.as_ref().unwrap().causes[0].field, ".spec.replicas");
 
-        let same = server_side_apply(Some(&live), &applied(2, json!({"app": "nginx"})), "StatefulSet", "b", false, NOW).unwrap();
-        assert_eq!(managers(&same), [("a".to_string(), "Apply".to_string()), ("b".into(), "Apply".into())], "equal values share ownership");
+        let same = server_side_apply(Some(&live), &applied(2, json!({"app": "nginx"})), "StatefulSet", "b", false, NOW)
+            .unwrap();
+        assert_eq!(
+            managers(&same),
+            [("a".to_string(), "Apply".to_string()), ("b".into(), "Apply".into())],
+            "equal values share ownership"
+        );
 
-        let forced = server_side_apply(Some(&live), &applied(5, json!({"app": "nginx"})), "StatefulSet", "b", true, NOW).unwrap();
+        let forced =
+            server_side_apply(Some(&live), &applied(5, json!({"app": "nginx"})), "StatefulSet", "b", true, NOW)
+                .unwrap();
         assert_eq!(forced["spec"]["replicas"], 5);
         let a = entries(&forced).into_iter().find(|e| e.manager == "a").unwrap();
         assert!(!fields::contains(&a.set, &["f:spec".to_string(), "f:replicas".to_string()]));
@@ -319,8 +342,19 @@ mod tests {
         assert!(!fields::contains(&list[0].set, &replicas));
         assert_eq!(list[1].time, "2026-11-25T10:01:00Z");
 
-        let e = server_side_apply(Some(&scaled), &applied(4, json!({"app": "nginx"})), "StatefulSet", "kubectl", false, NOW).unwrap_err();
-        assert_eq!(e.message, "Apply failed with 1 conflict: conflict with \"kubectl-scale\" using apps/v1: .spec.replicas");
+        let e = server_side_apply(
+            Some(&scaled),
+            &applied(4, json!({"app": "nginx"})),
+            "StatefulSet",
+            "kubectl",
+            false,
+            NOW,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Apply failed with 1 conflict: conflict with \"kubectl-scale\" using apps/v1: .spec.replicas"
+        );
 
         let mut same = scaled.clone();
         record_update(Some(&scaled), &mut same, "StatefulSet", "other", "2026-11-25T10:02:00Z");
@@ -329,9 +363,11 @@ mod tests {
 
     #[test]
     fn apply_needs_kind_and_api_version() {
-        let e = server_side_apply(None, &json!({"metadata": {"name": "x"}}), "StatefulSet", "m", false, NOW).unwrap_err();
+        let e =
+            server_side_apply(None, &json!({"metadata": {"name": "x"}}), "StatefulSet", "m", false, NOW).unwrap_err();
         assert_eq!(e.code, 400);
-        let e = server_side_apply(None, &json!({"apiVersion": "v1", "kind": "Pod"}), "StatefulSet", "m", false, NOW).unwrap_err();
+        let e = server_side_apply(None, &json!({"apiVersion": "v1", "kind": "Pod"}), "StatefulSet", "m", false, NOW)
+            .unwrap_err();
         assert_eq!(e.code, 400);
     }
 }

@@ -32,10 +32,7 @@ impl Root {
         match &self.doc {
             Some((doc, name)) => {
                 let schemas = doc["components"]["schemas"].as_object();
-                Schema {
-                    schemas,
-                    node: schemas.and_then(|s| s.get(name)),
-                }
+                Schema { schemas, node: schemas.and_then(|s| s.get(name)) }
             }
             None => Schema::unknown(),
         }

@@ -229,7 +229,8 @@ mod tests {
 
     #[test]
     fn containers_merge_by_name_and_keep_their_other_fields() {
-        let out = smp(json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}}}));
+        let out =
+            smp(json!({"spec": {"template": {"spec": {"containers": [{"name": "nginx", "image": "nginx:1.27"}]}}}}));
         let c = &out["spec"]["template"]["spec"]["containers"];
         assert_eq!(c.as_array().unwrap().len(), 2);
         assert_eq!(c[0]["image"], "nginx:1.27");
@@ -252,21 +253,29 @@ mod tests {
             "volumeMounts": [{"mountPath": "/usr/share/nginx/html", "readOnly": true}]}]}}}}));
         let c = &out["spec"]["template"]["spec"]["containers"][0];
         assert_eq!(c["ports"].as_array().unwrap().len(), 2);
-        assert_eq!(c["volumeMounts"][0], json!({"name": "www", "mountPath": "/usr/share/nginx/html", "readOnly": true}));
+        assert_eq!(
+            c["volumeMounts"][0],
+            json!({"name": "www", "mountPath": "/usr/share/nginx/html", "readOnly": true})
+        );
     }
 
     #[test]
     fn delete_and_replace_directives() {
-        let out = smp(json!({"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "$patch": "delete"}]}}}}));
+        let out =
+            smp(json!({"spec": {"template": {"spec": {"containers": [{"name": "sidecar", "$patch": "delete"}]}}}}));
         assert_eq!(out["spec"]["template"]["spec"]["containers"].as_array().unwrap().len(), 1);
 
-        let out = smp(json!({"spec": {"template": {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "x"}]}}}}));
+        let out = smp(
+            json!({"spec": {"template": {"spec": {"containers": [{"$patch": "replace"}, {"name": "only", "image": "x"}]}}}}),
+        );
         assert_eq!(out["spec"]["template"]["spec"]["containers"], json!([{"name": "only", "image": "x"}]));
 
         let out = smp(json!({"metadata": {"labels": {"$patch": "replace", "fresh": "1"}}}));
         assert_eq!(out["metadata"]["labels"], json!({"fresh": "1"}));
 
-        let out = smp(json!({"spec": {"template": {"spec": {"volumes": [{"name": "v", "$retainKeys": ["name", "hostPath"], "hostPath": {"path": "/d"}}]}}}}));
+        let out = smp(
+            json!({"spec": {"template": {"spec": {"volumes": [{"name": "v", "$retainKeys": ["name", "hostPath"], "hostPath": {"path": "/d"}}]}}}}),
+        );
         assert_eq!(out["spec"]["template"]["spec"]["volumes"][0], json!({"name": "v", "hostPath": {"path": "/d"}}));
     }
 
@@ -290,8 +299,12 @@ mod tests {
 
     #[test]
     fn a_list_item_without_its_merge_key_is_rejected() {
-        let e = strategic_merge_patch(&sts(), &json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}), "StatefulSet")
-            .unwrap_err();
+        let e = strategic_merge_patch(
+            &sts(),
+            &json!({"spec": {"template": {"spec": {"containers": [{"image": "x"}]}}}}),
+            "StatefulSet",
+        )
+        .unwrap_err();
         assert_eq!(e.code, 422);
         assert!(e.message.contains("does not contain declared merge key: name"), "{}", e.message);
         let e = strategic_merge_patch(&sts(), &json!([1]), "StatefulSet").unwrap_err();
@@ -301,7 +314,9 @@ mod tests {
     #[test]
     fn service_ports_merge_by_port() {
         let svc = json!({"spec": {"clusterIP": "None", "ports": [{"port": 80, "name": "web"}]}});
-        let out = strategic_merge_patch(&svc, &json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}}), "Service").unwrap();
+        let out =
+            strategic_merge_patch(&svc, &json!({"spec": {"ports": [{"port": 80, "targetPort": 8080}]}}), "Service")
+                .unwrap();
         assert_eq!(out["spec"]["ports"], json!([{"port": 80, "name": "web", "targetPort": 8080}]));
     }
 }

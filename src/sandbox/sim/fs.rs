@@ -94,10 +94,7 @@ impl std::fmt::Debug for ContainerFs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ContainerFs")
             .field("image", &self.image.reference)
-            .field(
-                "mounts",
-                &self.mounts.iter().map(|m| join(&m.at)).collect::<Vec<_>>(),
-            )
+            .field("mounts", &self.mounts.iter().map(|m| join(&m.at)).collect::<Vec<_>>())
             .finish()
     }
 }
@@ -112,12 +109,7 @@ impl ContainerFs {
     }
 
     pub fn new(root: Volume, image: Image) -> Self {
-        ContainerFs {
-            root,
-            mounts: Vec::new(),
-            image,
-            clock: Arc::new(Timestamp::now),
-        }
+        ContainerFs { root, mounts: Vec::new(), image, clock: Arc::new(Timestamp::now) }
     }
 
     /// Use the sandbox's simulated clock for file times.
@@ -168,12 +160,7 @@ impl ContainerFs {
                 mkdir_in(&mut guard, &place.inner, true, now)?;
             }
         }
-        self.mounts.push(Mount {
-            at,
-            volume,
-            sub_path: sub,
-            read_only,
-        });
+        self.mounts.push(Mount { at, volume, sub_path: sub, read_only });
         Ok(())
     }
 
@@ -189,19 +176,9 @@ impl ContainerFs {
             Some((_, m)) => {
                 let mut inner = m.sub_path.clone();
                 inner.extend_from_slice(&path[m.at.len()..]);
-                Place {
-                    volume: &m.volume,
-                    inner,
-                    read_only: m.read_only,
-                    mount_root: path.len() == m.at.len(),
-                }
+                Place { volume: &m.volume, inner, read_only: m.read_only, mount_root: path.len() == m.at.len() }
             }
-            None => Place {
-                volume: &self.root,
-                inner: path.to_vec(),
-                read_only: false,
-                mount_root: false,
-            },
+            None => Place { volume: &self.root, inner: path.to_vec(), read_only: false, mount_root: false },
         }
     }
 
@@ -257,10 +234,7 @@ impl ContainerFs {
             match guard.walk(&place.inner)? {
                 Node::Dir { entries, .. } => entries
                     .iter()
-                    .map(|(name, node)| DirEntry {
-                        name: name.clone(),
-                        meta: node.meta(),
-                    })
+                    .map(|(name, node)| DirEntry { name: name.clone(), meta: node.meta() })
                     .collect::<Vec<_>>(),
                 Node::File { .. } => return Err(FsError::NotADirectory),
             }
@@ -281,11 +255,7 @@ impl ContainerFs {
     pub fn mkdir(&self, path: &str, parents: bool) -> Result<(), FsError> {
         let parts = components(path);
         if parts.is_empty() || self.mounts.iter().any(|m| m.at == parts) {
-            return if parents && self.is_dir(path) {
-                Ok(())
-            } else {
-                Err(FsError::Exists)
-            };
+            return if parents && self.is_dir(path) { Ok(()) } else { Err(FsError::Exists) };
         }
         let place = self.place(&parts);
         let mut guard = place.volume.lock();
@@ -306,11 +276,7 @@ impl ContainerFs {
         if parts.is_empty() || place.mount_root {
             return Err(FsError::Busy);
         }
-        if self
-            .mounts
-            .iter()
-            .any(|m| m.at.len() > parts.len() && m.at.starts_with(&parts))
-        {
+        if self.mounts.iter().any(|m| m.at.len() > parts.len() && m.at.starts_with(&parts)) {
             return Err(FsError::Busy);
         }
         let mut guard = place.volume.lock();
@@ -319,9 +285,7 @@ impl ContainerFs {
         match entries.get(name) {
             None => return Err(FsError::NotFound),
             Some(_) if place.read_only => return Err(FsError::ReadOnly),
-            Some(Node::Dir { entries: sub, .. }) if !recursive && !sub.is_empty() => {
-                return Err(FsError::NotEmpty)
-            }
+            Some(Node::Dir { entries: sub, .. }) if !recursive && !sub.is_empty() => return Err(FsError::NotEmpty),
             Some(_) => {}
         }
         entries.remove(name);
@@ -418,67 +382,40 @@ mod tests {
     #[test]
     fn writes_land_in_the_mounted_volume() {
         let (fs, vol) = fs_with_volume();
-        fs.write("/work-dir/index.html", "web-0\n", WriteMode::Append)
-            .unwrap();
-        fs.write("/work-dir/index.html", "web-0\n", WriteMode::Append)
-            .unwrap();
+        fs.write("/work-dir/index.html", "web-0\n", WriteMode::Append).unwrap();
+        fs.write("/work-dir/index.html", "web-0\n", WriteMode::Append).unwrap();
         assert_eq!(vol.read_file("index.html").unwrap(), "web-0\nweb-0\n");
         // Another container mounting the same volume elsewhere sees the same file.
         let mut nginx = ContainerFs::for_image("nginx:1.27.3");
         nginx.mount("/usr/share/nginx/html", vol, true).unwrap();
-        assert_eq!(
-            nginx.read("/usr/share/nginx/html/index.html").unwrap(),
-            "web-0\nweb-0\n"
-        );
-        assert_eq!(
-            nginx.write("/usr/share/nginx/html/x", "", WriteMode::Truncate),
-            Err(FsError::ReadOnly)
-        );
+        assert_eq!(nginx.read("/usr/share/nginx/html/index.html").unwrap(), "web-0\nweb-0\n");
+        assert_eq!(nginx.write("/usr/share/nginx/html/x", "", WriteMode::Truncate), Err(FsError::ReadOnly));
     }
 
     #[test]
     fn mounts_shadow_the_image_and_innermost_wins() {
         let mut fs = ContainerFs::for_image("nginx:1.27.3");
-        assert!(fs
-            .read("/usr/share/nginx/html/index.html")
-            .unwrap()
-            .contains("Welcome to nginx!"));
+        assert!(fs.read("/usr/share/nginx/html/index.html").unwrap().contains("Welcome to nginx!"));
         let outer = Volume::at(t0());
         let inner = Volume::at(t0());
-        fs.mount("/usr/share/nginx/html", outer.clone(), false)
-            .unwrap();
-        fs.mount("/usr/share/nginx/html/sub", inner.clone(), false)
-            .unwrap();
-        assert_eq!(
-            fs.read("/usr/share/nginx/html/index.html"),
-            Err(FsError::NotFound)
-        );
-        fs.write("/usr/share/nginx/html/sub/a", "A", WriteMode::Truncate)
-            .unwrap();
+        fs.mount("/usr/share/nginx/html", outer.clone(), false).unwrap();
+        fs.mount("/usr/share/nginx/html/sub", inner.clone(), false).unwrap();
+        assert_eq!(fs.read("/usr/share/nginx/html/index.html"), Err(FsError::NotFound));
+        fs.write("/usr/share/nginx/html/sub/a", "A", WriteMode::Truncate).unwrap();
         assert_eq!(inner.read_file("/a").unwrap(), "A");
         // The runtime created the mount point inside the outer volume.
-        let names: Vec<_> = fs
-            .list("/usr/share/nginx/html")
-            .unwrap()
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
+        let names: Vec<_> = fs.list("/usr/share/nginx/html").unwrap().into_iter().map(|e| e.name).collect();
         assert_eq!(names, vec!["sub"]);
-        assert_eq!(
-            fs.remove("/usr/share/nginx/html/sub", true),
-            Err(FsError::Busy)
-        );
+        assert_eq!(fs.remove("/usr/share/nginx/html/sub", true), Err(FsError::Busy));
         assert_eq!(fs.remove("/usr/share/nginx", true), Err(FsError::Busy));
     }
 
     #[test]
     fn file_mounts_from_a_volume() {
         let etc = Volume::at(t0());
-        etc.put_file("hosts", "127.0.0.1\tlocalhost\n", t0())
-            .unwrap();
+        etc.put_file("hosts", "127.0.0.1\tlocalhost\n", t0()).unwrap();
         let mut fs = ContainerFs::for_image("busybox:1.28").with_clock(t0);
-        fs.mount_sub_path("/etc/hosts", etc.clone(), "hosts", false)
-            .unwrap();
+        fs.mount_sub_path("/etc/hosts", etc.clone(), "hosts", false).unwrap();
         assert_eq!(fs.read("/etc/hosts").unwrap(), "127.0.0.1\tlocalhost\n");
         assert!(fs.is_file("/etc/hosts"));
         fs.write("/etc/hosts", "x\n", WriteMode::Append).unwrap();
@@ -486,12 +423,7 @@ mod tests {
         assert_eq!(fs.remove("/etc/hosts", false), Err(FsError::Busy));
         assert_eq!(fs.mkdir("/etc/hosts", true), Err(FsError::Exists));
         assert_eq!(fs.read("/etc/hosts/x"), Err(FsError::NotADirectory));
-        let names: Vec<_> = fs
-            .list("/etc")
-            .unwrap()
-            .into_iter()
-            .map(|e| e.name)
-            .collect();
+        let names: Vec<_> = fs.list("/etc").unwrap().into_iter().map(|e| e.name).collect();
         assert!(names.contains(&"hosts".to_string()));
     }
 
@@ -499,8 +431,7 @@ mod tests {
     fn sub_path_mounts_a_subdirectory() {
         let vol = Volume::at(t0());
         let mut fs = ContainerFs::for_image("alpine:3.8");
-        fs.mount_sub_path("/data", vol.clone(), "web-0", false)
-            .unwrap();
+        fs.mount_sub_path("/data", vol.clone(), "web-0", false).unwrap();
         fs.write("/data/f", "x", WriteMode::Truncate).unwrap();
         assert_eq!(vol.read_file("web-0/f").unwrap(), "x");
     }
@@ -508,22 +439,10 @@ mod tests {
     #[test]
     fn errors_match_the_kernel() {
         let (fs, _) = fs_with_volume();
-        assert_eq!(
-            fs.write("/x/y", "", WriteMode::Truncate),
-            Err(FsError::NotFound)
-        );
-        assert_eq!(
-            fs.write("/etc", "", WriteMode::Truncate),
-            Err(FsError::IsADirectory)
-        );
-        assert_eq!(
-            fs.write("/work-dir", "", WriteMode::Truncate),
-            Err(FsError::IsADirectory)
-        );
-        assert_eq!(
-            fs.write("/etc/os-release/x", "", WriteMode::Truncate),
-            Err(FsError::NotADirectory)
-        );
+        assert_eq!(fs.write("/x/y", "", WriteMode::Truncate), Err(FsError::NotFound));
+        assert_eq!(fs.write("/etc", "", WriteMode::Truncate), Err(FsError::IsADirectory));
+        assert_eq!(fs.write("/work-dir", "", WriteMode::Truncate), Err(FsError::IsADirectory));
+        assert_eq!(fs.write("/etc/os-release/x", "", WriteMode::Truncate), Err(FsError::NotADirectory));
         assert_eq!(fs.read("/nope"), Err(FsError::NotFound));
         assert_eq!(fs.read("/etc"), Err(FsError::IsADirectory));
         assert_eq!(fs.mkdir("/a/b", false), Err(FsError::NotFound));
@@ -535,10 +454,7 @@ mod tests {
         assert!(!fs.exists("/a"));
         assert_eq!(fs.remove("/a", true), Err(FsError::NotFound));
         fs.write("/tmp/f", "1", WriteMode::CreateNew).unwrap();
-        assert_eq!(
-            fs.write("/tmp/f", "1", WriteMode::CreateNew),
-            Err(FsError::Exists)
-        );
+        assert_eq!(fs.write("/tmp/f", "1", WriteMode::CreateNew), Err(FsError::Exists));
         assert_eq!(FsError::NotFound.to_string(), "No such file or directory");
     }
 
@@ -549,10 +465,7 @@ mod tests {
         fs.rename("/work-dir/a", "/work-dir/b").unwrap();
         assert_eq!(vol.read_file("b").unwrap(), "A");
         assert_eq!(fs.read("/work-dir/a"), Err(FsError::NotFound));
-        assert_eq!(
-            fs.rename("/work-dir/b", "/tmp/b"),
-            Err(FsError::CrossDevice)
-        );
+        assert_eq!(fs.rename("/work-dir/b", "/tmp/b"), Err(FsError::CrossDevice));
         fs.mkdir("/tmp/d", false).unwrap();
         fs.rename("/tmp/d", "/tmp/e").unwrap();
         assert!(fs.is_dir("/tmp/e"));
@@ -564,8 +477,7 @@ mod tests {
     fn listing_and_metadata() {
         let (fs, _) = fs_with_volume();
         fs.touch("/work-dir/b").unwrap();
-        fs.write("/work-dir/a", "hello", WriteMode::Truncate)
-            .unwrap();
+        fs.write("/work-dir/a", "hello", WriteMode::Truncate).unwrap();
         fs.mkdir("/work-dir/d", false).unwrap();
         let list = fs.list("/work-dir").unwrap();
         let names: Vec<_> = list.iter().map(|e| e.name.as_str()).collect();

@@ -55,10 +55,7 @@ pub struct Image {
 enum Os {
     Alpine(String),
     Busybox,
-    Debian {
-        version: &'static str,
-        codename: &'static str,
-    },
+    Debian { version: &'static str, codename: &'static str },
 }
 
 /// `(major, minor, patch)` of a tag like `1.27`, `3.8.5` or `1.28.4-musl`.
@@ -89,11 +86,7 @@ impl Image {
                     _ => ALPINE_LATEST.to_string(),
                 };
                 let old = matches!(version_of(&release), Some((3, m, _)) if m <= 8);
-                let userland = if old {
-                    Userland::BusyboxMusl128
-                } else {
-                    Userland::Busybox
-                };
+                let userland = if old { Userland::BusyboxMusl128 } else { Userland::Busybox };
                 (userland, None, Os::Alpine(release))
             }
             "busybox" => {
@@ -108,11 +101,7 @@ impl Image {
             "nginx" => {
                 let version = nginx_version_for(&tag);
                 if tag.contains("alpine") {
-                    (
-                        Userland::Busybox,
-                        Some(version),
-                        Os::Alpine(ALPINE_LATEST.into()),
-                    )
+                    (Userland::Busybox, Some(version), Os::Alpine(ALPINE_LATEST.into()))
                 } else {
                     let os = debian_for_nginx(&version);
                     (Userland::Debian, Some(version), os)
@@ -120,14 +109,7 @@ impl Image {
             }
             _ => (Userland::Debian, None, debian_for_nginx(NGINX_MAINLINE)),
         };
-        Image {
-            reference: reference.to_string(),
-            name,
-            tag,
-            userland,
-            nginx_version,
-            os,
-        }
+        Image { reference: reference.to_string(), name, tag, userland, nginx_version, os }
     }
 
     pub fn is_nginx(&self) -> bool {
@@ -141,13 +123,7 @@ impl Image {
             (Os::Alpine(_), _) => "2025-10-08T10:00:00Z",
             (Os::Busybox, Userland::Busybox) => "2024-09-26T21:31:42Z",
             (Os::Busybox, _) => "2018-12-06T15:13:21Z",
-            (
-                Os::Debian {
-                    codename: "stretch",
-                    ..
-                },
-                _,
-            ) => "2018-04-30T13:55:50Z",
+            (Os::Debian { codename: "stretch", .. }, _) => "2018-04-30T13:55:50Z",
             (Os::Debian { .. }, _) => "2025-10-21T02:08:55Z",
         };
         date.parse().unwrap_or(Timestamp::UNIX_EPOCH)
@@ -165,10 +141,7 @@ impl Image {
                 let fresh = Volume::at(self.built());
                 self.build(&fresh);
                 let t = fresh.snapshot();
-                trees
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(self.reference.clone(), t.clone());
+                trees.lock().unwrap_or_else(|e| e.into_inner()).insert(self.reference.clone(), t.clone());
                 t
             }
         };
@@ -254,17 +227,12 @@ impl Image {
         };
         match &self.os {
             Os::Alpine(release) => {
-                let minor = release
-                    .rsplit_once('.')
-                    .map_or(release.as_str(), |(m, _)| m);
+                let minor = release.rsplit_once('.').map_or(release.as_str(), |(m, _)| m);
                 files.push(("etc/alpine-release".into(), format!("{release}\n")));
                 let (home, bugs) = if self.userland == Userland::BusyboxMusl128 {
                     ("http://alpinelinux.org", "http://bugs.alpinelinux.org")
                 } else {
-                    (
-                        "https://alpinelinux.org/",
-                        "https://gitlab.alpinelinux.org/alpine/aports/-/issues",
-                    )
+                    ("https://alpinelinux.org/", "https://gitlab.alpinelinux.org/alpine/aports/-/issues")
                 };
                 files.push((
                     "etc/os-release".into(),
@@ -281,10 +249,7 @@ impl Image {
                      nobody:x:65534:65534:nobody:/:/sbin/nologin\n"
                         .into(),
                 ));
-                files.push((
-                    "etc/group".into(),
-                    "root:x:0:root\nbin:x:1:root,bin,daemon\n".into(),
-                ));
+                files.push(("etc/group".into(), "root:x:0:root\nbin:x:1:root,bin,daemon\n".into()));
             }
             Os::Busybox => {
                 files.push((
@@ -293,10 +258,7 @@ impl Image {
                      bin:x:2:2:bin:/bin:/bin/false\nnobody:x:65534:65534:nobody:/home:/bin/false\n"
                         .into(),
                 ));
-                files.push((
-                    "etc/group".into(),
-                    "root:x:0:\ndaemon:x:1:\nbin:x:2:\n".into(),
-                ));
+                files.push(("etc/group".into(), "root:x:0:\ndaemon:x:1:\nbin:x:2:\n".into()));
             }
             Os::Debian { version, codename } => {
                 files.push((
@@ -367,18 +329,13 @@ fn nginx_version_for(tag: &str) -> String {
     let base = tag.split('-').next().unwrap_or(tag);
     match base {
         "stable" => return NGINX_STABLE.to_string(),
-        "" | "latest" | "mainline" | "alpine" | "perl" | "alpine-slim" => {
-            return NGINX_MAINLINE.to_string()
-        }
+        "" | "latest" | "mainline" | "alpine" | "perl" | "alpine-slim" => return NGINX_MAINLINE.to_string(),
         _ => {}
     }
     match version_of(base) {
         Some((1, minor, Some(patch))) => format!("1.{minor}.{patch}"),
         Some((1, minor, None)) if minor > 0 => {
-            let patch = LAST_PATCH
-                .iter()
-                .find(|(m, _)| *m == minor)
-                .map_or(0, |(_, p)| *p);
+            let patch = LAST_PATCH.iter().find(|(m, _)| *m == minor).map_or(0, |(_, p)| *p);
             format!("1.{minor}.{patch}")
         }
         _ => NGINX_MAINLINE.to_string(),
@@ -477,10 +434,7 @@ fn nginx_files(version: &str) -> Vec<(String, String)> {
         ("usr/share/nginx/html/index.html".into(), index),
         ("usr/share/nginx/html/50x.html".into(), fifty),
         ("etc/nginx/nginx.conf".into(), conf.to_string()),
-        (
-            "etc/nginx/conf.d/default.conf".into(),
-            default_conf.to_string(),
-        ),
+        ("etc/nginx/conf.d/default.conf".into(), default_conf.to_string()),
         ("var/cache/nginx/".into(), String::new()),
         ("var/log/nginx/".into(), String::new()),
     ]
@@ -522,53 +476,23 @@ mod tests {
 
     #[test]
     fn userland_follows_the_image() {
-        assert_eq!(
-            Image::parse("alpine:3.8").userland,
-            Userland::BusyboxMusl128
-        );
-        assert_eq!(
-            Image::parse("alpine:3.7").userland,
-            Userland::BusyboxMusl128
-        );
+        assert_eq!(Image::parse("alpine:3.8").userland, Userland::BusyboxMusl128);
+        assert_eq!(Image::parse("alpine:3.7").userland, Userland::BusyboxMusl128);
         assert_eq!(Image::parse("alpine").userland, Userland::Busybox);
         assert_eq!(Image::parse("alpine:3.19").userland, Userland::Busybox);
-        assert_eq!(
-            Image::parse("busybox:1.28").userland,
-            Userland::BusyboxLibc128
-        );
-        assert_eq!(
-            Image::parse("busybox:1.28.4-musl").userland,
-            Userland::BusyboxMusl128
-        );
-        assert_eq!(
-            Image::parse("docker.io/library/busybox:latest").userland,
-            Userland::Busybox
-        );
+        assert_eq!(Image::parse("busybox:1.28").userland, Userland::BusyboxLibc128);
+        assert_eq!(Image::parse("busybox:1.28.4-musl").userland, Userland::BusyboxMusl128);
+        assert_eq!(Image::parse("docker.io/library/busybox:latest").userland, Userland::Busybox);
         assert_eq!(Image::parse("nginx:mainline").userland, Userland::Debian);
-        assert_eq!(
-            Image::parse("nginx:1.27-alpine").userland,
-            Userland::Busybox
-        );
+        assert_eq!(Image::parse("nginx:1.27-alpine").userland, Userland::Busybox);
     }
 
     #[test]
     fn nginx_versions() {
-        assert_eq!(
-            Image::parse("nginx:1.13.12").nginx_version.as_deref(),
-            Some("1.13.12")
-        );
-        assert_eq!(
-            Image::parse("nginx:1.27").nginx_version.as_deref(),
-            Some("1.27.5")
-        );
-        assert_eq!(
-            Image::parse("nginx").nginx_version.as_deref(),
-            Some(NGINX_MAINLINE)
-        );
-        assert_eq!(
-            Image::parse("nginx:stable-alpine").nginx_version.as_deref(),
-            Some(NGINX_STABLE)
-        );
+        assert_eq!(Image::parse("nginx:1.13.12").nginx_version.as_deref(), Some("1.13.12"));
+        assert_eq!(Image::parse("nginx:1.27").nginx_version.as_deref(), Some("1.27.5"));
+        assert_eq!(Image::parse("nginx").nginx_version.as_deref(), Some(NGINX_MAINLINE));
+        assert_eq!(Image::parse("nginx:stable-alpine").nginx_version.as_deref(), Some(NGINX_STABLE));
         assert_eq!(Image::parse("registry.local:5000/nginx").tag, "latest");
         assert_eq!(Image::parse("alpine:3.8").nginx_version, None);
     }
@@ -578,20 +502,14 @@ mod tests {
         let v = Volume::new();
         Image::parse("alpine:3.8").populate(&v, Timestamp::now());
         assert_eq!(v.read_file("/etc/alpine-release").unwrap(), "3.8.5\n");
-        assert!(v
-            .read_file("/etc/os-release")
-            .unwrap()
-            .contains("PRETTY_NAME=\"Alpine Linux v3.8\""));
+        assert!(v.read_file("/etc/os-release").unwrap().contains("PRETTY_NAME=\"Alpine Linux v3.8\""));
         assert!(v.read_file("/tmp/.keep").is_err());
 
         let old = Volume::new();
         Image::parse("nginx:1.13.12").populate(&old, Timestamp::now());
         let index = old.read_file("/usr/share/nginx/html/index.html").unwrap();
         assert!(index.contains("    body {\n        width: 35em;"));
-        assert!(old
-            .read_file("/etc/os-release")
-            .unwrap()
-            .contains("stretch"));
+        assert!(old.read_file("/etc/os-release").unwrap().contains("stretch"));
         let new = Volume::new();
         Image::parse("nginx:1.27.3").populate(&new, Timestamp::now());
         let fifty = new.read_file("/usr/share/nginx/html/50x.html").unwrap();
@@ -602,13 +520,7 @@ mod tests {
     #[test]
     fn pod_files() {
         assert_eq!(
-            hosts_file(
-                "10.244.0.5",
-                "web-0",
-                Some("web-0.nginx.default.svc.cluster.local")
-            )
-            .lines()
-            .last(),
+            hosts_file("10.244.0.5", "web-0", Some("web-0.nginx.default.svc.cluster.local")).lines().last(),
             Some("10.244.0.5\tweb-0.nginx.default.svc.cluster.local\tweb-0")
         );
         assert_eq!(

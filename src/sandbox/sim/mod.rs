@@ -41,28 +41,19 @@ impl Default for Output {
 
 impl std::fmt::Debug for Output {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Output")
-            .field("chunks", &self.chunks)
-            .field("forwarding", &self.forward.is_some())
-            .finish()
+        f.debug_struct("Output").field("chunks", &self.chunks).field("forwarding", &self.forward.is_some()).finish()
     }
 }
 
 impl Output {
     /// Keeps everything until `take`.
     pub fn buffered() -> Self {
-        Output {
-            chunks: Vec::new(),
-            forward: None,
-        }
+        Output { chunks: Vec::new(), forward: None }
     }
 
     /// Hands every write to `sink` and keeps nothing (a container that runs for days).
     pub fn forwarding(sink: impl FnMut(Stream, &str) + Send + 'static) -> Self {
-        Output {
-            chunks: Vec::new(),
-            forward: Some(Box::new(sink)),
-        }
+        Output { chunks: Vec::new(), forward: Some(Box::new(sink)) }
     }
 
     pub fn write(&mut self, stream: Stream, text: &str) {
@@ -97,11 +88,7 @@ impl Output {
     }
 
     fn only(&self, stream: Stream) -> String {
-        self.chunks
-            .iter()
-            .filter(|(s, _)| *s == stream)
-            .map(|(_, t)| t.as_str())
-            .collect()
+        self.chunks.iter().filter(|(s, _)| *s == stream).map(|(_, t)| t.as_str()).collect()
     }
 }
 
@@ -141,10 +128,7 @@ pub struct DnsAddress {
 
 impl DnsAddress {
     pub fn new(ip: IpAddr, ptr: Option<&str>) -> Self {
-        DnsAddress {
-            ip,
-            ptr: ptr.map(str::to_string),
-        }
+        DnsAddress { ip, ptr: ptr.map(str::to_string) }
     }
 }
 
@@ -180,10 +164,7 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -198,9 +179,18 @@ pub enum HttpResult {
     /// The host name does not resolve.
     BadAddress,
     /// Nothing listens on the port (or a Service has no endpoints).
-    Refused { ip: IpAddr, port: u16 },
+    Refused {
+        ip: IpAddr,
+        port: u16,
+    },
     /// No route to the address (a pod IP nobody owns).
-    Unreachable { ip: IpAddr, port: u16 },
+    Unreachable {
+        ip: IpAddr,
+        port: u16,
+    },
     /// Packets vanish; the client waits for its own timeout.
-    Timeout { ip: IpAddr, port: u16 },
+    Timeout {
+        ip: IpAddr,
+        port: u16,
+    },
 }

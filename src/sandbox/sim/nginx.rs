@@ -70,9 +70,7 @@ pub fn reason_phrase(status: u16) -> &'static str {
 }
 
 fn http_date(t: Timestamp) -> String {
-    t.to_zoned(TimeZone::UTC)
-        .strftime("%a, %d %b %Y %H:%M:%S GMT")
-        .to_string()
+    t.to_zoned(TimeZone::UTC).strftime("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -96,13 +94,8 @@ pub fn error_page(status: u16, version: &str) -> String {
     let title = format!("{status} {}", reason_phrase(status));
     // The white background attribute went away in 1.15.4.
     let nums: Vec<u32> = version.split('.').map(|p| p.parse().unwrap_or(0)).collect();
-    let old = matches!(nums[..], [1, minor, ..] if minor < 15)
-        || matches!(nums[..], [1, 15, patch, ..] if patch < 4);
-    let body = if old {
-        "<body bgcolor=\"white\">"
-    } else {
-        "<body>"
-    };
+    let old = matches!(nums[..], [1, minor, ..] if minor < 15) || matches!(nums[..], [1, 15, patch, ..] if patch < 4);
+    let body = if old { "<body bgcolor=\"white\">" } else { "<body>" };
     format!(
         "<html>\r\n<head><title>{title}</title></head>\r\n{body}\r\n\
          <center><h1>{title}</h1></center>\r\n<hr><center>nginx/{version}</center>\r\n\
@@ -110,12 +103,7 @@ pub fn error_page(status: u16, version: &str) -> String {
     )
 }
 
-fn error_response(
-    status: u16,
-    version: &str,
-    now: Timestamp,
-    location: Option<String>,
-) -> HttpResponse {
+fn error_response(status: u16, version: &str, now: Timestamp, location: Option<String>) -> HttpResponse {
     let body = error_page(status, version);
     let mut headers = vec![
         ("Server".to_string(), format!("nginx/{version}")),
@@ -127,11 +115,7 @@ fn error_response(
         headers.push(("Location".to_string(), location));
     }
     headers.push(("Connection".to_string(), "close".to_string()));
-    HttpResponse {
-        status,
-        headers,
-        body,
-    }
+    HttpResponse { status, headers, body }
 }
 
 /// `%XX` decoding as nginx does before mapping a URI to a file; `None` for malformed escapes.
@@ -162,10 +146,8 @@ fn errno(e: FsError) -> &'static str {
 
 /// Answer `req` from `fs` the way nginx `version` with the image's default server does.
 pub fn serve(fs: &ContainerFs, version: &str, req: &Request, now: Timestamp) -> Served {
-    let fail = |status: u16, error: Option<String>| Served {
-        response: error_response(status, version, now, None),
-        error,
-    };
+    let fail =
+        |status: u16, error: Option<String>| Served { response: error_response(status, version, now, None), error };
     if req.method != "GET" && req.method != "HEAD" {
         return fail(405, None);
     }
@@ -192,11 +174,7 @@ pub fn serve(fs: &ContainerFs, version: &str, req: &Request, now: Timestamp) -> 
     let uri = if parts.is_empty() {
         "/".to_string()
     } else {
-        format!(
-            "/{}{}",
-            parts.join("/"),
-            if decoded.ends_with('/') { "/" } else { "" }
-        )
+        format!("/{}{}", parts.join("/"), if decoded.ends_with('/') { "/" } else { "" })
     };
     let path = format!("{ROOT}{uri}");
 
@@ -213,25 +191,11 @@ pub fn serve(fs: &ContainerFs, version: &str, req: &Request, now: Timestamp) -> 
             Some(hit) => hit,
             None => {
                 return match fs.stat(&path) {
-                    Ok(meta) if meta.kind == FileKind::Dir => fail(
-                        403,
-                        Some(format!("directory index of \"{path}\" is forbidden")),
-                    ),
-                    Ok(_) => fail(
-                        404,
-                        Some(format!(
-                            "\"{path}{}\" is not found (20: Not a directory)",
-                            INDEXES[0]
-                        )),
-                    ),
-                    Err(e) => fail(
-                        404,
-                        Some(format!(
-                            "\"{path}{}\" is not found ({})",
-                            INDEXES[0],
-                            errno(e)
-                        )),
-                    ),
+                    Ok(meta) if meta.kind == FileKind::Dir => {
+                        fail(403, Some(format!("directory index of \"{path}\" is forbidden")))
+                    }
+                    Ok(_) => fail(404, Some(format!("\"{path}{}\" is not found (20: Not a directory)", INDEXES[0]))),
+                    Err(e) => fail(404, Some(format!("\"{path}{}\" is not found ({})", INDEXES[0], errno(e)))),
                 };
             }
         }
@@ -241,16 +205,10 @@ pub fn serve(fs: &ContainerFs, version: &str, req: &Request, now: Timestamp) -> 
             Err(FsError::IsADirectory) => {
                 // nginx sends clients to the slash-terminated URI of a directory.
                 let location = format!("http://{}{uri}/", req.host);
-                return Served {
-                    response: error_response(301, version, now, Some(location)),
-                    error: None,
-                };
+                return Served { response: error_response(301, version, now, Some(location)), error: None };
             }
             Err(e) => {
-                return fail(
-                    404,
-                    Some(format!("open() \"{path}\" failed ({})", errno(e))),
-                );
+                return fail(404, Some(format!("open() \"{path}\" failed ({})", errno(e))));
             }
         }
     };
@@ -262,25 +220,11 @@ pub fn serve(fs: &ContainerFs, version: &str, req: &Request, now: Timestamp) -> 
         ("Content-Length".to_string(), data.len().to_string()),
         ("Last-Modified".to_string(), http_date(mtime)),
         ("Connection".to_string(), "close".to_string()),
-        (
-            "ETag".to_string(),
-            format!("\"{:x}-{:x}\"", mtime.as_second(), data.len()),
-        ),
+        ("ETag".to_string(), format!("\"{:x}-{:x}\"", mtime.as_second(), data.len())),
         ("Accept-Ranges".to_string(), "bytes".to_string()),
     ];
-    let body = if req.method == "HEAD" {
-        String::new()
-    } else {
-        data
-    };
-    Served {
-        response: HttpResponse {
-            status: 200,
-            headers,
-            body,
-        },
-        error: None,
-    }
+    let body = if req.method == "HEAD" { String::new() } else { data };
+    Served { response: HttpResponse { status: 200, headers, body }, error: None }
 }
 
 /// One line of the image's `main` log format, as nginx writes it to stdout.
@@ -297,13 +241,7 @@ pub fn access_log_line(req: &Request, response: &HttpResponse, at: Timestamp) ->
 }
 
 /// An error-log line (nginx writes them to stderr in the image), e.g. for a 404.
-pub fn error_log_line(
-    req: &Request,
-    message: &str,
-    at: Timestamp,
-    pid: u32,
-    connection: u64,
-) -> String {
+pub fn error_log_line(req: &Request, message: &str, at: Timestamp, pid: u32, connection: u64) -> String {
     let time = at.to_zoned(TimeZone::UTC).strftime("%Y/%m/%d %H:%M:%S");
     format!(
         "{time} [error] {pid}#{pid}: *{connection} {message}, client: {}, server: localhost, \
@@ -333,12 +271,7 @@ mod tests {
     }
 
     fn get(fs: &ContainerFs, target: &str) -> Served {
-        serve(
-            fs,
-            "1.27.3",
-            &Request::get(target, "web-0.nginx", "10.244.0.7", Some("Wget")),
-            now(),
-        )
+        serve(fs, "1.27.3", &Request::get(target, "web-0.nginx", "10.244.0.7", Some("Wget")), now())
     }
 
     #[test]
@@ -350,10 +283,7 @@ mod tests {
         assert_eq!(served.response.header("content-type"), Some("text/html"));
         assert_eq!(served.response.header("Content-Length"), Some("6"));
         assert_eq!(served.response.header("Server"), Some("nginx/1.27.3"));
-        assert_eq!(
-            served.response.header("Date"),
-            Some("Tue, 24 Nov 2026 22:00:00 GMT")
-        );
+        assert_eq!(served.response.header("Date"), Some("Tue, 24 Nov 2026 22:00:00 GMT"));
         assert_eq!(get(&fs, "/index.html?x=1").response.body, "web-0\n");
         assert_eq!(get(&fs, "//./index.html").response.status, 200);
         assert_eq!(served.error, None);
@@ -371,9 +301,7 @@ mod tests {
         );
         assert_eq!(
             served.error.as_deref(),
-            Some(
-                "open() \"/usr/share/nginx/html/nope.html\" failed (2: No such file or directory)"
-            )
+            Some("open() \"/usr/share/nginx/html/nope.html\" failed (2: No such file or directory)")
         );
         assert_eq!(
             error_log_line(
@@ -392,18 +320,11 @@ mod tests {
     #[test]
     fn directory_without_index_is_403() {
         let fs = web0();
-        fs.remove("/usr/share/nginx/html/index.html", false)
-            .unwrap();
+        fs.remove("/usr/share/nginx/html/index.html", false).unwrap();
         let served = get(&fs, "/");
         assert_eq!(served.response.status, 403);
-        assert!(served
-            .response
-            .body
-            .contains("<title>403 Forbidden</title>"));
-        assert_eq!(
-            served.error.as_deref(),
-            Some("directory index of \"/usr/share/nginx/html/\" is forbidden")
-        );
+        assert!(served.response.body.contains("<title>403 Forbidden</title>"));
+        assert_eq!(served.error.as_deref(), Some("directory index of \"/usr/share/nginx/html/\" is forbidden"));
         assert_eq!(get(&fs, "/empty/").response.status, 403);
         assert_eq!(get(&fs, "/none/").response.status, 404);
     }
@@ -412,10 +333,7 @@ mod tests {
     fn directory_without_slash_redirects() {
         let served = get(&web0(), "/empty");
         assert_eq!(served.response.status, 301);
-        assert_eq!(
-            served.response.header("Location"),
-            Some("http://web-0.nginx/empty/")
-        );
+        assert_eq!(served.response.header("Location"), Some("http://web-0.nginx/empty/"));
         assert!(served.response.body.contains("301 Moved Permanently"));
     }
 
@@ -436,14 +354,8 @@ mod tests {
         assert!(served.response.body.contains("Welcome to nginx!"));
         assert!(error_page(404, "1.13.12").contains("<body bgcolor=\"white\">\r\n"));
         assert!(error_page(404, "1.15.4").contains("<body>\r\n"));
-        fs.write("/usr/share/nginx/html/a.txt", "t", WriteMode::Truncate)
-            .unwrap();
-        let txt = serve(
-            &fs,
-            "1.13.12",
-            &Request::get("/a.txt", "h", "c", None),
-            now(),
-        );
+        fs.write("/usr/share/nginx/html/a.txt", "t", WriteMode::Truncate).unwrap();
+        let txt = serve(&fs, "1.13.12", &Request::get("/a.txt", "h", "c", None), now());
         assert_eq!(txt.response.header("Content-Type"), Some("text/plain"));
     }
 

@@ -124,12 +124,7 @@ impl Session {
         shell.tty = true;
         shell.set("SHLVL", "1");
         shell.export("SHLVL");
-        Session {
-            shell,
-            pending: String::new(),
-            exited: None,
-            lines: 0,
-        }
+        Session { shell, pending: String::new(), exited: None, lines: 0 }
     }
 
     /// Terminal width, from the attach resize events (`ls` uses it for columns).

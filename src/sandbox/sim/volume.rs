@@ -12,40 +12,25 @@ use super::fs::{FileKind, FsError, Metadata, WriteMode};
 
 #[derive(Debug, Clone)]
 pub(super) enum Node {
-    File {
-        data: Arc<String>,
-        mtime: Timestamp,
-    },
-    Dir {
-        entries: Arc<BTreeMap<String, Node>>,
-        mtime: Timestamp,
-    },
+    File { data: Arc<String>, mtime: Timestamp },
+    Dir { entries: Arc<BTreeMap<String, Node>>, mtime: Timestamp },
 }
 
 impl Node {
     pub(super) fn dir(mtime: Timestamp) -> Node {
-        Node::Dir {
-            entries: Arc::new(BTreeMap::new()),
-            mtime,
-        }
+        Node::Dir { entries: Arc::new(BTreeMap::new()), mtime }
     }
 
     pub(super) fn meta(&self) -> Metadata {
         match self {
-            Node::File { data, mtime } => Metadata {
-                kind: FileKind::File,
-                size: data.len() as u64,
-                mtime: *mtime,
-                nlink: 1,
-            },
+            Node::File { data, mtime } => {
+                Metadata { kind: FileKind::File, size: data.len() as u64, mtime: *mtime, nlink: 1 }
+            }
             Node::Dir { entries, mtime } => Metadata {
                 kind: FileKind::Dir,
                 size: 4096,
                 mtime: *mtime,
-                nlink: 2 + entries
-                    .values()
-                    .filter(|n| matches!(n, Node::Dir { .. }))
-                    .count() as u64,
+                nlink: 2 + entries.values().filter(|n| matches!(n, Node::Dir { .. })).count() as u64,
             },
         }
     }
@@ -65,9 +50,7 @@ impl Node {
         let mut node = self;
         for name in path {
             node = match node {
-                Node::Dir { entries, .. } => Arc::make_mut(entries)
-                    .get_mut(name)
-                    .ok_or(FsError::NotFound)?,
+                Node::Dir { entries, .. } => Arc::make_mut(entries).get_mut(name).ok_or(FsError::NotFound)?,
                 Node::File { .. } => return Err(FsError::NotADirectory),
             };
         }
@@ -78,14 +61,7 @@ impl Node {
     pub(super) fn parent_mut<'a>(
         &'a mut self,
         path: &'a [String],
-    ) -> Result<
-        (
-            &'a mut BTreeMap<String, Node>,
-            &'a mut Timestamp,
-            &'a String,
-        ),
-        FsError,
-    > {
+    ) -> Result<(&'a mut BTreeMap<String, Node>, &'a mut Timestamp, &'a String), FsError> {
         let (name, dir) = path.split_last().ok_or(FsError::Exists)?;
         match self.walk_mut(dir)? {
             Node::Dir { entries, mtime } => Ok((Arc::make_mut(entries), mtime, name)),
@@ -113,9 +89,7 @@ impl Volume {
     }
 
     pub fn at(created: Timestamp) -> Self {
-        Volume {
-            root: Arc::new(Mutex::new(Node::dir(created))),
-        }
+        Volume { root: Arc::new(Mutex::new(Node::dir(created))) }
     }
 
     /// Whether both handles are the same volume.
@@ -196,25 +170,14 @@ pub(super) fn write_in(
             Ok(())
         }
         None => {
-            entries.insert(
-                name.clone(),
-                Node::File {
-                    data: Arc::new(data.to_string()),
-                    mtime: now,
-                },
-            );
+            entries.insert(name.clone(), Node::File { data: Arc::new(data.to_string()), mtime: now });
             *dir_mtime = now;
             Ok(())
         }
     }
 }
 
-pub(super) fn mkdir_in(
-    root: &mut Node,
-    path: &[String],
-    parents: bool,
-    now: Timestamp,
-) -> Result<(), FsError> {
+pub(super) fn mkdir_in(root: &mut Node, path: &[String], parents: bool, now: Timestamp) -> Result<(), FsError> {
     let mut node = root;
     for (i, name) in path.iter().enumerate() {
         let last = i + 1 == path.len();
@@ -235,11 +198,7 @@ pub(super) fn mkdir_in(
     }
     match node {
         Node::Dir { .. } => Ok(()),
-        Node::File { .. } => Err(if parents {
-            FsError::Exists
-        } else {
-            FsError::NotADirectory
-        }),
+        Node::File { .. } => Err(if parents { FsError::Exists } else { FsError::NotADirectory }),
     }
 }
 

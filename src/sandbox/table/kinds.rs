@@ -7,26 +7,11 @@ use serde_json::{json, Value};
 
 use super::{age, at, int, list, network, since, storage, text, timestamp, Column, AGE, NAME};
 
-const CONTAINERS: Column = (
-    "Containers",
-    "string",
-    1,
-    "Names of each container in the template.",
-);
-const IMAGES: Column = (
-    "Images",
-    "string",
-    1,
-    "Images referenced by each container in the template.",
-);
+const CONTAINERS: Column = ("Containers", "string", 1, "Names of each container in the template.");
+const IMAGES: Column = ("Images", "string", 1, "Images referenced by each container in the template.");
 
-const STATEFULSET: &[Column] = &[
-    NAME,
-    ("Ready", "string", 0, "Number of the pod with ready state"),
-    AGE,
-    CONTAINERS,
-    IMAGES,
-];
+const STATEFULSET: &[Column] =
+    &[NAME, ("Ready", "string", 0, "Number of the pod with ready state"), AGE, CONTAINERS, IMAGES];
 const EVENT: &[Column] = &[
     ("Last Seen", "string", 0, "The time at which the most recent occurrence of this event was recorded."),
     ("Type", "string", 0, "Type of this event (Normal, Warning), new types could be added in the future"),
@@ -42,19 +27,10 @@ const EVENT: &[Column] = &[
 const CONTROLLER_REVISION: &[Column] = &[
     NAME,
     ("Controller", "string", 0, "Controller of the object"),
-    (
-        "Revision",
-        "string",
-        0,
-        "Revision indicates the revision of the state represented by Data.",
-    ),
+    ("Revision", "string", 0, "Revision indicates the revision of the state represented by Data."),
     AGE,
 ];
-const NAMESPACE: &[Column] = &[
-    NAME,
-    ("Status", "string", 0, "The status of the namespace"),
-    AGE,
-];
+const NAMESPACE: &[Column] = &[NAME, ("Status", "string", 0, "The status of the namespace"), AGE];
 const NODE: &[Column] = &[
     NAME,
     ("Status", "string", 0, "The status of the node"),
@@ -65,13 +41,14 @@ const NODE: &[Column] = &[
     ("External-IP", "string", 1, "List of addresses reachable to the node."),
     ("OS-Image", "string", 1, "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy))."),
     ("Kernel-Version", "string", 1, "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
-    ("Container-Runtime", "string", 1, "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2)."),
+    (
+        "Container-Runtime",
+        "string",
+        1,
+        "ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).",
+    ),
 ];
-const CONFIGMAP: &[Column] = &[
-    NAME,
-    ("Data", "string", 0, "Data contains the configuration data."),
-    AGE,
-];
+const CONFIGMAP: &[Column] = &[NAME, ("Data", "string", 0, "Data contains the configuration data."), AGE];
 const SERVICEACCOUNT: &[Column] = &[
     NAME,
     ("Secrets", "string", 0, "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use."),
@@ -103,18 +80,10 @@ pub(super) fn cells(kind: &str, obj: &Value, now: Timestamp) -> Option<Vec<Value
     let created = age(obj, now);
     Some(match kind {
         "StatefulSet" => {
-            let desired = at(obj, &["spec", "replicas"])
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
+            let desired = at(obj, &["spec", "replicas"]).and_then(Value::as_i64).unwrap_or(1);
             let ready = int(obj, &["status", "readyReplicas"]);
             let containers = list(obj, &["spec", "template", "spec", "containers"]);
-            let join = |field: &str| {
-                containers
-                    .iter()
-                    .map(|c| text(c, &[field]))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
+            let join = |field: &str| containers.iter().map(|c| text(c, &[field])).collect::<Vec<_>>().join(",");
             vec![
                 json!(name),
                 json!(format!("{ready}/{desired}")),
@@ -139,53 +108,26 @@ pub(super) fn cells(kind: &str, obj: &Value, now: Timestamp) -> Option<Vec<Value
                     let api_version = text(o, &["apiVersion"]);
                     let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
                     let kind = text(o, &["kind"]);
-                    let group_kind = if group.is_empty() {
-                        kind.to_string()
-                    } else {
-                        format!("{kind}.{group}")
-                    };
+                    let group_kind = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
                     format!("{}/{}", group_kind.to_lowercase(), text(o, &["name"]))
                 }
                 None => "<none>".to_string(),
             };
-            vec![
-                json!(name),
-                json!(controller),
-                json!(int(obj, &["revision"])),
-                json!(created),
-            ]
+            vec![json!(name), json!(controller), json!(int(obj, &["revision"])), json!(created)]
         }
-        "Namespace" => vec![
-            json!(name),
-            json!(text(obj, &["status", "phase"])),
-            json!(created),
-        ],
+        "Namespace" => vec![json!(name), json!(text(obj, &["status", "phase"])), json!(created)],
         "Node" => node(obj, name, created),
         "ConfigMap" => {
-            let count = |field: &str| {
-                obj.get(field)
-                    .and_then(Value::as_object)
-                    .map_or(0, |m| m.len())
-            };
-            vec![
-                json!(name),
-                json!(count("data") + count("binaryData")),
-                json!(created),
-            ]
+            let count = |field: &str| obj.get(field).and_then(Value::as_object).map_or(0, |m| m.len());
+            vec![json!(name), json!(count("data") + count("binaryData")), json!(created)]
         }
-        "ServiceAccount" => vec![
-            json!(name),
-            json!(list(obj, &["secrets"]).len()),
-            json!(created),
-        ],
+        "ServiceAccount" => vec![json!(name), json!(list(obj, &["secrets"]).len()), json!(created)],
         _ => return None,
     })
 }
 
 fn node(obj: &Value, name: &str, created: String) -> Vec<Value> {
-    let ready = list(obj, &["status", "conditions"])
-        .iter()
-        .find(|c| text(c, &["type"]) == "Ready");
+    let ready = list(obj, &["status", "conditions"]).iter().find(|c| text(c, &["type"]) == "Ready");
     let mut status = vec![match ready {
         Some(c) if text(c, &["status"]) == "True" => "Ready",
         Some(_) => "NotReady",
@@ -199,9 +141,7 @@ fn node(obj: &Value, name: &str, created: String) -> Vec<Value> {
         for (k, v) in labels {
             match k.strip_prefix("node-role.kubernetes.io/") {
                 Some(role) if !role.is_empty() => roles.push(role),
-                _ if k == "kubernetes.io/role" => {
-                    roles.extend(v.as_str().filter(|s| !s.is_empty()))
-                }
+                _ if k == "kubernetes.io/role" => roles.extend(v.as_str().filter(|s| !s.is_empty())),
                 _ => {}
             }
         }
@@ -222,11 +162,7 @@ fn node(obj: &Value, name: &str, created: String) -> Vec<Value> {
     vec![
         json!(name),
         json!(status.join(",")),
-        json!(if roles.is_empty() {
-            "<none>".to_string()
-        } else {
-            roles.join(",")
-        }),
+        json!(if roles.is_empty() { "<none>".to_string() } else { roles.join(",") }),
         json!(created),
         json!(text(obj, &["status", "nodeInfo", "kubeletVersion"])),
         json!(address("InternalIP")),
@@ -239,11 +175,7 @@ fn node(obj: &Value, name: &str, created: String) -> Vec<Value> {
 
 /// The first non-empty string among `paths`: core/v1 and events.k8s.io/v1 name the same facts differently.
 fn either<'a>(obj: &'a Value, paths: &[&[&str]]) -> &'a str {
-    paths
-        .iter()
-        .map(|p| text(obj, p))
-        .find(|s| !s.is_empty())
-        .unwrap_or("")
+    paths.iter().map(|p| text(obj, p)).find(|s| !s.is_empty()).unwrap_or("")
 }
 
 /// `printEvent` over either API shape (core `involvedObject`/`message`, events.k8s.io `regarding`/`note`).
@@ -252,16 +184,12 @@ fn event(obj: &Value, now: Timestamp) -> Vec<Value> {
         .or_else(|| timestamp(obj, &["deprecatedFirstTimestamp"]))
         .or_else(|| timestamp(obj, &["eventTime"]));
     let first_seen = since(now, first);
-    let mut last_seen = match timestamp(obj, &["lastTimestamp"])
-        .or_else(|| timestamp(obj, &["deprecatedLastTimestamp"]))
-    {
-        Some(t) => since(now, Some(t)),
-        None => first_seen.clone(),
-    };
-    let mut count = at(obj, &["count"])
-        .or_else(|| at(obj, &["deprecatedCount"]))
-        .and_then(Value::as_i64)
-        .unwrap_or(0);
+    let mut last_seen =
+        match timestamp(obj, &["lastTimestamp"]).or_else(|| timestamp(obj, &["deprecatedLastTimestamp"])) {
+            Some(t) => since(now, Some(t)),
+            None => first_seen.clone(),
+        };
+    let mut count = at(obj, &["count"]).or_else(|| at(obj, &["deprecatedCount"])).and_then(Value::as_i64).unwrap_or(0);
     if let Some(series) = at(obj, &["series"]).filter(|s| s.is_object()) {
         last_seen = since(now, timestamp(series, &["lastObservedTime"]));
         count = int(series, &["count"]);
@@ -285,19 +213,8 @@ fn event(obj: &Value, now: Timestamp) -> Vec<Value> {
             &["reportingController"],
         ],
     );
-    let instance = either(
-        obj,
-        &[
-            &["source", "host"],
-            &["deprecatedSource", "host"],
-            &["reportingInstance"],
-        ],
-    );
-    let source = if instance.is_empty() {
-        component.to_string()
-    } else {
-        format!("{component}, {instance}")
-    };
+    let instance = either(obj, &[&["source", "host"], &["deprecatedSource", "host"], &["reportingInstance"]]);
+    let source = if instance.is_empty() { component.to_string() } else { format!("{component}, {instance}") };
     vec![
         json!(last_seen),
         json!(text(obj, &["type"])),
@@ -324,32 +241,15 @@ mod tests {
             "spec": {"replicas": 3, "template": {"spec": {"containers": [
                 {"name": "nginx", "image": "nginx:1.27"}, {"name": "log", "image": "busybox"}]}}},
             "status": {"readyReplicas": 2}});
-        assert_eq!(
-            headers(kinds::statefulsets()),
-            ["Name", "Ready", "Age", "Containers", "Images"]
-        );
-        assert_eq!(
-            row(kinds::statefulsets(), sts),
-            json!(["web", "2/3", "60m", "nginx,log", "nginx:1.27,busybox"])
-        );
+        assert_eq!(headers(kinds::statefulsets()), ["Name", "Ready", "Age", "Containers", "Images"]);
+        assert_eq!(row(kinds::statefulsets(), sts), json!(["web", "2/3", "60m", "nginx,log", "nginx:1.27,busybox"]));
     }
 
     #[test]
     fn events_in_both_api_shapes() {
         assert_eq!(
             headers(kinds::events()),
-            [
-                "Last Seen",
-                "Type",
-                "Reason",
-                "Object",
-                "Subobject",
-                "Source",
-                "Message",
-                "First Seen",
-                "Count",
-                "Name"
-            ]
+            ["Last Seen", "Type", "Reason", "Object", "Subobject", "Source", "Message", "First Seen", "Count", "Name"]
         );
         let core = json!({"metadata": meta("web.1"), "type": "Normal", "reason": "SuccessfulCreate",
             "message": "create Pod web-0 in StatefulSet web successful\n",
@@ -400,15 +300,9 @@ mod tests {
         let cr = json!({"metadata": {"name": "web-5d8f", "creationTimestamp": "2030-01-01T00:00:00Z",
             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "controller": true}]},
             "revision": 2});
-        assert_eq!(
-            row(kinds::controllerrevisions(), cr),
-            json!(["web-5d8f", "statefulset.apps/web", 2, "60m"])
-        );
+        assert_eq!(row(kinds::controllerrevisions(), cr), json!(["web-5d8f", "statefulset.apps/web", 2, "60m"]));
         let ns = json!({"metadata": meta("default"), "status": {"phase": "Active"}});
-        assert_eq!(
-            row(kinds::namespaces(), ns),
-            json!(["default", "Active", "60m"])
-        );
+        assert_eq!(row(kinds::namespaces(), ns), json!(["default", "Active", "60m"]));
         let node = json!({"metadata": {"name": "node-1", "creationTimestamp": "2030-01-01T00:00:00Z",
                 "labels": {"node-role.kubernetes.io/control-plane": "", "kubernetes.io/role": "worker"}},
             "spec": {"unschedulable": true},
@@ -436,19 +330,9 @@ mod tests {
             "provisioner": "rancher.io/local-path", "volumeBindingMode": "WaitForFirstConsumer"});
         assert_eq!(
             row(kinds::storageclasses(), sc),
-            json!([
-                "standard (default)",
-                "rancher.io/local-path",
-                "Delete",
-                "WaitForFirstConsumer",
-                false,
-                "60m"
-            ])
+            json!(["standard (default)", "rancher.io/local-path", "Delete", "WaitForFirstConsumer", false, "60m"])
         );
         let sa = json!({"metadata": meta("default"), "secrets": [{"name": "a"}]});
-        assert_eq!(
-            row(kinds::serviceaccounts(), sa),
-            json!(["default", 1, "60m"])
-        );
+        assert_eq!(row(kinds::serviceaccounts(), sa), json!(["default", 1, "60m"]));
     }
 }

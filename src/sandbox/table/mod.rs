@@ -68,9 +68,7 @@ pub fn wants_table(accept: &str) -> Option<&'static str> {
         match (as_kind, group, version) {
             (None, _, _) => return None,
             (Some("Table"), Some("meta.k8s.io"), Some("v1")) => return Some("meta.k8s.io/v1"),
-            (Some("Table"), Some("meta.k8s.io"), Some("v1beta1")) => {
-                return Some("meta.k8s.io/v1beta1")
-            }
+            (Some("Table"), Some("meta.k8s.io"), Some("v1beta1")) => return Some("meta.k8s.io/v1beta1"),
             _ => continue,
         }
     }
@@ -109,16 +107,11 @@ pub fn table(
             })
         })
         .collect();
-    let rows: Vec<Value> = objs
-        .iter()
-        .map(|obj| row(rt, obj, include, now, api_version))
-        .collect();
+    let rows: Vec<Value> = objs.iter().map(|obj| row(rt, obj, include, now, api_version)).collect();
     // A single object's table carries that object's resourceVersion, as upstream's generator does.
     let rv = match (list_rv, objs) {
         (Some(rv), _) => Some(rv),
-        (None, [one]) => {
-            Some(text(one, &["metadata", "resourceVersion"])).filter(|s| !s.is_empty())
-        }
+        (None, [one]) => Some(text(one, &["metadata", "resourceVersion"])).filter(|s| !s.is_empty()),
         _ => None,
     };
     let mut metadata = Map::new();
@@ -141,21 +134,11 @@ fn columns(rt: &ResourceType) -> &'static [Column] {
     }
 }
 
-fn row(
-    rt: &ResourceType,
-    obj: &Value,
-    include: IncludeObject,
-    now: Timestamp,
-    api_version: &str,
-) -> Value {
+fn row(rt: &ResourceType, obj: &Value, include: IncludeObject, now: Timestamp, api_version: &str) -> Value {
     let cells = match rt.kind {
         "Pod" => pod::cells(obj, now),
-        kind => kinds::cells(kind, obj, now).unwrap_or_else(|| {
-            vec![
-                json!(text(obj, &["metadata", "name"])),
-                json!(age(obj, now)),
-            ]
-        }),
+        kind => kinds::cells(kind, obj, now)
+            .unwrap_or_else(|| vec![json!(text(obj, &["metadata", "name"])), json!(age(obj, now))]),
     };
     let mut row = Map::new();
     row.insert("cells".into(), Value::Array(cells));
@@ -195,11 +178,7 @@ pub fn human_age(now: Timestamp, then: Timestamp) -> String {
     let minutes = seconds / 60;
     if minutes < 10 {
         let s = seconds % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
+        return if s == 0 { format!("{minutes}m") } else { format!("{minutes}m{s}s") };
     }
     if minutes < 60 * 3 {
         return format!("{minutes}m");
@@ -207,33 +186,21 @@ pub fn human_age(now: Timestamp, then: Timestamp) -> String {
     let hours = seconds / 3600;
     if hours < 8 {
         let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
+        return if m == 0 { format!("{hours}h") } else { format!("{hours}h{m}m") };
     }
     if hours < 48 {
         return format!("{hours}h");
     }
     if hours < 24 * 8 {
         let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
+        return if h == 0 { format!("{}d", hours / 24) } else { format!("{}d{h}h", hours / 24) };
     }
     if hours < 24 * 365 * 2 {
         return format!("{}d", hours / 24);
     }
     if hours < 24 * 365 * 8 {
         let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
+        return if dy == 0 { format!("{}y", hours / 24 / 365) } else { format!("{}y{dy}d", hours / 24 / 365) };
     }
     format!("{}y", hours / 24 / 365)
 }
@@ -249,10 +216,7 @@ fn text<'a>(v: &'a Value, path: &[&str]) -> &'a str {
 }
 
 fn list<'a>(v: &'a Value, path: &[&str]) -> &'a [Value] {
-    at(v, path)
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    at(v, path).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
 fn int(v: &Value, path: &[&str]) -> i64 {
@@ -280,10 +244,7 @@ fn format_labels(map: Option<&Value>) -> String {
     let Some(map) = map.and_then(Value::as_object).filter(|m| !m.is_empty()) else {
         return "<none>".into();
     };
-    let mut pairs: Vec<String> = map
-        .iter()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-        .collect();
+    let mut pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
     pairs.sort();
     pairs.join(",")
 }
@@ -306,14 +267,7 @@ mod fixtures {
     }
 
     pub(super) fn row(rt: &ResourceType, obj: Value) -> Value {
-        let t = table(
-            rt,
-            &[&obj],
-            IncludeObject::None,
-            now(),
-            None,
-            "meta.k8s.io/v1",
-        );
+        let t = table(rt, &[&obj], IncludeObject::None, now(), None, "meta.k8s.io/v1");
         t["rows"][0]["cells"].clone()
     }
 
@@ -321,11 +275,7 @@ mod fixtures {
         let t = table(rt, &[], IncludeObject::None, now(), None, "meta.k8s.io/v1");
         t["columnDefinitions"]
             .as_array()
-            .map(|c| {
-                c.iter()
-                    .filter_map(|d| d["name"].as_str().map(String::from))
-                    .collect()
-            })
+            .map(|c| c.iter().filter_map(|d| d["name"].as_str().map(String::from)).collect())
             .unwrap_or_default()
     }
 }
@@ -375,22 +325,10 @@ mod tests {
 
     #[test]
     fn include_object_parses_upstream_values() {
-        assert_eq!(
-            IncludeObject::parse(None).ok(),
-            Some(IncludeObject::Metadata)
-        );
-        assert_eq!(
-            IncludeObject::parse(Some("")).ok(),
-            Some(IncludeObject::Metadata)
-        );
-        assert_eq!(
-            IncludeObject::parse(Some("None")).ok(),
-            Some(IncludeObject::None)
-        );
-        assert_eq!(
-            IncludeObject::parse(Some("Object")).ok(),
-            Some(IncludeObject::Object)
-        );
+        assert_eq!(IncludeObject::parse(None).ok(), Some(IncludeObject::Metadata));
+        assert_eq!(IncludeObject::parse(Some("")).ok(), Some(IncludeObject::Metadata));
+        assert_eq!(IncludeObject::parse(Some("None")).ok(), Some(IncludeObject::None));
+        assert_eq!(IncludeObject::parse(Some("Object")).ok(), Some(IncludeObject::Object));
         let err = IncludeObject::parse(Some("unrecognized")).expect_err("bad value");
         assert_eq!(err.code, 400);
         assert_eq!(
@@ -413,14 +351,8 @@ mod tests {
         );
         assert_eq!(wants_table("application/json"), None);
         assert_eq!(wants_table(""), None);
-        assert_eq!(
-            wants_table("application/json;as=Table;v=v2;g=meta.k8s.io"),
-            None
-        );
-        assert_eq!(
-            wants_table("application/json, application/json;as=Table;v=v1;g=meta.k8s.io"),
-            None
-        );
+        assert_eq!(wants_table("application/json;as=Table;v=v2;g=meta.k8s.io"), None);
+        assert_eq!(wants_table("application/json, application/json;as=Table;v=v1;g=meta.k8s.io"), None);
     }
 
     #[test]
@@ -432,14 +364,7 @@ mod tests {
                          "creationTimestamp": "2030-01-01T00:00:00Z"},
             "data": {"a": "1", "b": "2"}, "binaryData": {"c": "AA=="}
         });
-        let t = table(
-            kinds::configmaps(),
-            &[&cm],
-            IncludeObject::Metadata,
-            now,
-            None,
-            "meta.k8s.io/v1",
-        );
+        let t = table(kinds::configmaps(), &[&cm], IncludeObject::Metadata, now, None, "meta.k8s.io/v1");
         assert_eq!(t["kind"], "Table");
         assert_eq!(t["apiVersion"], "meta.k8s.io/v1");
         assert_eq!(t["metadata"], json!({"resourceVersion": "7"}));
@@ -449,35 +374,14 @@ mod tests {
         assert_eq!(t["rows"][0]["object"]["apiVersion"], "meta.k8s.io/v1");
         assert_eq!(t["rows"][0]["object"]["metadata"]["name"], "cfg");
 
-        let t = table(
-            kinds::configmaps(),
-            &[&cm],
-            IncludeObject::Object,
-            now,
-            Some("42"),
-            "meta.k8s.io/v1beta1",
-        );
+        let t = table(kinds::configmaps(), &[&cm], IncludeObject::Object, now, Some("42"), "meta.k8s.io/v1beta1");
         assert_eq!(t["metadata"], json!({"resourceVersion": "42"}));
         assert_eq!(t["rows"][0]["object"], cm);
 
-        let t = table(
-            kinds::configmaps(),
-            &[],
-            IncludeObject::None,
-            now,
-            None,
-            "meta.k8s.io/v1",
-        );
+        let t = table(kinds::configmaps(), &[], IncludeObject::None, now, None, "meta.k8s.io/v1");
         assert_eq!(t["metadata"], json!({}));
         assert_eq!(t["rows"], json!([]));
-        let t = table(
-            kinds::configmaps(),
-            &[&cm],
-            IncludeObject::None,
-            now,
-            None,
-            "meta.k8s.io/v1",
-        );
+        let t = table(kinds::configmaps(), &[&cm], IncludeObject::None, now, None, "meta.k8s.io/v1");
         assert!(t["rows"][0].get("object").is_none());
     }
 

@@ -14,36 +14,13 @@ pub(super) const SERVICE: &[Column] = &[
     AGE,
     ("Selector", "string", 1, "Route service traffic to pods with label keys and values matching this selector."),
 ];
-pub(super) const ENDPOINTS: &[Column] = &[
-    NAME,
-    (
-        "Endpoints",
-        "string",
-        0,
-        "The set of all endpoints is the union of all subsets.",
-    ),
-    AGE,
-];
+pub(super) const ENDPOINTS: &[Column] =
+    &[NAME, ("Endpoints", "string", 0, "The set of all endpoints is the union of all subsets."), AGE];
 pub(super) const ENDPOINTSLICE: &[Column] = &[
     NAME,
-    (
-        "AddressType",
-        "string",
-        0,
-        "Type of address carried by this EndpointSlice",
-    ),
-    (
-        "Ports",
-        "string",
-        0,
-        "ports specifies the list of network ports exposed by each endpoint in this slice.",
-    ),
-    (
-        "Endpoints",
-        "string",
-        0,
-        "endpoints is a list of unique endpoints in this slice.",
-    ),
+    ("AddressType", "string", 0, "Type of address carried by this EndpointSlice"),
+    ("Ports", "string", 0, "ports specifies the list of network ports exposed by each endpoint in this slice."),
+    ("Endpoints", "string", 0, "endpoints is a list of unique endpoints in this slice."),
     AGE,
 ];
 pub(super) fn endpoints(obj: &Value, name: &str, created: String) -> Vec<Value> {
@@ -53,13 +30,11 @@ pub(super) fn endpoints(obj: &Value, name: &str, created: String) -> Vec<Value> 
 pub(super) fn endpoint_slice(obj: &Value, name: &str, created: String) -> Vec<Value> {
     let ports: Vec<String> = list(obj, &["ports"])
         .iter()
-        .map(
-            |p| match (at(p, &["port"]).and_then(Value::as_i64), p.get("name")) {
-                (Some(n), _) => n.to_string(),
-                (None, Some(Value::String(n))) => n.clone(),
-                _ => "*".to_string(),
-            },
-        )
+        .map(|p| match (at(p, &["port"]).and_then(Value::as_i64), p.get("name")) {
+            (Some(n), _) => n.to_string(),
+            (None, Some(Value::String(n))) => n.clone(),
+            _ => "*".to_string(),
+        })
         .collect();
     let addresses: Vec<String> = list(obj, &["endpoints"])
         .iter()
@@ -132,10 +107,7 @@ pub(super) fn service(obj: &Value, name: &str, created: String) -> Vec<Value> {
         .first()
         .and_then(Value::as_str)
         .unwrap_or_else(|| text(obj, &["spec", "clusterIP"]));
-    let external_ips: Vec<&str> = list(obj, &["spec", "externalIPs"])
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
+    let external_ips: Vec<&str> = list(obj, &["spec", "externalIPs"]).iter().filter_map(Value::as_str).collect();
     let external = match ty {
         "ClusterIP" | "NodePort" if !external_ips.is_empty() => external_ips.join(","),
         "ClusterIP" | "NodePort" => "<none>".into(),
@@ -173,19 +145,11 @@ pub(super) fn service(obj: &Value, name: &str, created: String) -> Vec<Value> {
             }
         })
         .collect();
-    let ports = if ports.is_empty() {
-        "<none>".into()
-    } else {
-        ports.join(",")
-    };
+    let ports = if ports.is_empty() { "<none>".into() } else { ports.join(",") };
     vec![
         json!(name),
         json!(ty),
-        json!(if cluster_ip.is_empty() {
-            "<none>"
-        } else {
-            cluster_ip
-        }),
+        json!(if cluster_ip.is_empty() { "<none>" } else { cluster_ip }),
         json!(external),
         json!(ports),
         json!(created),
@@ -206,39 +170,17 @@ mod tests {
             "ports": [{"port": 80, "protocol": "TCP"}, {"port": 53, "protocol": "UDP"}]}});
         assert_eq!(
             row(kinds::services(), svc),
-            json!([
-                "nginx",
-                "ClusterIP",
-                "None",
-                "<none>",
-                "80/TCP,53/UDP",
-                "60m",
-                "app=nginx,tier=web"
-            ])
+            json!(["nginx", "ClusterIP", "None", "<none>", "80/TCP,53/UDP", "60m", "app=nginx,tier=web"])
         );
         let np = json!({"metadata": meta("np"), "spec": {"type": "NodePort", "clusterIPs": ["10.96.0.10"],
             "externalIPs": ["1.2.3.4"], "ports": [{"port": 80, "nodePort": 30080}]}});
         assert_eq!(
             row(kinds::services(), np),
-            json!([
-                "np",
-                "NodePort",
-                "10.96.0.10",
-                "1.2.3.4",
-                "80:30080/TCP",
-                "60m",
-                "<none>"
-            ])
+            json!(["np", "NodePort", "10.96.0.10", "1.2.3.4", "80:30080/TCP", "60m", "<none>"])
         );
         let lb = json!({"metadata": meta("lb"), "spec": {"type": "LoadBalancer", "clusterIPs": ["10.96.0.11"]}});
         assert_eq!(row(kinds::services(), lb)[3], "<pending>");
-        assert_eq!(
-            row(
-                kinds::services(),
-                json!({"metadata": meta("x"), "spec": {"type": "ClusterIP"}})
-            )[4],
-            "<none>"
-        );
+        assert_eq!(row(kinds::services(), json!({"metadata": meta("x"), "spec": {"type": "ClusterIP"}}))[4], "<none>");
     }
 
     #[test]
@@ -247,23 +189,13 @@ mod tests {
             let addresses: Vec<Value> = ips.iter().map(|ip| json!({"ip": ip})).collect();
             json!({"metadata": meta("web"), "subsets": [{"addresses": addresses, "ports": [{"port": 80}]}]})
         };
+        assert_eq!(row(kinds::endpoints(), ep(&["10.0.0.1", "10.0.0.2"]))[1], "10.0.0.1:80,10.0.0.2:80");
         assert_eq!(
-            row(kinds::endpoints(), ep(&["10.0.0.1", "10.0.0.2"]))[1],
-            "10.0.0.1:80,10.0.0.2:80"
-        );
-        assert_eq!(
-            row(
-                kinds::endpoints(),
-                ep(&["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"])
-            )[1],
+            row(kinds::endpoints(), ep(&["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4"]))[1],
             "10.0.0.1:80,10.0.0.2:80,10.0.0.3:80 + 1 more..."
         );
-        assert_eq!(
-            row(kinds::endpoints(), json!({"metadata": meta("web")}))[1],
-            "<none>"
-        );
-        let headless =
-            json!({"metadata": meta("web"), "subsets": [{"addresses": [{"ip": "fd00::1"}]}]});
+        assert_eq!(row(kinds::endpoints(), json!({"metadata": meta("web")}))[1], "<none>");
+        let headless = json!({"metadata": meta("web"), "subsets": [{"addresses": [{"ip": "fd00::1"}]}]});
         assert_eq!(row(kinds::endpoints(), headless)[1], "fd00::1");
         assert_eq!(host_port("fd00::1", 80), "[fd00::1]:80");
     }
@@ -278,9 +210,6 @@ mod tests {
             json!(["web-abc", "IPv4", "80,metrics", "10.0.0.1,10.0.0.2", "60m"])
         );
         let empty = json!({"metadata": meta("e"), "addressType": "IPv4"});
-        assert_eq!(
-            row(kinds::endpointslices(), empty),
-            json!(["e", "IPv4", "<unset>", "<unset>", "60m"])
-        );
+        assert_eq!(row(kinds::endpointslices(), empty), json!(["e", "IPv4", "<unset>", "<unset>", "60m"]));
     }
 }

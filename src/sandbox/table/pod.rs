@@ -53,9 +53,7 @@ struct Summary {
 }
 
 fn condition_true(pod: &Value, kind: &str) -> bool {
-    list(pod, &["status", "conditions"])
-        .iter()
-        .any(|c| text(c, &["type"]) == kind && text(c, &["status"]) == "True")
+    list(pod, &["status", "conditions"]).iter().any(|c| text(c, &["type"]) == kind && text(c, &["status"]) == "True")
 }
 
 fn keep_latest(slot: &mut Option<Timestamp>, candidate: Option<Timestamp>) {
@@ -87,25 +85,14 @@ fn terminated_reason(term: &Value, prefix: &str) -> String {
 fn summarize(pod: &Value) -> Summary {
     let init_specs = list(pod, &["spec", "initContainers"]);
     // Sidecars (restartable init containers) count as regular containers once started.
-    let sidecar = |name: &str| {
-        init_specs
-            .iter()
-            .any(|c| text(c, &["name"]) == name && text(c, &["restartPolicy"]) == "Always")
-    };
+    let sidecar =
+        |name: &str| init_specs.iter().any(|c| text(c, &["name"]) == name && text(c, &["restartPolicy"]) == "Always");
     let total = list(pod, &["spec", "containers"]).len()
-        + init_specs
-            .iter()
-            .filter(|c| text(c, &["restartPolicy"]) == "Always")
-            .count();
+        + init_specs.iter().filter(|c| text(c, &["restartPolicy"]) == "Always").count();
 
     let phase = text(pod, &["status", "phase"]);
     let status_reason = text(pod, &["status", "reason"]);
-    let mut reason = if status_reason.is_empty() {
-        phase
-    } else {
-        status_reason
-    }
-    .to_string();
+    let mut reason = if status_reason.is_empty() { phase } else { status_reason }.to_string();
     let gated = list(pod, &["status", "conditions"])
         .iter()
         .any(|c| text(c, &["type"]) == "PodScheduled" && text(c, &["reason"]) == "SchedulingGated");
@@ -119,10 +106,7 @@ fn summarize(pod: &Value) -> Summary {
     let mut last_restart = None;
     let mut last_sidecar_restart = None;
     let mut initializing = false;
-    for (i, status) in list(pod, &["status", "initContainerStatuses"])
-        .iter()
-        .enumerate()
-    {
+    for (i, status) in list(pod, &["status", "initContainerStatuses"]).iter().enumerate() {
         let count = int(status, &["restartCount"]);
         let is_sidecar = sidecar(text(status, &["name"]));
         restarts += count;
@@ -142,9 +126,7 @@ fn summarize(pod: &Value) -> Summary {
                 continue;
             }
             Some(t) => reason = terminated_reason(t, "Init:"),
-            None if !waiting.is_empty() && waiting != "PodInitializing" => {
-                reason = format!("Init:{waiting}")
-            }
+            None if !waiting.is_empty() && waiting != "PodInitializing" => reason = format!("Init:{waiting}"),
             None => reason = format!("Init:{i}/{}", init_specs.len()),
         }
         initializing = true;
@@ -173,12 +155,7 @@ fn summarize(pod: &Value) -> Summary {
         }
         // A finished container listed first must not hide one that is still running.
         if reason == "Completed" && has_running {
-            reason = if condition_true(pod, "Ready") {
-                "Running"
-            } else {
-                "NotReady"
-            }
-            .into();
+            reason = if condition_true(pod, "Ready") { "Running" } else { "NotReady" }.into();
         }
     }
 
@@ -188,13 +165,7 @@ fn summarize(pod: &Value) -> Summary {
     } else if deleting && phase != "Succeeded" && phase != "Failed" {
         reason = "Terminating".into();
     }
-    Summary {
-        ready,
-        total,
-        reason,
-        restarts,
-        last_restart,
-    }
+    Summary { ready, total, reason, restarts, last_restart }
 }
 
 /// The STATUS column, as `kubectl get pods` shows it.
@@ -226,10 +197,7 @@ fn or_none(s: &str) -> String {
 
 pub(super) fn cells(pod: &Value, now: Timestamp) -> Vec<Value> {
     let s = summarize(pod);
-    let mut ip = list(pod, &["status", "podIPs"])
-        .first()
-        .map(|p| text(p, &["ip"]))
-        .unwrap_or("");
+    let mut ip = list(pod, &["status", "podIPs"]).first().map(|p| text(p, &["ip"])).unwrap_or("");
     if ip.is_empty() {
         ip = text(pod, &["status", "podIP"]);
     }
@@ -242,10 +210,7 @@ pub(super) fn cells(pod: &Value, now: Timestamp) -> Vec<Value> {
             .iter()
             .filter(|g| {
                 let kind = text(g, &["conditionType"]);
-                conditions
-                    .iter()
-                    .find(|c| text(c, &["type"]) == kind)
-                    .is_some_and(|c| text(c, &["status"]) == "True")
+                conditions.iter().find(|c| text(c, &["type"]) == kind).is_some_and(|c| text(c, &["status"]) == "True")
             })
             .count();
         format!("{passed}/{}", gates.len())
@@ -319,13 +284,7 @@ mod tests {
             p
         };
         assert_eq!(pod_status(&no_inits("Pending", json!([]))), "Pending");
-        assert_eq!(
-            pod_status(&no_inits(
-                "Pending",
-                app(waiting("ContainerCreating"), false)
-            )),
-            "ContainerCreating"
-        );
+        assert_eq!(pod_status(&no_inits("Pending", app(waiting("ContainerCreating"), false))), "ContainerCreating");
         let cases = [
             (
                 pod(
@@ -343,90 +302,22 @@ mod tests {
                 ),
                 "Init:0/1",
             ),
+            (pod("Pending", json!([status("init", waiting("ErrImagePull"), false)]), json!([])), "Init:ErrImagePull"),
             (
-                pod(
-                    "Pending",
-                    json!([status("init", waiting("ErrImagePull"), false)]),
-                    json!([]),
-                ),
-                "Init:ErrImagePull",
-            ),
-            (
-                pod(
-                    "Pending",
-                    json!([status("init", waiting("CrashLoopBackOff"), false)]),
-                    json!([]),
-                ),
+                pod("Pending", json!([status("init", waiting("CrashLoopBackOff"), false)]), json!([])),
                 "Init:CrashLoopBackOff",
             ),
-            (
-                pod(
-                    "Pending",
-                    json!([status("init", terminated(1, "Error"), false)]),
-                    json!([]),
-                ),
-                "Init:Error",
-            ),
-            (
-                pod(
-                    "Pending",
-                    json!([status("init", terminated(2, ""), false)]),
-                    json!([]),
-                ),
-                "Init:ExitCode:2",
-            ),
-            (
-                pod(
-                    "Pending",
-                    init_done(),
-                    app(waiting("PodInitializing"), false),
-                ),
-                "PodInitializing",
-            ),
-            (
-                pod("Running", init_done(), app(json!({"running": {}}), true)),
-                "Running",
-            ),
-            (
-                pod("Running", init_done(), app(json!({"running": {}}), false)),
-                "Running",
-            ),
-            (
-                pod(
-                    "Succeeded",
-                    init_done(),
-                    app(terminated(0, "Completed"), false),
-                ),
-                "Completed",
-            ),
-            (
-                pod("Failed", init_done(), app(terminated(1, "Error"), false)),
-                "Error",
-            ),
-            (
-                pod("Running", init_done(), app(terminated(137, ""), false)),
-                "ExitCode:137",
-            ),
-            (
-                pod("Pending", init_done(), app(waiting("ErrImagePull"), false)),
-                "ErrImagePull",
-            ),
-            (
-                pod(
-                    "Pending",
-                    init_done(),
-                    app(waiting("ImagePullBackOff"), false),
-                ),
-                "ImagePullBackOff",
-            ),
-            (
-                pod(
-                    "Running",
-                    init_done(),
-                    app(waiting("CrashLoopBackOff"), false),
-                ),
-                "CrashLoopBackOff",
-            ),
+            (pod("Pending", json!([status("init", terminated(1, "Error"), false)]), json!([])), "Init:Error"),
+            (pod("Pending", json!([status("init", terminated(2, ""), false)]), json!([])), "Init:ExitCode:2"),
+            (pod("Pending", init_done(), app(waiting("PodInitializing"), false)), "PodInitializing"),
+            (pod("Running", init_done(), app(json!({"running": {}}), true)), "Running"),
+            (pod("Running", init_done(), app(json!({"running": {}}), false)), "Running"),
+            (pod("Succeeded", init_done(), app(terminated(0, "Completed"), false)), "Completed"),
+            (pod("Failed", init_done(), app(terminated(1, "Error"), false)), "Error"),
+            (pod("Running", init_done(), app(terminated(137, ""), false)), "ExitCode:137"),
+            (pod("Pending", init_done(), app(waiting("ErrImagePull"), false)), "ErrImagePull"),
+            (pod("Pending", init_done(), app(waiting("ImagePullBackOff"), false)), "ImagePullBackOff"),
+            (pod("Running", init_done(), app(waiting("CrashLoopBackOff"), false)), "CrashLoopBackOff"),
         ];
         for (p, want) in cases {
             assert_eq!(pod_status(&p), want, "{p}");
@@ -438,10 +329,7 @@ mod tests {
         let mut p = pod(
             "Running",
             init_done(),
-            json!([
-                status("app", json!({"running": {}}), true),
-                status("job", terminated(0, "Completed"), false)
-            ]),
+            json!([status("app", json!({"running": {}}), true), status("job", terminated(0, "Completed"), false)]),
         );
         p["spec"]["containers"] = json!([{"name": "app"}, {"name": "job"}]);
         assert_eq!(pod_status(&p), "NotReady");
@@ -500,31 +388,14 @@ mod tests {
         let mut p = pod("Running", init_done(), app(json!({"running": {}}), true));
         p["spec"]["nodeName"] = json!("node-1");
         p["status"]["podIPs"] = json!([{"ip": "10.244.0.5"}]);
-        let t = table(
-            kinds::pods(),
-            &[&p],
-            IncludeObject::None,
-            now,
-            Some("9"),
-            "meta.k8s.io/v1",
-        );
+        let t = table(kinds::pods(), &[&p], IncludeObject::None, now, Some("9"), "meta.k8s.io/v1");
         let names: Vec<&str> = t["columnDefinitions"]
             .as_array()
             .map(|c| c.iter().filter_map(|d| d["name"].as_str()).collect())
             .unwrap_or_default();
         assert_eq!(
             names,
-            [
-                "Name",
-                "Ready",
-                "Status",
-                "Restarts",
-                "Age",
-                "IP",
-                "Node",
-                "Nominated Node",
-                "Readiness Gates"
-            ]
+            ["Name", "Ready", "Status", "Restarts", "Age", "IP", "Node", "Nominated Node", "Readiness Gates"]
         );
         let priorities: Vec<i64> = t["columnDefinitions"]
             .as_array()
@@ -533,51 +404,18 @@ mod tests {
         assert_eq!(priorities, [0, 0, 0, 0, 0, 1, 1, 1, 1]);
         assert_eq!(
             t["rows"][0]["cells"],
-            json!([
-                "web-0",
-                "1/1",
-                "Running",
-                "0",
-                "3m4s",
-                "10.244.0.5",
-                "node-1",
-                "<none>",
-                "<none>"
-            ])
+            json!(["web-0", "1/1", "Running", "0", "3m4s", "10.244.0.5", "node-1", "<none>", "<none>"])
         );
         assert!(t["rows"][0].get("conditions").is_none());
 
-        let mut done = pod(
-            "Succeeded",
-            init_done(),
-            app(terminated(0, "Completed"), false),
-        );
-        done["metadata"]
-            .as_object_mut()
-            .map(|m| m.remove("creationTimestamp"));
+        let mut done = pod("Succeeded", init_done(), app(terminated(0, "Completed"), false));
+        done["metadata"].as_object_mut().map(|m| m.remove("creationTimestamp"));
         done["spec"]["readinessGates"] = json!([{"conditionType": "x"}, {"conditionType": "y"}]);
         done["status"]["conditions"] = json!([{"type": "x", "status": "True"}]);
-        let t = table(
-            kinds::pods(),
-            &[&done],
-            IncludeObject::None,
-            now,
-            None,
-            "meta.k8s.io/v1",
-        );
+        let t = table(kinds::pods(), &[&done], IncludeObject::None, now, None, "meta.k8s.io/v1");
         assert_eq!(
             t["rows"][0]["cells"],
-            json!([
-                "web-0",
-                "0/1",
-                "Completed",
-                "0",
-                "<unknown>",
-                "<none>",
-                "<none>",
-                "<none>",
-                "1/2"
-            ])
+            json!(["web-0", "0/1", "Completed", "0", "<unknown>", "<none>", "<none>", "<none>", "1/2"])
         );
         assert_eq!(t["rows"][0]["conditions"][0]["reason"], "Succeeded");
     }

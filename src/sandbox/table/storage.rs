@@ -7,44 +7,14 @@ use super::{at, list, text, Column, AGE, NAME};
 
 pub(super) const PVC: &[Column] = &[
     NAME,
-    (
-        "Status",
-        "string",
-        0,
-        "phase represents the current phase of PersistentVolumeClaim.",
-    ),
-    (
-        "Volume",
-        "string",
-        0,
-        "volumeName is the binding reference to the PersistentVolume backing this claim.",
-    ),
-    (
-        "Capacity",
-        "string",
-        0,
-        "capacity represents the actual resources of the underlying volume.",
-    ),
-    (
-        "Access Modes",
-        "string",
-        0,
-        "accessModes contains the actual access modes the volume backing the PVC has.",
-    ),
+    ("Status", "string", 0, "phase represents the current phase of PersistentVolumeClaim."),
+    ("Volume", "string", 0, "volumeName is the binding reference to the PersistentVolume backing this claim."),
+    ("Capacity", "string", 0, "capacity represents the actual resources of the underlying volume."),
+    ("Access Modes", "string", 0, "accessModes contains the actual access modes the volume backing the PVC has."),
     ("StorageClass", "string", 0, "StorageClass of the pvc"),
-    (
-        "VolumeAttributesClass",
-        "string",
-        0,
-        "VolumeAttributesClass of the pvc",
-    ),
+    ("VolumeAttributesClass", "string", 0, "VolumeAttributesClass of the pvc"),
     AGE,
-    (
-        "VolumeMode",
-        "string",
-        1,
-        "volumeMode defines what type of volume is required by the claim.",
-    ),
+    ("VolumeMode", "string", 1, "volumeMode defines what type of volume is required by the claim."),
 ];
 pub(super) const PV: &[Column] = &[
     NAME,
@@ -62,18 +32,25 @@ pub(super) const PV: &[Column] = &[
 pub(super) const STORAGECLASS: &[Column] = &[
     NAME,
     ("Provisioner", "string", 0, "provisioner indicates the type of the provisioner."),
-    ("ReclaimPolicy", "string", 0, "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class."),
-    ("VolumeBindingMode", "string", 0, "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound."),
+    (
+        "ReclaimPolicy",
+        "string",
+        0,
+        "reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class.",
+    ),
+    (
+        "VolumeBindingMode",
+        "string",
+        0,
+        "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.",
+    ),
     ("AllowVolumeExpansion", "string", 0, "allowVolumeExpansion shows whether the storage class allow volume expand."),
     AGE,
 ];
 pub(super) fn claim(obj: &Value, name: &str, created: String) -> Vec<Value> {
     let bound = !text(obj, &["spec", "volumeName"]).is_empty();
     let (capacity, modes) = if bound {
-        (
-            text(obj, &["status", "capacity", "storage"]).to_string(),
-            access_modes(list(obj, &["status", "accessModes"])),
-        )
+        (text(obj, &["status", "capacity", "storage"]).to_string(), access_modes(list(obj, &["status", "accessModes"])))
     } else {
         (String::new(), String::new())
     };
@@ -113,8 +90,7 @@ pub(super) fn volume(obj: &Value, name: &str, created: String) -> Vec<Value> {
 /// Shows `(default)` after the name of the cluster's default class, as kubectl does.
 pub(super) fn class(obj: &Value, name: &str, created: String) -> Vec<Value> {
     let annotations = at(obj, &["metadata", "annotations"]);
-    let is_default =
-        |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str) == Some("true");
+    let is_default = |key: &str| annotations.and_then(|a| a.get(key)).and_then(Value::as_str) == Some("true");
     let shown = if is_default("storageclass.kubernetes.io/is-default-class")
         || is_default("storageclass.beta.kubernetes.io/is-default-class")
     {
@@ -135,9 +111,7 @@ pub(super) fn class(obj: &Value, name: &str, created: String) -> Vec<Value> {
         json!(text(obj, &["provisioner"])),
         json!(or("Delete", "reclaimPolicy")),
         json!(or("Immediate", "volumeBindingMode")),
-        json!(at(obj, &["allowVolumeExpansion"])
-            .and_then(Value::as_bool)
-            .unwrap_or(false)),
+        json!(at(obj, &["allowVolumeExpansion"]).and_then(Value::as_bool).unwrap_or(false)),
         json!(created),
     ]
 }
@@ -160,31 +134,18 @@ fn storage_class(obj: &Value) -> String {
     if !class.is_empty() {
         return class.into();
     }
-    text(
-        obj,
-        &[
-            "metadata",
-            "annotations",
-            "volume.beta.kubernetes.io/storage-class",
-        ],
-    )
-    .into()
+    text(obj, &["metadata", "annotations", "volume.beta.kubernetes.io/storage-class"]).into()
 }
 
 /// `RWO,ROX,RWX,RWOP` in upstream's fixed order, whatever order the spec lists them in.
 fn access_modes(modes: &[Value]) -> String {
     let has = |m: &str| modes.iter().any(|v| v.as_str() == Some(m));
-    [
-        ("ReadWriteOnce", "RWO"),
-        ("ReadOnlyMany", "ROX"),
-        ("ReadWriteMany", "RWX"),
-        ("ReadWriteOncePod", "RWOP"),
-    ]
-    .iter()
-    .filter(|(long, _)| has(long))
-    .map(|(_, short)| *short)
-    .collect::<Vec<_>>()
-    .join(",")
+    [("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"), ("ReadWriteOncePod", "RWOP")]
+        .iter()
+        .filter(|(long, _)| has(long))
+        .map(|(_, short)| *short)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -202,23 +163,10 @@ mod tests {
                        "accessModes": ["ReadWriteMany", "ReadWriteOnce"]}});
         assert_eq!(
             row(kinds::pvcs(), pvc),
-            json!([
-                "www-web-0",
-                "Bound",
-                "pv-1",
-                "1Gi",
-                "RWO,RWX",
-                "standard",
-                "<unset>",
-                "60m",
-                "Filesystem"
-            ])
+            json!(["www-web-0", "Bound", "pv-1", "1Gi", "RWO,RWX", "standard", "<unset>", "60m", "Filesystem"])
         );
         let pending = json!({"metadata": meta("p"), "spec": {}, "status": {"phase": "Pending"}});
-        assert_eq!(
-            row(kinds::pvcs(), pending),
-            json!(["p", "Pending", "", "", "", "", "<unset>", "60m", "<unset>"])
-        );
+        assert_eq!(row(kinds::pvcs(), pending), json!(["p", "Pending", "", "", "", "", "<unset>", "60m", "<unset>"]));
         let pv = json!({"metadata": meta("pv-1"),
             "spec": {"capacity": {"storage": "1Gi"}, "accessModes": ["ReadWriteOnce"],
                      "persistentVolumeReclaimPolicy": "Delete", "storageClassName": "standard",

@@ -12,9 +12,8 @@ use super::exec::Interp;
 use super::format::echo;
 
 const COMMON: &[&str] = &[
-    "cat", "ls", "sleep", "hostname", "mkdir", "rmdir", "rm", "touch", "env", "printenv", "grep",
-    "wc", "head", "tail", "date", "whoami", "id", "uname", "cp", "mv", "tee", "seq", "basename",
-    "dirname", "sh",
+    "cat", "ls", "sleep", "hostname", "mkdir", "rmdir", "rm", "touch", "env", "printenv", "grep", "wc", "head", "tail",
+    "date", "whoami", "id", "uname", "cp", "mv", "tee", "seq", "basename", "dirname", "sh",
 ];
 const BUSYBOX_ONLY: &[&str] = &["ash", "nslookup", "wget"];
 const DEBIAN_ONLY: &[&str] = &["bash", "dash", "curl"];
@@ -31,15 +30,8 @@ pub(super) fn applet_available(name: &str, userland: Userland, nginx: bool) -> b
 
 /// getopt-style options anywhere among the operands: `spec` lists the letters, `:` after
 /// those taking a value (`-O-`, `-O -`, `-qO-`); long names map to letters (`--quiet`).
-pub(super) fn getopt(
-    args: &[String],
-    spec: &str,
-    longs: &[(&str, char)],
-) -> (Vec<(char, String)>, Vec<String>) {
-    let takes = |c: char| {
-        spec.find(c)
-            .is_some_and(|i| spec[i + c.len_utf8()..].starts_with(':'))
-    };
+pub(super) fn getopt(args: &[String], spec: &str, longs: &[(&str, char)]) -> (Vec<(char, String)>, Vec<String>) {
+    let takes = |c: char| spec.find(c).is_some_and(|i| spec[i + c.len_utf8()..].starts_with(':'));
     let mut opts = Vec::new();
     let mut operands = Vec::new();
     let mut it = args.iter();
@@ -54,11 +46,8 @@ pub(super) fn getopt(
                 None => (long, None),
             };
             if let Some(&(_, c)) = longs.iter().find(|(n, _)| *n == name) {
-                let value = if takes(c) {
-                    inline.or_else(|| it.next().cloned()).unwrap_or_default()
-                } else {
-                    String::new()
-                };
+                let value =
+                    if takes(c) { inline.or_else(|| it.next().cloned()).unwrap_or_default() } else { String::new() };
                 opts.push((c, value));
             }
             continue;
@@ -68,11 +57,7 @@ pub(super) fn getopt(
             for (i, &c) in chars.iter().enumerate() {
                 if takes(c) {
                     let rest: String = chars[i + 1..].iter().collect();
-                    let value = if rest.is_empty() {
-                        it.next().cloned().unwrap_or_default()
-                    } else {
-                        rest
-                    };
+                    let value = if rest.is_empty() { it.next().cloned().unwrap_or_default() } else { rest };
                     opts.push((c, value));
                     break;
                 }
@@ -161,11 +146,7 @@ impl<'a, H: Host> Interp<'a, H> {
                 let input = self.stdin();
                 let mut status = 0;
                 for f in args.iter().filter(|a| !a.starts_with('-')) {
-                    let mode = if append {
-                        WriteMode::Append
-                    } else {
-                        WriteMode::Truncate
-                    };
+                    let mode = if append { WriteMode::Append } else { WriteMode::Truncate };
                     if let Err(e) = self.host.fs().write(&self.abs(f), &input, mode) {
                         self.file_error("tee", "open", f, e);
                         status = 1;
@@ -207,10 +188,9 @@ impl<'a, H: Host> Interp<'a, H> {
                     (_, None) => ".".to_string(),
                 };
                 let text = match args.get(1) {
-                    Some(suffix) if name == "basename" => text
-                        .strip_suffix(suffix.as_str())
-                        .unwrap_or(&text)
-                        .to_string(),
+                    Some(suffix) if name == "basename" => {
+                        text.strip_suffix(suffix.as_str()).unwrap_or(&text).to_string()
+                    }
                     _ => text,
                 };
                 self.out(&format!("{text}\n"));
@@ -253,9 +233,7 @@ impl<'a, H: Host> Interp<'a, H> {
                     let text = if self.busybox() {
                         format!("sleep: invalid number '{a}'\n")
                     } else {
-                        format!(
-                            "sleep: invalid time interval '{a}'\nTry 'sleep --help' for more information.\n"
-                        )
+                        format!("sleep: invalid time interval '{a}'\nTry 'sleep --help' for more information.\n")
                     };
                     self.err(&text);
                     return 1;
@@ -320,12 +298,7 @@ impl<'a, H: Host> Interp<'a, H> {
             self.sh.export(k);
         }
         let status = if command.is_empty() {
-            let text: String = self
-                .sh
-                .environ()
-                .into_iter()
-                .map(|(k, v)| format!("{k}={v}\n"))
-                .collect();
+            let text: String = self.sh.environ().into_iter().map(|(k, v)| format!("{k}={v}\n")).collect();
             self.out(&text);
             0
         } else {
@@ -352,13 +325,7 @@ impl<'a, H: Host> Interp<'a, H> {
     }
 
     fn nginx(&mut self, args: &[String]) -> i32 {
-        let version = self
-            .host
-            .fs()
-            .image()
-            .nginx_version
-            .clone()
-            .unwrap_or_default();
+        let version = self.host.fs().image().nginx_version.clone().unwrap_or_default();
         match args.first().map(String::as_str) {
             Some("-v") => {
                 self.err(&format!("nginx version: nginx/{version}\n"));
@@ -419,10 +386,7 @@ impl<'a, H: Host> Interp<'a, H> {
                 }
                 Err(_) => {
                     let msg = if self.busybox() {
-                        format!(
-                            "{}: can't open '{file}': No such file or directory\n",
-                            child.arg0
-                        )
+                        format!("{}: can't open '{file}': No such file or directory\n", child.arg0)
                     } else {
                         format!("{}: 0: cannot open {file}: No such file\n", child.arg0)
                     };

@@ -71,20 +71,9 @@ pub(super) struct Simple {
 pub(super) enum Compound {
     Group(Script),
     Subshell(Script),
-    If {
-        branches: Vec<(Script, Script)>,
-        otherwise: Option<Script>,
-    },
-    Loop {
-        until: bool,
-        cond: Script,
-        body: Script,
-    },
-    For {
-        var: String,
-        items: Option<Vec<Word>>,
-        body: Script,
-    },
+    If { branches: Vec<(Script, Script)>, otherwise: Option<Script> },
+    Loop { until: bool, cond: Script, body: Script },
+    For { var: String, items: Option<Vec<Word>>, body: Script },
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -9,9 +9,8 @@ use super::format::{echo, printf_once};
 use super::parse::parse;
 
 const BUILTINS: &[&str] = &[
-    ":", "true", "false", "cd", "pwd", "exit", "export", "unset", "set", "shift", "break",
-    "continue", "eval", "read", "echo", "printf", "test", "[", "type", "wait", "trap", "umask",
-    ".", "source", "exec",
+    ":", "true", "false", "cd", "pwd", "exit", "export", "unset", "set", "shift", "break", "continue", "eval", "read",
+    "echo", "printf", "test", "[", "type", "wait", "trap", "umask", ".", "source", "exec",
 ];
 
 /// Nested shells, `eval`s and `.` scripts allowed inside one another.
@@ -124,16 +123,8 @@ impl<'a, H: Host> Interp<'a, H> {
             }
             "break" | "continue" if self.loops == 0 => 0,
             "break" | "continue" => {
-                let n = args
-                    .first()
-                    .and_then(|a| a.parse().ok())
-                    .unwrap_or(1u32)
-                    .clamp(1, self.loops as u32);
-                self.flow = if name == "break" {
-                    Flow::Break(n)
-                } else {
-                    Flow::Continue(n)
-                };
+                let n = args.first().and_then(|a| a.parse().ok()).unwrap_or(1u32).clamp(1, self.loops as u32);
+                self.flow = if name == "break" { Flow::Break(n) } else { Flow::Continue(n) };
                 0
             }
             "eval" => self.eval(&args.join(" ")).await,
@@ -237,12 +228,7 @@ impl<'a, H: Host> Interp<'a, H> {
     fn set(&mut self, args: &[String]) -> i32 {
         if args.is_empty() {
             let mut text = String::new();
-            let mut vars: Vec<_> = self
-                .sh
-                .vars
-                .iter()
-                .map(|v| (v.name.clone(), v.value.clone()))
-                .collect();
+            let mut vars: Vec<_> = self.sh.vars.iter().map(|v| (v.name.clone(), v.value.clone())).collect();
             vars.sort();
             for (k, v) in vars {
                 text.push_str(&format!("{k}='{v}'\n"));
@@ -324,10 +310,7 @@ impl<'a, H: Host> Interp<'a, H> {
         child.interactive = false;
         child.script_file = false;
         child.errexit = false;
-        let level = child
-            .get("SHLVL")
-            .and_then(|l| l.parse::<u32>().ok())
-            .unwrap_or(0);
+        let level = child.get("SHLVL").and_then(|l| l.parse::<u32>().ok()).unwrap_or(0);
         child.set("SHLVL", &(level + 1).to_string());
         child.export("SHLVL");
         child.line_base = 0;
@@ -425,11 +408,7 @@ fn eval_test(args: &[&str], file: &FileTest<'_>) -> Result<bool, String> {
             return Ok(eval_test(&args[..i], file)? && eval_test(&args[i + 1..], file)?);
         }
     }
-    let num = |s: &str| {
-        s.trim()
-            .parse::<i64>()
-            .map_err(|_| format!("{s}: bad number"))
-    };
+    let num = |s: &str| s.trim().parse::<i64>().map_err(|_| format!("{s}: bad number"));
     match args {
         [] => Ok(false),
         [a] => Ok(!a.is_empty()),

@@ -60,11 +60,7 @@ impl<'a, H: Host> Interp<'a, H> {
             host,
             output,
             sh,
-            frames: vec![Frame {
-                out: Dest::Term(Stream::Stdout),
-                err: Dest::Term(Stream::Stderr),
-                input: None,
-            }],
+            frames: vec![Frame { out: Dest::Term(Stream::Stdout), err: Dest::Term(Stream::Stderr), input: None }],
             captures: Vec::new(),
             flow: Flow::Normal,
             cond: 0,
@@ -76,11 +72,7 @@ impl<'a, H: Host> Interp<'a, H> {
 
     pub fn frame(&mut self) -> &mut Frame {
         if self.frames.is_empty() {
-            self.frames.push(Frame {
-                out: Dest::Term(Stream::Stdout),
-                err: Dest::Term(Stream::Stderr),
-                input: None,
-            });
+            self.frames.push(Frame { out: Dest::Term(Stream::Stdout), err: Dest::Term(Stream::Stderr), input: None });
         }
         let last = self.frames.len() - 1;
         &mut self.frames[last]
@@ -226,11 +218,7 @@ impl<'a, H: Host> Interp<'a, H> {
                     Dest::Capture(self.captures.len() - 1)
                 };
                 let err = self.frame().err.clone();
-                self.frames.push(Frame {
-                    out,
-                    err,
-                    input: input.take(),
-                });
+                self.frames.push(Frame { out, err, input: input.take() });
                 // Every member of a pipeline runs in its own subshell.
                 let saved = self.sh.clone();
                 status = self.run_command(cmd).await;
@@ -279,10 +267,7 @@ impl<'a, H: Host> Interp<'a, H> {
                 self.flow = Flow::Normal;
                 status
             }
-            Compound::If {
-                branches,
-                otherwise,
-            } => {
+            Compound::If { branches, otherwise } => {
                 for (cond, body) in branches {
                     self.cond += 1;
                     let s = self.run_list(cond).await;
@@ -351,11 +336,7 @@ impl<'a, H: Host> Interp<'a, H> {
             Flow::Normal => false,
             Flow::Exit(_) => true,
             Flow::Break(n) => {
-                self.flow = if n > 1 {
-                    Flow::Break(n - 1)
-                } else {
-                    Flow::Normal
-                };
+                self.flow = if n > 1 { Flow::Break(n - 1) } else { Flow::Normal };
                 true
             }
             Flow::Continue(n) => {
@@ -422,11 +403,7 @@ impl<'a, H: Host> Interp<'a, H> {
                         "/dev/stderr" => frame.err.clone(),
                         _ => {
                             let path = self.abs(&target);
-                            let mode = if r.op == RedirOp::Append {
-                                WriteMode::Append
-                            } else {
-                                WriteMode::Truncate
-                            };
+                            let mode = if r.op == RedirOp::Append { WriteMode::Append } else { WriteMode::Truncate };
                             if let Err(e) = self.host.fs().write(&path, "", mode) {
                                 let msg = self.redirect_message(&target, e, true);
                                 self.shell_error(None, &msg);
@@ -446,11 +423,8 @@ impl<'a, H: Host> Interp<'a, H> {
                     }
                 }
                 RedirOp::In => {
-                    let text = if target == "/dev/null" {
-                        Ok(String::new())
-                    } else {
-                        self.host.fs().read(&self.abs(&target))
-                    };
+                    let text =
+                        if target == "/dev/null" { Ok(String::new()) } else { self.host.fs().read(&self.abs(&target)) };
                     match text {
                         Ok(text) => frame.input = Some(text),
                         Err(FsError::IsADirectory) => frame.input = Some(String::new()),

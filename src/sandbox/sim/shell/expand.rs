@@ -111,11 +111,7 @@ impl<'a, H: Host> Interp<'a, H> {
 
     /// One word to one string (assignments, redirection targets, `case`-free contexts).
     pub async fn expand_single(&mut self, word: &Word) -> String {
-        self.expand_pieces(word)
-            .await
-            .into_iter()
-            .map(|(t, _)| t)
-            .collect()
+        self.expand_pieces(word).await.into_iter().map(|(t, _)| t).collect()
     }
 
     async fn expand_pieces(&mut self, word: &Word) -> Vec<(String, Kind)> {
@@ -157,11 +153,9 @@ impl<'a, H: Host> Interp<'a, H> {
             "@" | "*" => Some(self.sh.args.join(" ")),
             "!" => None,
             "-" => Some(if self.sh.errexit { "e" } else { "" }.into()),
-            n if n.chars().all(|c| c.is_ascii_digit()) => n
-                .parse::<usize>()
-                .ok()
-                .and_then(|i| i.checked_sub(1))
-                .and_then(|i| self.sh.args.get(i).cloned()),
+            n if n.chars().all(|c| c.is_ascii_digit()) => {
+                n.parse::<usize>().ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.sh.args.get(i).cloned())
+            }
             n => self.sh.get(n).map(str::to_string),
         }
     }
@@ -211,11 +205,7 @@ impl<'a, H: Host> Interp<'a, H> {
     async fn substitute(&mut self, script: &Script) -> String {
         self.captures.push(String::new());
         let err = self.frame().err.clone();
-        self.frames.push(Frame {
-            out: Dest::Capture(self.captures.len() - 1),
-            err,
-            input: None,
-        });
+        self.frames.push(Frame { out: Dest::Capture(self.captures.len() - 1), err, input: None });
         let saved = self.sh.clone();
         let mut status = self.run_list(script).await;
         if let Flow::Exit(code) = self.flow {
@@ -235,10 +225,7 @@ impl<'a, H: Host> Interp<'a, H> {
 
     fn glob(&self, field: &Field) -> Vec<String> {
         let literal: String = field.iter().map(|(c, _)| *c).collect();
-        if !field
-            .iter()
-            .any(|(c, q)| !q && matches!(c, '*' | '?' | '['))
-        {
+        if !field.iter().any(|(c, q)| !q && matches!(c, '*' | '?' | '[')) {
             return vec![literal];
         }
         let absolute = field.first().is_some_and(|(c, _)| *c == '/');
@@ -258,14 +245,9 @@ impl<'a, H: Host> Interp<'a, H> {
             let mut next = Vec::new();
             for prefix in &matches {
                 if pattern {
-                    let dir = if prefix.is_empty() {
-                        ".".to_string()
-                    } else {
-                        prefix.clone()
-                    };
+                    let dir = if prefix.is_empty() { ".".to_string() } else { prefix.clone() };
                     for entry in fs.list(&self.abs(&dir)).unwrap_or_default() {
-                        let hidden_ok =
-                            seg.first() == Some(&('.', false)) || seg.first() == Some(&('.', true));
+                        let hidden_ok = seg.first() == Some(&('.', false)) || seg.first() == Some(&('.', true));
                         if entry.name.starts_with('.') && !hidden_ok {
                             continue;
                         }

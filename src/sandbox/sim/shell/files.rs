@@ -28,11 +28,7 @@ impl<'a, H: Host> Interp<'a, H> {
     }
 
     /// Read the named files (or stdin for none or `-`), reporting unreadable ones.
-    pub(super) fn inputs(
-        &mut self,
-        applet: &str,
-        files: &[&String],
-    ) -> (Vec<(String, String)>, i32) {
+    pub(super) fn inputs(&mut self, applet: &str, files: &[&String]) -> (Vec<(String, String)>, i32) {
         if files.is_empty() {
             return (vec![("-".into(), self.stdin())], 0);
         }
@@ -63,10 +59,7 @@ impl<'a, H: Host> Interp<'a, H> {
     }
 
     pub(super) fn cat(&mut self, args: &[String]) -> i32 {
-        let files: Vec<&String> = args
-            .iter()
-            .filter(|a| *a == "-" || !a.starts_with('-'))
-            .collect();
+        let files: Vec<&String> = args.iter().filter(|a| *a == "-" || !a.starts_with('-')).collect();
         let (inputs, status) = self.inputs("cat", &files);
         for (_, text) in inputs {
             self.out(&text);
@@ -107,11 +100,7 @@ impl<'a, H: Host> Interp<'a, H> {
     }
 
     pub(super) fn rm(&mut self, name: &str, args: &[String]) -> i32 {
-        let flags: String = args
-            .iter()
-            .filter(|a| a.starts_with('-'))
-            .map(|a| &a[1..])
-            .collect();
+        let flags: String = args.iter().filter(|a| a.starts_with('-')).map(|a| &a[1..]).collect();
         let recursive = name == "rm" && (flags.contains('r') || flags.contains('R'));
         let force = flags.contains('f');
         let mut status = 0;
@@ -129,9 +118,7 @@ impl<'a, H: Host> Interp<'a, H> {
                     status = 1;
                     continue;
                 }
-                Ok(meta) if meta.kind == FileKind::File && name == "rmdir" => {
-                    Err(FsError::NotADirectory)
-                }
+                Ok(meta) if meta.kind == FileKind::File && name == "rmdir" => Err(FsError::NotADirectory),
                 Ok(_) => fs.remove(&path, recursive),
                 Err(e) => Err(e),
             };
@@ -149,9 +136,8 @@ impl<'a, H: Host> Interp<'a, H> {
 
     pub(super) fn copy_move(&mut self, mv: bool, args: &[String]) -> i32 {
         let name = if mv { "mv" } else { "cp" };
-        let recursive = args
-            .iter()
-            .any(|a| a.starts_with('-') && (a.contains('r') || a.contains('R') || a.contains('a')));
+        let recursive =
+            args.iter().any(|a| a.starts_with('-') && (a.contains('r') || a.contains('R') || a.contains('a')));
         let paths: Vec<&String> = args.iter().filter(|a| !a.starts_with('-')).collect();
         let Some((dest, sources)) = paths.split_last().filter(|(_, s)| !s.is_empty()) else {
             self.err(&format!("{name}: missing file operand\n"));
@@ -164,11 +150,7 @@ impl<'a, H: Host> Interp<'a, H> {
         for src in sources {
             let src_abs = self.abs(src);
             let base = src_abs.rsplit('/').next().unwrap_or_default();
-            let target = if into_dir {
-                format!("{dest_abs}/{base}")
-            } else {
-                dest_abs.clone()
-            };
+            let target = if into_dir { format!("{dest_abs}/{base}") } else { dest_abs.clone() };
             let meta = match fs.stat(&src_abs) {
                 Ok(m) => m,
                 Err(e) => {
@@ -179,8 +161,9 @@ impl<'a, H: Host> Interp<'a, H> {
             };
             let result = if mv {
                 match fs.rename(&src_abs, &target) {
-                    Err(FsError::CrossDevice) => copy_tree(&fs, &src_abs, &target, &meta)
-                        .and_then(|()| fs.remove(&src_abs, true)),
+                    Err(FsError::CrossDevice) => {
+                        copy_tree(&fs, &src_abs, &target, &meta).and_then(|()| fs.remove(&src_abs, true))
+                    }
                     r => r,
                 }
             } else if meta.kind == FileKind::Dir && !recursive {
@@ -211,12 +194,7 @@ fn copy_tree(fs: &ContainerFs, from: &str, to: &str, meta: &Metadata) -> Result<
     }
     fs.mkdir(to, true)?;
     for entry in fs.list(from)? {
-        copy_tree(
-            fs,
-            &format!("{from}/{}", entry.name),
-            &format!("{to}/{}", entry.name),
-            &entry.meta,
-        )?;
+        copy_tree(fs, &format!("{from}/{}", entry.name), &format!("{to}/{}", entry.name), &entry.meta)?;
     }
     Ok(())
 }

@@ -10,11 +10,7 @@ pub(super) fn echo(args: &[String], userland: Userland) -> String {
     let mut escapes = userland == Userland::Debian;
     let mut i = 0;
     while let Some(a) = args.get(i) {
-        let flags = if userland == Userland::Debian {
-            "n"
-        } else {
-            "neE"
-        };
+        let flags = if userland == Userland::Debian { "n" } else { "neE" };
         if a.len() < 2 || !a.starts_with('-') || !a[1..].chars().all(|c| flags.contains(c)) {
             break;
         }
@@ -85,11 +81,7 @@ pub(super) fn unescape(s: &str) -> (String, bool) {
 }
 
 /// One pass over a printf format; returns whether it consumed any argument.
-pub(super) fn printf_once(
-    format: &str,
-    args: &mut std::slice::Iter<'_, String>,
-    out: &mut String,
-) -> bool {
+pub(super) fn printf_once(format: &str, args: &mut std::slice::Iter<'_, String>, out: &mut String) -> bool {
     let (format, _) = unescape(format);
     let mut used = false;
     let mut chars = format.chars().peekable();
@@ -169,10 +161,7 @@ pub(super) fn arith(expr: &str, sh: &Shell) -> Result<i64, String> {
                 i += 1;
             }
             let s: String = chars[start..i].iter().collect();
-            tokens.push(Tok::Num(
-                s.parse()
-                    .map_err(|_| "arithmetic syntax error".to_string())?,
-            ));
+            tokens.push(Tok::Num(s.parse().map_err(|_| "arithmetic syntax error".to_string())?));
         } else if c == '_' || c.is_ascii_alphabetic() || c == '$' {
             if c == '$' {
                 i += 1;
@@ -186,9 +175,7 @@ pub(super) fn arith(expr: &str, sh: &Shell) -> Result<i64, String> {
             tokens.push(Tok::Num(if value.is_empty() {
                 0
             } else {
-                value
-                    .parse()
-                    .map_err(|_| "arithmetic syntax error".to_string())?
+                value.parse().map_err(|_| "arithmetic syntax error".to_string())?
             }));
         } else {
             let two: String = chars[i..(i + 2).min(chars.len())].iter().collect();
@@ -220,14 +207,7 @@ struct Arith {
     pos: usize,
 }
 
-const LEVELS: &[&[&str]] = &[
-    &["||"],
-    &["&&"],
-    &["==", "!="],
-    &["<", "<=", ">", ">="],
-    &["+", "-"],
-    &["*", "/", "%"],
-];
+const LEVELS: &[&[&str]] = &[&["||"], &["&&"], &["==", "!="], &["<", "<=", ">", ">="], &["+", "-"], &["*", "/", "%"]];
 
 impl Arith {
     fn binary(&mut self, level: usize) -> Result<i64, String> {

@@ -24,9 +24,7 @@ impl Parser {
         let Some(c) = self.peek_char() else {
             return Ok(Tok::Eof);
         };
-        let two: String = self.src[self.pos..(self.pos + 2).min(self.src.len())]
-            .iter()
-            .collect();
+        let two: String = self.src[self.pos..(self.pos + 2).min(self.src.len())].iter().collect();
         if c == '\n' {
             self.pos += 1;
             self.line += 1;
@@ -46,10 +44,7 @@ impl Parser {
         }
         if two == "<<" {
             // Here-documents are outside the subset; say where parsing stopped.
-            return Err(ParseError::Unexpected {
-                found: "\"<<\"".into(),
-                expecting: None,
-            });
+            return Err(ParseError::Unexpected { found: "\"<<\"".into(), expecting: None });
         }
         match c {
             ';' | '&' | '|' | '(' | ')' => {
@@ -69,10 +64,7 @@ impl Parser {
             _ => {}
         }
         // An all-digit word glued to a redirection is the fd it redirects (`2>&1`).
-        let digits = self.src[self.pos..]
-            .iter()
-            .take_while(|c| c.is_ascii_digit())
-            .count();
+        let digits = self.src[self.pos..].iter().take_while(|c| c.is_ascii_digit()).count();
         if digits > 0 {
             if let Some(&next) = self.src.get(self.pos + digits) {
                 if next == '>' || next == '<' {
@@ -289,26 +281,15 @@ impl Parser {
             }
             Some(c) if c.is_ascii_digit() || "?$#@*!-".contains(c) => {
                 self.pos += 1;
-                Ok(Some(Part::Param {
-                    name: c.to_string(),
-                    op: None,
-                    quoted,
-                }))
+                Ok(Some(Part::Param { name: c.to_string(), op: None, quoted }))
             }
             Some(c) if c == '_' || c.is_ascii_alphabetic() => {
                 let mut name = String::new();
-                while let Some(c) = self
-                    .peek_char()
-                    .filter(|c| *c == '_' || c.is_ascii_alphanumeric())
-                {
+                while let Some(c) = self.peek_char().filter(|c| *c == '_' || c.is_ascii_alphanumeric()) {
                     name.push(c);
                     self.pos += 1;
                 }
-                Ok(Some(Part::Param {
-                    name,
-                    op: None,
-                    quoted,
-                }))
+                Ok(Some(Part::Param { name, op: None, quoted }))
             }
             _ => Ok(None),
         }
@@ -334,11 +315,7 @@ impl Parser {
         }
         if length {
             self.close_brace()?;
-            return Ok(Part::Param {
-                name,
-                op: Some(ParamOp::Length),
-                quoted,
-            });
+            return Ok(Part::Param { name, op: Some(ParamOp::Length), quoted });
         }
         let colon = self.peek_char() == Some(':');
         if colon {
@@ -347,11 +324,7 @@ impl Parser {
         let op = match self.peek_char() {
             Some('}') if !colon => {
                 self.pos += 1;
-                return Ok(Part::Param {
-                    name,
-                    op: None,
-                    quoted,
-                });
+                return Ok(Part::Param { name, op: None, quoted });
             }
             Some(c @ ('-' | '=' | '+')) => {
                 self.pos += 1;
@@ -362,18 +335,9 @@ impl Parser {
                     _ => ParamOp::Alt(colon, word),
                 }
             }
-            _ => {
-                return Err(ParseError::Unexpected {
-                    found: "word".into(),
-                    expecting: Some("}"),
-                })
-            }
+            _ => return Err(ParseError::Unexpected { found: "word".into(), expecting: Some("}") }),
         };
-        Ok(Part::Param {
-            name,
-            op: Some(op),
-            quoted,
-        })
+        Ok(Part::Param { name, op: Some(op), quoted })
     }
 
     fn close_brace(&mut self) -> Result<(), ParseError> {
@@ -439,8 +403,5 @@ fn flush(parts: &mut Vec<Part>, lit: &mut String) {
 }
 
 fn is_meta(c: char) -> bool {
-    matches!(
-        c,
-        ' ' | '\t' | '\n' | ';' | '&' | '|' | '<' | '>' | '(' | ')'
-    )
+    matches!(c, ' ' | '\t' | '\n' | ';' | '&' | '|' | '<' | '>' | '(' | ')')
 }

@@ -18,11 +18,7 @@ struct Opts {
 
 impl<'a, H: Host> Interp<'a, H> {
     pub fn ls(&mut self, args: &[String]) -> i32 {
-        let flags: String = args
-            .iter()
-            .filter(|a| a.starts_with('-') && a.len() > 1)
-            .map(|a| &a[1..])
-            .collect();
+        let flags: String = args.iter().filter(|a| a.starts_with('-') && a.len() > 1).map(|a| &a[1..]).collect();
         let opts = Opts {
             long: flags.contains('l'),
             all: flags.contains('a'),
@@ -30,10 +26,7 @@ impl<'a, H: Host> Interp<'a, H> {
             one: flags.contains('1'),
             dir_itself: flags.contains('d'),
         };
-        let mut operands: Vec<&String> = args
-            .iter()
-            .filter(|a| !a.starts_with('-') || a.len() == 1)
-            .collect();
+        let mut operands: Vec<&String> = args.iter().filter(|a| !a.starts_with('-') || a.len() == 1).collect();
         let implicit = operands.is_empty();
         let dot = ".".to_string();
         if implicit {
@@ -53,38 +46,16 @@ impl<'a, H: Host> Interp<'a, H> {
                         entries.retain(|e| !e.name.starts_with('.'));
                     }
                     if opts.all {
-                        let parent = self
-                            .host
-                            .fs()
-                            .stat(&self.abs(&format!("{op}/..")))
-                            .unwrap_or(meta.clone());
-                        entries.insert(
-                            0,
-                            DirEntry {
-                                name: "..".into(),
-                                meta: parent,
-                            },
-                        );
-                        entries.insert(
-                            0,
-                            DirEntry {
-                                name: ".".into(),
-                                meta: meta.clone(),
-                            },
-                        );
+                        let parent = self.host.fs().stat(&self.abs(&format!("{op}/.."))).unwrap_or(meta.clone());
+                        entries.insert(0, DirEntry { name: "..".into(), meta: parent });
+                        entries.insert(0, DirEntry { name: ".".into(), meta: meta.clone() });
                     }
                     dirs.push((op.to_string(), entries, meta));
                 }
-                Ok(meta) => files.push(DirEntry {
-                    name: op.to_string(),
-                    meta,
-                }),
+                Ok(meta) => files.push(DirEntry { name: op.to_string(), meta }),
                 Err(e) => {
-                    let text = if busybox {
-                        format!("ls: {op}: {e}\n")
-                    } else {
-                        format!("ls: cannot access '{op}': {e}\n")
-                    };
+                    let text =
+                        if busybox { format!("ls: {op}: {e}\n") } else { format!("ls: cannot access '{op}': {e}\n") };
                     self.err(&text);
                     status = if busybox { 1 } else { 2 };
                 }
@@ -125,14 +96,7 @@ fn blocks_of(meta: &Metadata) -> u64 {
     meta.size.div_ceil(4096) * 4
 }
 
-fn render(
-    entries: &[DirEntry],
-    opts: &Opts,
-    tty: bool,
-    width: usize,
-    busybox: bool,
-    now: Timestamp,
-) -> String {
+fn render(entries: &[DirEntry], opts: &Opts, tty: bool, width: usize, busybox: bool, now: Timestamp) -> String {
     if entries.is_empty() {
         return String::new();
     }
@@ -146,12 +110,7 @@ fn render(
         return coreutils_columns(entries, width + 1);
     }
     // busybox's layout: equal columns of the longest name + 2, filled top to bottom.
-    let column = entries
-        .iter()
-        .map(|e| e.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2;
+    let column = entries.iter().map(|e| e.name.chars().count()).max().unwrap_or(0) + 2;
     let ncols = (width / column).max(1);
     let nrows = entries.len().div_ceil(ncols);
     let mut out = String::new();
@@ -187,10 +146,7 @@ fn coreutils_columns(entries: &[DirEntry], width: usize) -> String {
         }
         (widths.iter().sum::<usize>() < width).then_some((rows, widths))
     };
-    let (rows, widths) = (1..=n.min(width / 3).max(1))
-        .rev()
-        .find_map(layout)
-        .unwrap_or((n, vec![0]));
+    let (rows, widths) = (1..=n.min(width / 3).max(1)).rev().find_map(layout).unwrap_or((n, vec![0]));
     let mut out = String::new();
     for row in 0..rows {
         let mut line = String::new();
@@ -217,37 +173,19 @@ fn long_listing(entries: &[DirEntry], busybox: bool, now: Timestamp) -> String {
                 FileKind::Dir => "drwxr-xr-x",
                 FileKind::File => "-rw-r--r--",
             };
-            (
-                mode.to_string(),
-                e.meta.nlink,
-                e.meta.size,
-                file_time(e.meta.mtime, now),
-                e.name.as_str(),
-            )
+            (mode.to_string(), e.meta.nlink, e.meta.size, file_time(e.meta.mtime, now), e.name.as_str())
         })
         .collect();
     let mut out = String::new();
     if busybox {
         for (mode, nlink, size, time, name) in rows {
-            out.push_str(&format!(
-                "{mode:<10} {nlink:>4} root     root     {size:>9} {time} {name}\n"
-            ));
+            out.push_str(&format!("{mode:<10} {nlink:>4} root     root     {size:>9} {time} {name}\n"));
         }
     } else {
-        let lw = rows
-            .iter()
-            .map(|r| r.1.to_string().len())
-            .max()
-            .unwrap_or(1);
-        let sw = rows
-            .iter()
-            .map(|r| r.2.to_string().len())
-            .max()
-            .unwrap_or(1);
+        let lw = rows.iter().map(|r| r.1.to_string().len()).max().unwrap_or(1);
+        let sw = rows.iter().map(|r| r.2.to_string().len()).max().unwrap_or(1);
         for (mode, nlink, size, time, name) in rows {
-            out.push_str(&format!(
-                "{mode} {nlink:>lw$} root root {size:>sw$} {time} {name}\n"
-            ));
+            out.push_str(&format!("{mode} {nlink:>lw$} root root {size:>sw$} {time} {name}\n"));
         }
     }
     out
@@ -267,19 +205,8 @@ mod tests {
     use super::*;
 
     fn entries(names: &[&str]) -> Vec<DirEntry> {
-        let meta = Metadata {
-            kind: FileKind::Dir,
-            size: 4096,
-            mtime: Timestamp::UNIX_EPOCH,
-            nlink: 2,
-        };
-        names
-            .iter()
-            .map(|n| DirEntry {
-                name: n.to_string(),
-                meta: meta.clone(),
-            })
-            .collect()
+        let meta = Metadata { kind: FileKind::Dir, size: 4096, mtime: Timestamp::UNIX_EPOCH, nlink: 2 };
+        names.iter().map(|n| DirEntry { name: n.to_string(), meta: meta.clone() }).collect()
     }
 
     #[test]
@@ -321,18 +248,9 @@ mod tests {
         let now: Timestamp = "2026-11-24T22:00:00Z".parse().unwrap();
         let mut list = entries(&["d"]);
         list[0].meta.mtime = now;
-        assert_eq!(
-            long_listing(&list, true, now),
-            "drwxr-xr-x    2 root     root          4096 Nov 24 22:00 d\n"
-        );
-        assert_eq!(
-            long_listing(&list, false, now),
-            "drwxr-xr-x 2 root root 4096 Nov 24 22:00 d\n"
-        );
+        assert_eq!(long_listing(&list, true, now), "drwxr-xr-x    2 root     root          4096 Nov 24 22:00 d\n");
+        assert_eq!(long_listing(&list, false, now), "drwxr-xr-x 2 root root 4096 Nov 24 22:00 d\n");
         list[0].meta.mtime = "2025-01-02T03:04:05Z".parse().unwrap();
-        assert_eq!(
-            long_listing(&list, false, now),
-            "drwxr-xr-x 2 root root 4096 Jan  2  2025 d\n"
-        );
+        assert_eq!(long_listing(&list, false, now), "drwxr-xr-x 2 root root 4096 Jan  2  2025 d\n");
     }
 }

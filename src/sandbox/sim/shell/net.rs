@@ -38,24 +38,14 @@ fn parse_url(raw: &str) -> Result<Url, String> {
         Some(i) => (&rest[..i], rest[i..].to_string()),
         None => (rest, "/".to_string()),
     };
-    let authority = authority
-        .rsplit('@')
-        .next()
-        .unwrap_or(authority)
-        .to_string();
+    let authority = authority.rsplit('@').next().unwrap_or(authority).to_string();
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p)) => (h.to_string(), p.parse().ok()),
         None => (authority.clone(), None),
     };
     let port = port.or(https.then_some(443));
     let port_part = port.map(|p| format!(":{p}")).unwrap_or_default();
-    Ok(Url {
-        full: format!("http://{host}{port_part}{path}"),
-        authority,
-        host,
-        port,
-        path,
-    })
+    Ok(Url { full: format!("http://{host}{port_part}{path}"), authority, host, port, path })
 }
 
 impl<'a, H: Host> Interp<'a, H> {
@@ -66,10 +56,7 @@ impl<'a, H: Host> Interp<'a, H> {
         };
         match self.sh.userland {
             Userland::Busybox => self.nslookup_new(&name).await,
-            userland => {
-                self.nslookup_old(&name, userland == Userland::BusyboxMusl128)
-                    .await
-            }
+            userland => self.nslookup_old(&name, userland == Userland::BusyboxMusl128).await,
         }
     }
 
@@ -81,35 +68,20 @@ impl<'a, H: Host> Interp<'a, H> {
             self.err("nslookup: can't resolve '(null)': Name does not resolve\n");
             self.out("\n");
         } else {
-            let ptr = res
-                .server
-                .ptr
-                .as_deref()
-                .map(|p| format!(" {p}"))
-                .unwrap_or_default();
+            let ptr = res.server.ptr.as_deref().map(|p| format!(" {p}")).unwrap_or_default();
             let ip = res.server.ip;
             self.out(&format!("{:<10} {ip}\nAddress 1: {ip}{ptr}\n\n", "Server:"));
         }
         let mut answer = res.answer;
-        if let (Ok(ip), false) = (
-            name.parse::<IpAddr>(),
-            matches!(answer, DnsAnswer::Found { .. }),
-        ) {
+        if let (Ok(ip), false) = (name.parse::<IpAddr>(), matches!(answer, DnsAnswer::Found { .. })) {
             // getaddrinfo takes an address as is; only its reverse name needs DNS.
-            answer = DnsAnswer::Found {
-                fqdn: name.to_string(),
-                addresses: vec![DnsAddress::new(ip, None)],
-            };
+            answer = DnsAnswer::Found { fqdn: name.to_string(), addresses: vec![DnsAddress::new(ip, None)] };
         }
         match answer {
             DnsAnswer::Found { addresses, .. } if !addresses.is_empty() => {
                 let mut text = format!("{:<10} {name}\n", "Name:");
                 for (i, a) in addresses.iter().enumerate() {
-                    let ptr = a
-                        .ptr
-                        .as_deref()
-                        .map(|p| format!(" {p}"))
-                        .unwrap_or_default();
+                    let ptr = a.ptr.as_deref().map(|p| format!(" {p}")).unwrap_or_default();
                     text.push_str(&format!("Address {}: {}{ptr}\n", i + 1, a.ip));
                 }
                 self.out(&text);
@@ -148,11 +120,7 @@ impl<'a, H: Host> Interp<'a, H> {
         };
         let mut answers: Vec<(String, Resolution)> = Vec::new();
         for q in &queries {
-            let absolute = if search.is_empty() && !name.contains('.') {
-                q.clone()
-            } else {
-                format!("{q}.")
-            };
+            let absolute = if search.is_empty() && !name.contains('.') { q.clone() } else { format!("{q}.") };
             answers.push((q.clone(), self.host.resolve(&absolute).await));
         }
         if answers.iter().all(|(_, r)| r.answer == DnsAnswer::Timeout) {
@@ -207,17 +175,8 @@ impl<'a, H: Host> Interp<'a, H> {
         let (opts, urls) = getopt(args, "cqSsO:P:Y:U:T:t:H:", &longs);
         let has = |c: char| opts.iter().any(|(o, _)| *o == c);
         let (quiet, headers, spider) = (has('q'), has('S'), has('s'));
-        let output = opts
-            .iter()
-            .rev()
-            .find(|(o, _)| *o == 'O')
-            .map(|(_, v)| v.clone());
-        let timeout = opts
-            .iter()
-            .rev()
-            .find(|(o, _)| *o == 'T')
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(900u64);
+        let output = opts.iter().rev().find(|(o, _)| *o == 'O').map(|(_, v)| v.clone());
+        let timeout = opts.iter().rev().find(|(o, _)| *o == 'T').and_then(|(_, v)| v.parse().ok()).unwrap_or(900u64);
         if urls.is_empty() {
             self.err("Usage: wget [-c|--continue] [--spider] [-q|--quiet] [-O|--output-document FILE]\n\t[--header 'header: value'] [-Y|--proxy on/off] [-P DIR]\n\t[-S|--server-response] [-U|--user-agent AGENT] [-T SEC] URL...\n");
             return 1;
@@ -248,27 +207,20 @@ impl<'a, H: Host> Interp<'a, H> {
                 let resp = match resp {
                     Ok(r) => r,
                     Err("") => {
-                        self.host
-                            .sleep(Duration::from_secs(timeout.min(CONNECT_TIMEOUT)))
-                            .await;
+                        self.host.sleep(Duration::from_secs(timeout.min(CONNECT_TIMEOUT))).await;
                         if timeout < CONNECT_TIMEOUT {
                             self.err("wget: download timed out\n");
                         } else {
-                            self.err(&format!(
-                                "wget: can't connect to remote host ({ip}): Connection timed out\n"
-                            ));
+                            self.err(&format!("wget: can't connect to remote host ({ip}): Connection timed out\n"));
                         }
                         return 1;
                     }
                     Err(reason) => {
-                        self.err(&format!(
-                            "wget: can't connect to remote host ({ip}): {reason}\n"
-                        ));
+                        self.err(&format!("wget: can't connect to remote host ({ip}): {reason}\n"));
                         return 1;
                     }
                 };
-                let status_line =
-                    format!("HTTP/1.1 {} {}", resp.status, reason_phrase(resp.status));
+                let status_line = format!("HTTP/1.1 {} {}", resp.status, reason_phrase(resp.status));
                 if headers {
                     let mut text = format!("  {status_line}\n");
                     for (k, v) in &resp.headers {
@@ -307,9 +259,7 @@ impl<'a, H: Host> Interp<'a, H> {
             let name = match &output {
                 Some(o) => o.clone(),
                 None => match url.path.rsplit('/').next() {
-                    Some(last) if !last.is_empty() => {
-                        last.split('?').next().unwrap_or(last).to_string()
-                    }
+                    Some(last) if !last.is_empty() => last.split('?').next().unwrap_or(last).to_string(),
                     _ => "index.html".into(),
                 },
             };
@@ -317,11 +267,7 @@ impl<'a, H: Host> Interp<'a, H> {
                 self.out(&resp.body);
             } else {
                 use super::super::fs::WriteMode;
-                let mode = if output.is_some() {
-                    WriteMode::Truncate
-                } else {
-                    WriteMode::CreateNew
-                };
+                let mode = if output.is_some() { WriteMode::Truncate } else { WriteMode::CreateNew };
                 if let Err(e) = self.host.fs().write(&self.abs(&name), &resp.body, mode) {
                     self.err(&format!("wget: can't open '{name}': {e}\n"));
                     return 1;
@@ -337,19 +283,14 @@ impl<'a, H: Host> Interp<'a, H> {
 
     /// busybox's final progress line (the transfer is instant here).
     fn progress_bar(&mut self, name: &str, size: u64) -> String {
-        let tty = self.sh.tty
-            && self.frame().err == super::exec::Dest::Term(super::super::Stream::Stderr);
+        let tty = self.sh.tty && self.frame().err == super::exec::Dest::Term(super::super::Stream::Stderr);
         if size == 0 {
             return "\n".into();
         }
         let base = name.rsplit('/').next().unwrap_or(name);
         let width = if tty { self.sh.width } else { 80 };
         let bar_len = width.saturating_sub(49);
-        let bar = if bar_len > 0 {
-            format!(" |{}|", "*".repeat(bar_len))
-        } else {
-            String::new()
-        };
+        let bar = if bar_len > 0 { format!(" |{}|", "*".repeat(bar_len)) } else { String::new() };
         let (mut shown, mut unit) = (size, 0);
         while shown >= 100_000 {
             shown >>= 10;
@@ -385,11 +326,7 @@ impl<'a, H: Host> Interp<'a, H> {
         let has = |c: char| opts.iter().any(|(o, _)| *o == c);
         let (silent, show_error, fail) = (has('s'), has('S'), has('f'));
         let (head, include, follow) = (has('I'), has('i'), has('L'));
-        let output = opts
-            .iter()
-            .rev()
-            .find(|(o, _)| *o == 'o')
-            .map(|(_, v)| v.clone());
+        let output = opts.iter().rev().find(|(o, _)| *o == 'o').map(|(_, v)| v.clone());
         let Some(raw) = urls.first() else {
             self.err("curl: try 'curl --help' or 'curl --manual' for more information\n");
             return 2;
@@ -428,17 +365,29 @@ impl<'a, H: Host> Interp<'a, H> {
                     }
                 }
                 HttpResult::BadAddress => (6, format!("Could not resolve host: {}", url.host)),
-                HttpResult::Refused { .. } => (
-                    7,
-                    format!("Failed to connect to {} port {port} after 0 ms: Couldn't connect to server", url.host),
-                ),
+                HttpResult::Refused { .. } => {
+                    (7, format!("Failed to connect to {} port {port} after 0 ms: Couldn't connect to server", url.host))
+                }
                 HttpResult::Unreachable { .. } => {
                     self.host.sleep(Duration::from_secs(3)).await;
-                    (7, format!("Failed to connect to {} port {port} after 3071 ms: Couldn't connect to server", url.host))
+                    (
+                        7,
+                        format!(
+                            "Failed to connect to {} port {port} after 3071 ms: Couldn't connect to server",
+                            url.host
+                        ),
+                    )
                 }
                 HttpResult::Timeout { .. } => {
                     self.host.sleep(Duration::from_secs(CONNECT_TIMEOUT)).await;
-                    (28, format!("Failed to connect to {} port {port} after {} ms: Timeout was reached", url.host, CONNECT_TIMEOUT * 1000))
+                    (
+                        28,
+                        format!(
+                            "Failed to connect to {} port {port} after {} ms: Timeout was reached",
+                            url.host,
+                            CONNECT_TIMEOUT * 1000
+                        ),
+                    )
                 }
             };
             if !quiet_errors {
@@ -448,10 +397,7 @@ impl<'a, H: Host> Interp<'a, H> {
         };
         if fail && resp.status >= 400 {
             if !quiet_errors {
-                self.err(&format!(
-                    "curl: (22) The requested URL returned error: {}\n",
-                    resp.status
-                ));
+                self.err(&format!("curl: (22) The requested URL returned error: {}\n", resp.status));
             }
             return 22;
         }
@@ -464,11 +410,7 @@ impl<'a, H: Host> Interp<'a, H> {
         }
         match output {
             Some(file) if file != "-" => {
-                if let Err(e) = self.host.fs().write(
-                    &self.abs(&file),
-                    &text,
-                    super::super::fs::WriteMode::Truncate,
-                ) {
+                if let Err(e) = self.host.fs().write(&self.abs(&file), &text, super::super::fs::WriteMode::Truncate) {
                     if !quiet_errors {
                         self.err(&format!("curl: (23) Failure writing output to destination, passed {} returned 0\nWarning: Failed to open the file {file}: {e}\n", text.len()));
                     }
@@ -490,11 +432,7 @@ impl<'a, H: Host> Interp<'a, H> {
 }
 
 fn header_block(resp: &HttpResponse) -> String {
-    let mut text = format!(
-        "HTTP/1.1 {} {}\r\n",
-        resp.status,
-        reason_phrase(resp.status)
-    );
+    let mut text = format!("HTTP/1.1 {} {}\r\n", resp.status, reason_phrase(resp.status));
     for (k, v) in &resp.headers {
         text.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -505,11 +443,7 @@ fn header_block(resp: &HttpResponse) -> String {
 /// curl's progress meter when its output is not a terminal, after a 1 ms transfer.
 fn curl_meter(bytes: usize) -> String {
     let speed = bytes * 1000;
-    let speed = if speed >= 100_000 {
-        format!("{}k", speed / 1024)
-    } else {
-        speed.to_string()
-    };
+    let speed = if speed >= 100_000 { format!("{}k", speed / 1024) } else { speed.to_string() };
     format!(
         "  % Total    % Received % Xferd  Average Speed   Time    Time     Time  Current\n\
          \x20                                Dload  Upload   Total   Spent    Left  Speed\n\

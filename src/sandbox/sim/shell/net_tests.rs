@@ -18,9 +18,7 @@ async fn probe_script_finds_a_pod() {
          web-0\n"
     );
     let (_, out) = sh(&alpine(), "nslookup 10.1.2.3").await;
-    assert!(out
-        .stdout()
-        .ends_with("Name:      10.1.2.3\nAddress 1: 10.1.2.3\n"));
+    assert!(out.stdout().ends_with("Name:      10.1.2.3\nAddress 1: 10.1.2.3\n"));
     let (_, out) = sh(&alpine(), "nslookup nginx").await;
     assert!(out.stdout().ends_with(
         "Name:      nginx\nAddress 1: 10.244.0.5 web-0.nginx.default.svc.cluster.local\n\
@@ -75,9 +73,7 @@ async fn nslookup_in_other_busyboxes() {
     down.dns_down = true;
     let (code, out) = sh(&down, "nslookup web-0.nginx").await;
     assert_eq!(code, 1);
-    assert!(out
-        .stderr()
-        .ends_with("nslookup: can't resolve 'web-0.nginx': Try again\n"));
+    assert!(out.stderr().ends_with("nslookup: can't resolve 'web-0.nginx': Try again\n"));
 }
 
 #[tokio::test]
@@ -92,16 +88,10 @@ async fn wget_outcomes() {
     );
     assert_eq!(out.stdout(), "web-0\n");
     let (code, out) = sh(&host, "wget -q web-0.nginx").await;
-    assert_eq!(
-        (code, out.stderr().as_str()),
-        (1, "wget: can't open 'index.html': File exists\n")
-    );
+    assert_eq!((code, out.stderr().as_str()), (1, "wget: can't open 'index.html': File exists\n"));
 
     let (code, out) = sh(&host, "wget -q -O - http://web-0.nginx/nope").await;
-    assert_eq!(
-        (code, out.stderr().as_str()),
-        (1, "wget: server returned error: HTTP/1.1 404 Not Found\n")
-    );
+    assert_eq!((code, out.stderr().as_str()), (1, "wget: server returned error: HTTP/1.1 404 Not Found\n"));
     let (code, out) = sh(&host, "wget -O - web-1.nginx").await;
     assert_eq!(code, 1);
     assert_eq!(
@@ -109,48 +99,29 @@ async fn wget_outcomes() {
         "Connecting to web-1.nginx (10.244.0.6:80)\n\
          wget: can't connect to remote host (10.244.0.6): Connection refused\n"
     );
-    let (code, out) = sh(
-        &host,
-        "wget -qO- web-0.nginx:80/index.html; wget -O- -q nope:8080",
-    )
-    .await;
+    let (code, out) = sh(&host, "wget -qO- web-0.nginx:80/index.html; wget -O- -q nope:8080").await;
     assert_eq!(code, 1);
     assert_eq!(out.text(), "web-0\nwget: bad address 'nope:8080'\n");
     let (_, out) = sh(&host, "wget -q -S -O /dev/null web-0.nginx").await;
-    assert!(out
-        .stderr()
-        .starts_with("  HTTP/1.1 200 OK\n  Server: nginx/1.27.3\n"));
+    assert!(out.stderr().starts_with("  HTTP/1.1 200 OK\n  Server: nginx/1.27.3\n"));
     let (code, out) = sh(&host, "wget -q -O - ftp://x").await;
-    assert_eq!(
-        (code, out.stderr().as_str()),
-        (1, "wget: not an http or ftp url: ftp://x\n")
-    );
+    assert_eq!((code, out.stderr().as_str()), (1, "wget: not an http or ftp url: ftp://x\n"));
 }
 
 #[tokio::test(start_paused = true)]
 async fn wget_waits_for_its_timeout() {
     let mut host = alpine();
-    host.records.push((
-        "slow.default.svc.cluster.local".into(),
-        vec![DnsAddress::new(ip("10.0.0.99"), None)],
-    ));
+    host.records.push(("slow.default.svc.cluster.local".into(), vec![DnsAddress::new(ip("10.0.0.99"), None)]));
     let start = tokio::time::Instant::now();
     let (code, out) = sh(&host, "wget -q -T 5 slow").await;
-    assert_eq!(
-        (code, out.stderr().as_str()),
-        (1, "wget: download timed out\n")
-    );
+    assert_eq!((code, out.stderr().as_str()), (1, "wget: download timed out\n"));
     assert_eq!(start.elapsed(), Duration::from_secs(5));
 }
 
 #[tokio::test]
 async fn curl_on_debian_images() {
     let host = FakeHost::new("nginx:1.27.3", "web-1");
-    let (code, out) = sh(
-        &host,
-        "curl -s web-0.nginx; curl -s nope; echo $?; curl -sf web-0.nginx/x",
-    )
-    .await;
+    let (code, out) = sh(&host, "curl -s web-0.nginx; curl -s nope; echo $?; curl -sf web-0.nginx/x").await;
     assert_eq!(code, 22);
     assert_eq!(out.stdout(), "web-0\n6\n");
     let (code, out) = sh(&host, "curl web-1.nginx").await;
@@ -161,8 +132,5 @@ async fn curl_on_debian_images() {
     );
     let (code, out) = sh(&host, "wget -q web-0.nginx; nslookup x").await;
     assert_eq!(code, 127);
-    assert_eq!(
-        out.stderr(),
-        "/bin/sh: 1: wget: not found\n/bin/sh: 1: nslookup: not found\n"
-    );
+    assert_eq!(out.stderr(), "/bin/sh: 1: wget: not found\n/bin/sh: 1: nslookup: not found\n");
 }

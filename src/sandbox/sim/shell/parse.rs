@@ -67,18 +67,11 @@ fn tok_name(tok: &Tok) -> String {
     }
 }
 
-const KEYWORDS: [&str; 14] = [
-    "!", "case", "do", "done", "elif", "else", "esac", "fi", "for", "if", "then", "until", "while",
-    "}",
-];
+const KEYWORDS: [&str; 14] =
+    ["!", "case", "do", "done", "elif", "else", "esac", "fi", "for", "if", "then", "until", "while", "}"];
 
 pub(super) fn parse(src: &str) -> Result<Script, ParseError> {
-    let mut p = Parser {
-        src: src.chars().collect(),
-        pos: 0,
-        line: 1,
-        peeked: None,
-    };
+    let mut p = Parser { src: src.chars().collect(), pos: 0, line: 1, peeked: None };
     let script = p.list(&[])?;
     match p.next()? {
         Tok::Eof => Ok(script),
@@ -101,10 +94,7 @@ pub(super) fn is_name(s: &str) -> bool {
 
 impl Parser {
     pub(super) fn unexpected(&self, tok: &Tok, expecting: Option<&'static str>) -> ParseError {
-        ParseError::Unexpected {
-            found: tok_name(tok),
-            expecting,
-        }
+        ParseError::Unexpected { found: tok_name(tok), expecting }
     }
 
     pub(super) fn peek_char(&self) -> Option<char> {
@@ -281,10 +271,7 @@ impl Parser {
                 _ => return Err(self.unexpected(&tok, Some("fi"))),
             }
         }
-        Ok(Compound::If {
-            branches,
-            otherwise,
-        })
+        Ok(Compound::If { branches, otherwise })
     }
 
     fn for_clause(&mut self) -> Result<Compound, ParseError> {
@@ -323,10 +310,7 @@ impl Parser {
 
     fn redir(&mut self) -> Result<Redir, ParseError> {
         let Tok::Redir(fd, op) = self.next()? else {
-            return Err(ParseError::Unexpected {
-                found: "redirection".into(),
-                expecting: None,
-            });
+            return Err(ParseError::Unexpected { found: "redirection".into(), expecting: None });
         };
         let (default_fd, op) = match op {
             ">" | ">|" => (1, RedirOp::Out),
@@ -337,20 +321,13 @@ impl Parser {
             _ => (1, RedirOp::Both),
         };
         match self.next()? {
-            Tok::Word { word, .. } => Ok(Redir {
-                fd: fd.unwrap_or(default_fd),
-                op,
-                target: word,
-            }),
+            Tok::Word { word, .. } => Ok(Redir { fd: fd.unwrap_or(default_fd), op, target: word }),
             tok => Err(self.unexpected(&tok, None)),
         }
     }
 
     fn simple(&mut self) -> Result<Simple, ParseError> {
-        let mut cmd = Simple {
-            line: self.line,
-            ..Simple::default()
-        };
+        let mut cmd = Simple { line: self.line, ..Simple::default() };
         loop {
             match self.peek()? {
                 Tok::Redir(..) => {
@@ -418,18 +395,10 @@ mod tests {
                 vec![Part::Quoted("a b".into())],
                 vec![
                     Part::Quoted("c ".into()),
-                    Part::Param {
-                        name: "X".into(),
-                        op: None,
-                        quoted: true
-                    },
+                    Part::Param { name: "X".into(), op: None, quoted: true },
                     Part::Quoted("".into())
                 ],
-                vec![
-                    Part::Lit("d".into()),
-                    Part::Quoted(" ".into()),
-                    Part::Lit("e".into())
-                ],
+                vec![Part::Lit("d".into()), Part::Quoted(" ".into()), Part::Lit("e".into())],
             ]
         );
     }
@@ -438,24 +407,15 @@ mod tests {
     fn structure() {
         let s = parse("a && b || c; d | e\nf &").unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!(
-            s[0].rest.iter().map(|(and, _)| *and).collect::<Vec<_>>(),
-            vec![true, false]
-        );
+        assert_eq!(s[0].rest.iter().map(|(and, _)| *and).collect::<Vec<_>>(), vec![true, false]);
         assert_eq!(s[1].first.commands.len(), 2);
-        let s =
-            parse("for i in 1 2; do echo $i; done; if true; then :; elif x; then y; else z; fi")
-                .unwrap();
-        assert!(
-            matches!(&s[0].first.commands[0], Command::Compound(c, _) if matches!(**c, Compound::For { .. }))
-        );
+        let s = parse("for i in 1 2; do echo $i; done; if true; then :; elif x; then y; else z; fi").unwrap();
+        assert!(matches!(&s[0].first.commands[0], Command::Compound(c, _) if matches!(**c, Compound::For { .. })));
         assert!(
             matches!(&s[1].first.commands[0], Command::Compound(c, _) if matches!(&**c, Compound::If { branches, otherwise: Some(_) } if branches.len() == 2))
         );
         let s = parse("x=1 y=$(echo 2) env >out 2>&1").unwrap();
-        let Command::Simple(cmd) = &s[0].first.commands[0] else {
-            panic!()
-        };
+        let Command::Simple(cmd) = &s[0].first.commands[0] else { panic!() };
         assert_eq!(cmd.assigns.len(), 2);
         assert_eq!(
             cmd.redirs.iter().map(|r| (r.fd, r.op)).collect::<Vec<_>>(),
@@ -485,27 +445,9 @@ mod tests {
         let w = words("echo $(hostname) `date` $((1+2)) ${A:-b} ${#A} $?");
         assert!(matches!(&w[1][0], Part::Command { quoted: false, .. }));
         assert!(matches!(&w[2][0], Part::Command { .. }));
-        assert_eq!(
-            w[3],
-            vec![Part::Arith {
-                expr: "1+2".into(),
-                quoted: false
-            }]
-        );
-        assert!(matches!(
-            &w[4][0],
-            Part::Param {
-                op: Some(ParamOp::Default(true, _)),
-                ..
-            }
-        ));
-        assert!(matches!(
-            &w[5][0],
-            Part::Param {
-                op: Some(ParamOp::Length),
-                ..
-            }
-        ));
+        assert_eq!(w[3], vec![Part::Arith { expr: "1+2".into(), quoted: false }]);
+        assert!(matches!(&w[4][0], Part::Param { op: Some(ParamOp::Default(true, _)), .. }));
+        assert!(matches!(&w[5][0], Part::Param { op: Some(ParamOp::Length), .. }));
         assert!(matches!(&w[6][0], Part::Param { name, .. } if name == "?"));
         assert_eq!(words("echo $ a")[1], vec![Part::Lit("$".into())]);
     }

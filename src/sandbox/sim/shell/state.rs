@@ -59,10 +59,7 @@ impl Shell {
         let defaults = [
             ("HOSTNAME", hostname),
             ("HOME", "/root"),
-            (
-                "PATH",
-                "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            ),
+            ("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"),
         ];
         for (k, v) in defaults {
             if sh.get(k).is_none() {
@@ -83,20 +80,13 @@ impl Shell {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.vars
-            .iter()
-            .find(|v| v.name == name)
-            .map(|v| v.value.as_str())
+        self.vars.iter().find(|v| v.name == name).map(|v| v.value.as_str())
     }
 
     pub fn set(&mut self, name: &str, value: &str) {
         match self.vars.iter_mut().find(|v| v.name == name) {
             Some(v) => v.value = value.to_string(),
-            None => self.vars.push(Var {
-                name: name.into(),
-                value: value.into(),
-                exported: false,
-            }),
+            None => self.vars.push(Var { name: name.into(), value: value.into(), exported: false }),
         }
     }
 
@@ -111,11 +101,7 @@ impl Shell {
     }
 
     pub fn environ(&self) -> Vec<(String, String)> {
-        self.vars
-            .iter()
-            .filter(|v| v.exported)
-            .map(|v| (v.name.clone(), v.value.clone()))
-            .collect()
+        self.vars.iter().filter(|v| v.exported).map(|v| (v.name.clone(), v.value.clone())).collect()
     }
 
     pub fn home(&self) -> String {

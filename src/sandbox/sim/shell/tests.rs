@@ -19,11 +19,7 @@ pub(super) fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
-const DOMAINS: [&str; 3] = [
-    "default.svc.cluster.local",
-    "svc.cluster.local",
-    "cluster.local",
-];
+const DOMAINS: [&str; 3] = ["default.svc.cluster.local", "svc.cluster.local", "cluster.local"];
 
 pub(super) struct FakeHost {
     pub fs: ContainerFs,
@@ -76,10 +72,7 @@ impl Host for FakeHost {
         &self.fs
     }
     fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("KUBERNETES_SERVICE_HOST".into(), "10.96.0.1".into()),
-            ("HOSTNAME".into(), self.hostname.clone()),
-        ]
+        vec![("KUBERNETES_SERVICE_HOST".into(), "10.96.0.1".into()), ("HOSTNAME".into(), self.hostname.clone())]
     }
     fn now(&self) -> Timestamp {
         t0()
@@ -88,10 +81,7 @@ impl Host for FakeHost {
         tokio::time::sleep(d).await
     }
     async fn resolve(&self, name: &str) -> Resolution {
-        let server = DnsAddress::new(
-            ip("10.96.0.10"),
-            Some("kube-dns.kube-system.svc.cluster.local"),
-        );
+        let server = DnsAddress::new(ip("10.96.0.10"), Some("kube-dns.kube-system.svc.cluster.local"));
         let answer = if self.dns_down {
             DnsAnswer::Timeout
         } else if let Some(abs) = name.strip_suffix('.') {
@@ -105,10 +95,7 @@ impl Host for FakeHost {
                 .map(|d| format!("{name}.{d}"))
                 .chain([name.to_string()])
                 .find_map(|n| self.exact(&n))
-                .map_or(DnsAnswer::NxDomain, |(fqdn, addresses)| DnsAnswer::Found {
-                    fqdn,
-                    addresses,
-                })
+                .map_or(DnsAnswer::NxDomain, |(fqdn, addresses)| DnsAnswer::Found { fqdn, addresses })
         };
         Resolution { server, answer }
     }
@@ -128,11 +115,7 @@ impl Host for FakeHost {
             Some((_, fs)) if port == 80 => {
                 let req = nginx::Request::get(path, host, "10.244.0.9", Some("Wget"));
                 let response = nginx::serve(fs, "1.27.3", &req, t0()).response;
-                HttpResult::Response {
-                    ip: addr,
-                    port,
-                    response,
-                }
+                HttpResult::Response { ip: addr, port, response }
             }
             _ if addr == ip("10.244.0.6") => HttpResult::Refused { ip: addr, port },
             _ => HttpResult::Timeout { ip: addr, port },
@@ -174,15 +157,8 @@ async fn quoting_and_substitutions() {
     )
     .await;
     assert_eq!(code, 0);
-    assert_eq!(
-        out.stdout(),
-        "host: dns-test single $HOME a  b two  spaces split me bq\n"
-    );
-    let (_, out) = sh(
-        &host,
-        "X=abc; echo ${X:-d} ${Y:-d} ${#X} $((1 + 2 * 3)) ${Y:=set} $Y $0",
-    )
-    .await;
+    assert_eq!(out.stdout(), "host: dns-test single $HOME a  b two  spaces split me bq\n");
+    let (_, out) = sh(&host, "X=abc; echo ${X:-d} ${Y:-d} ${#X} $((1 + 2 * 3)) ${Y:=set} $Y $0").await;
     assert_eq!(out.stdout(), "abc d 3 7 set set /bin/sh\n");
     let (_, out) = sh(&host, "echo -n a; echo -e 'b\\tc'; echo 'd\\n'").await;
     assert_eq!(out.stdout(), "ab\tc\nd\\n\n");
@@ -203,11 +179,7 @@ async fn exit_codes_of_lists() {
     assert_eq!(sh(&host, "false; echo $?; true").await.1.stdout(), "1\n");
     let (code, out) = sh(&host, "set -e; false; echo no").await;
     assert_eq!((code, out.text().as_str()), (1, ""));
-    let (code, out) = sh(
-        &host,
-        "set -e; false || true; if false; then :; fi; echo ok",
-    )
-    .await;
+    let (code, out) = sh(&host, "set -e; false || true; if false; then :; fi; echo ok").await;
     assert_eq!((code, out.stdout().as_str()), (0, "ok\n"));
     let (code, out) = sh(&host, "(exit 4); echo $?; x=$(exit 5); echo $?").await;
     assert_eq!((code, out.stdout().as_str()), (0, "4\n5\n"));
@@ -217,24 +189,15 @@ async fn exit_codes_of_lists() {
 async fn redirection_errors_in_each_shell() {
     let (code, out) = sh(&alpine(), "echo hi > /nope/x; echo after").await;
     assert_eq!(code, 0);
-    assert_eq!(
-        out.stderr(),
-        "/bin/sh: can't create /nope/x: nonexistent directory\n"
-    );
+    assert_eq!(out.stderr(), "/bin/sh: can't create /nope/x: nonexistent directory\n");
     assert_eq!(out.stdout(), "after\n");
     let mut o = Output::buffered();
     let code = run_argv(&argv(&["sh", "-c", "cat < /nope"]), &alpine(), &mut o).await;
-    assert_eq!(
-        (code, o.stderr().as_str()),
-        (1, "sh: can't open /nope: no such file\n")
-    );
+    assert_eq!((code, o.stderr().as_str()), (1, "sh: can't open /nope: no such file\n"));
     let debian = FakeHost::new("nginx:1.27.3", "web-0");
     let mut o = Output::buffered();
     let code = run_argv(&argv(&["sh", "-c", "\necho hi > /nope/x"]), &debian, &mut o).await;
-    assert_eq!(
-        (code, o.stderr().as_str()),
-        (2, "sh: 2: cannot create /nope/x: Directory nonexistent\n")
-    );
+    assert_eq!((code, o.stderr().as_str()), (2, "sh: 2: cannot create /nope/x: Directory nonexistent\n"));
 }
 
 #[tokio::test]
@@ -247,56 +210,26 @@ async fn redirections_and_pipes() {
     )
     .await;
     assert_eq!(code, 0);
-    assert_eq!(
-        out.stdout(),
-        "2\ngone\nls: /nope: No such file or directory\n"
-    );
+    assert_eq!(out.stdout(), "2\ngone\nls: /nope: No such file or directory\n");
     assert_eq!(host.fs.read("/tmp/f").unwrap(), "one\ntwo\n");
-    let (_, out) = sh(
-        &host,
-        "seq 5 | tail -n 2; echo a b c | wc -w; cat /etc/passwd | grep '^root:' | wc -l",
-    )
-    .await;
+    let (_, out) = sh(&host, "seq 5 | tail -n 2; echo a b c | wc -w; cat /etc/passwd | grep '^root:' | wc -l").await;
     assert_eq!(out.stdout(), "4\n5\n3\n1\n");
     let (_, out) = sh(&host, "echo err >&2; echo out 2>&1 1>/dev/null").await;
-    assert_eq!(
-        (out.stdout().as_str(), out.stderr().as_str()),
-        ("", "err\n")
-    );
+    assert_eq!((out.stdout().as_str(), out.stderr().as_str()), ("", "err\n"));
 }
 
 #[tokio::test]
 async fn control_flow() {
     let host = alpine();
-    let (_, out) = sh(
-        &host,
-        "i=0; while [ $i -lt 3 ]; do i=$((i+1)); echo $i; done",
-    )
-    .await;
+    let (_, out) = sh(&host, "i=0; while [ $i -lt 3 ]; do i=$((i+1)); echo $i; done").await;
     assert_eq!(out.stdout(), "1\n2\n3\n");
-    let (_, out) = sh(
-        &host,
-        "for i in a b c; do [ $i = b ] && continue; echo $i; done",
-    )
-    .await;
+    let (_, out) = sh(&host, "for i in a b c; do [ $i = b ] && continue; echo $i; done").await;
     assert_eq!(out.stdout(), "a\nc\n");
-    let (_, out) = sh(
-        &host,
-        "for i in 1 2 3; do if [ $i -eq 2 ]; then echo two; break; else echo $i; fi; done",
-    )
-    .await;
+    let (_, out) = sh(&host, "for i in 1 2 3; do if [ $i -eq 2 ]; then echo two; break; else echo $i; fi; done").await;
     assert_eq!(out.stdout(), "1\ntwo\n");
-    let (_, out) = sh(
-        &host,
-        "until true; do echo no; done; { echo g; } > /tmp/g; cat /tmp/g",
-    )
-    .await;
+    let (_, out) = sh(&host, "until true; do echo no; done; { echo g; } > /tmp/g; cat /tmp/g").await;
     assert_eq!(out.stdout(), "g\n");
-    let (_, out) = sh(
-        &host,
-        "break; for i in 1 2; do for j in a b; do echo $i$j; break 5; done; done; echo end",
-    )
-    .await;
+    let (_, out) = sh(&host, "break; for i in 1 2; do for j in a b; do echo $i$j; break 5; done; done; echo end").await;
     assert_eq!(out.stdout(), "1a\nend\n");
 }
 
@@ -317,10 +250,7 @@ async fn files_and_globs() {
          -rw-r--r--    1 root     root             0 Nov 24 22:00 /work-dir/a.txt\n/work-dir\n"
     );
     let (_, out) = sh(&host, "ls -l /etc/alpine-release").await;
-    assert_eq!(
-        out.stdout(),
-        "-rw-r--r--    1 root     root             6 Jan 23  2020 /etc/alpine-release\n"
-    );
+    assert_eq!(out.stdout(), "-rw-r--r--    1 root     root             6 Jan 23  2020 /etc/alpine-release\n");
     let (code, out) = sh(&host, "cat nope; rm /work-dir/d; mkdir /x/y; cd /nope").await;
     assert_eq!(code, 2);
     assert_eq!(
@@ -348,83 +278,47 @@ async fn sleep_uses_the_host_clock() {
     let mut out = Output::buffered();
     let args = argv(&["sleep", "infinity"]);
     let forever = run_argv(&args, &host, &mut out);
-    assert!(
-        tokio::time::timeout(Duration::from_secs(10 * 365 * 86400), forever)
-            .await
-            .is_err()
-    );
+    assert!(tokio::time::timeout(Duration::from_secs(10 * 365 * 86400), forever).await.is_err());
     let (code, out) = sh(&host, "echo 'sh /tmp/again' > /tmp/again; sh /tmp/again").await;
     assert_eq!(code, 2);
-    assert!(out
-        .stderr()
-        .ends_with("/tmp/again: line 1: can't fork: Resource temporarily unavailable\n"));
+    assert!(out.stderr().ends_with("/tmp/again: line 1: can't fork: Resource temporarily unavailable\n"));
     let mut out = Output::buffered();
     let args = argv(&["sleep", "1e300"]);
     let huge = run_argv(&args, &host, &mut out);
-    assert!(tokio::time::timeout(Duration::from_secs(86400), huge)
-        .await
-        .is_err());
+    assert!(tokio::time::timeout(Duration::from_secs(86400), huge).await.is_err());
     let (code, out) = sh(&host, "sleep abc").await;
-    assert_eq!(
-        (code, out.stderr().as_str()),
-        (1, "sleep: invalid number 'abc'\n")
-    );
+    assert_eq!((code, out.stderr().as_str()), (1, "sleep: invalid number 'abc'\n"));
 }
 
 #[tokio::test]
 async fn single_commands_and_entrypoints() {
     let host = alpine();
     let mut out = Output::buffered();
-    assert_eq!(
-        run_argv(&argv(&["echo", "hi", "there"]), &host, &mut out).await,
-        0
-    );
+    assert_eq!(run_argv(&argv(&["echo", "hi", "there"]), &host, &mut out).await, 0);
     assert_eq!(out.stdout(), "hi there\n");
     let mut out = Output::buffered();
-    assert_eq!(
-        run_argv(&argv(&["cat", "/etc/alpine-release"]), &host, &mut out).await,
-        0
-    );
+    assert_eq!(run_argv(&argv(&["cat", "/etc/alpine-release"]), &host, &mut out).await, 0);
     assert_eq!(out.stdout(), "3.8.5\n");
     let mut out = Output::buffered();
     assert_eq!(run_argv(&argv(&["sh"]), &host, &mut out).await, 0);
-    assert_eq!(
-        check_entrypoint(&argv(&["/bin/sh", "-c", "x"]), &host.fs),
-        Ok(())
-    );
+    assert_eq!(check_entrypoint(&argv(&["/bin/sh", "-c", "x"]), &host.fs), Ok(()));
     assert_eq!(
         check_entrypoint(&argv(&["nginx", "-g", "daemon off;"]), &host.fs),
         Err(EntrypointError::NotInPath("nginx".into()))
     );
     let nginx = FakeHost::new("nginx:mainline", "web-0");
-    assert_eq!(
-        check_entrypoint(&argv(&["nginx", "-g", "daemon off;"]), &nginx.fs),
-        Ok(())
-    );
+    assert_eq!(check_entrypoint(&argv(&["nginx", "-g", "daemon off;"]), &nginx.fs), Ok(()));
     let err = check_entrypoint(&argv(&["/opt/app"]), &host.fs).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "exec: \"/opt/app\": stat /opt/app: no such file or directory"
-    );
+    assert_eq!(err.to_string(), "exec: \"/opt/app\": stat /opt/app: no such file or directory");
     let mut out = Output::buffered();
     assert_eq!(run_argv(&argv(&["foo"]), &host, &mut out).await, 128);
     assert!(EntrypointError::NotInPath("foo".into())
         .runtime_message()
         .contains("exec: \"foo\": executable file not found in $PATH: unknown"));
-    let (code, out) = sh(
-        &host,
-        "foo bar; /usr/bin/wget --help >/dev/null 2>&1; echo $?",
-    )
-    .await;
-    assert_eq!(
-        (code, out.text().as_str()),
-        (0, "/bin/sh: foo: not found\n1\n")
-    );
+    let (code, out) = sh(&host, "foo bar; /usr/bin/wget --help >/dev/null 2>&1; echo $?").await;
+    assert_eq!((code, out.text().as_str()), (0, "/bin/sh: foo: not found\n1\n"));
     let (code, out) = sh(&host, "echo (").await;
-    assert_eq!(
-        (code, out.stderr().as_str()),
-        (2, "/bin/sh: syntax error: unexpected \"(\"\n")
-    );
+    assert_eq!((code, out.stderr().as_str()), (2, "/bin/sh: syntax error: unexpected \"(\"\n"));
 }
 
 #[tokio::test]
@@ -437,11 +331,12 @@ async fn environment_and_hostname() {
             super::super::fs::WriteMode::Truncate,
         )
         .unwrap();
-    let (_, out) = sh(&host, "env | grep -c HOSTNAME=dns-test; env FOO=bar printenv FOO; echo $HOME; hostname -f; hostname -i; whoami").await;
-    assert_eq!(
-        out.stdout(),
-        "1\nbar\n/root\ndns-test.x.default.svc.cluster.local\n10.244.0.9\nroot\n"
-    );
+    let (_, out) = sh(
+        &host,
+        "env | grep -c HOSTNAME=dns-test; env FOO=bar printenv FOO; echo $HOME; hostname -f; hostname -i; whoami",
+    )
+    .await;
+    assert_eq!(out.stdout(), "1\nbar\n/root\ndns-test.x.default.svc.cluster.local\n10.244.0.9\nroot\n");
     let (_, out) = sh(&host, "date; date +%Y-%m-%d").await;
     assert_eq!(out.stdout(), "Tue Nov 24 22:00:00 UTC 2026\n2026-11-24\n");
 }
@@ -506,11 +401,7 @@ fn futures_are_send() {
 /// The nesting limit keeps a script that runs itself inside a tokio worker's 2 MiB stack.
 #[test]
 fn self_running_script_stops_before_the_stack_does() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
     let code = rt.block_on(async {
         tokio::spawn(async {
             let host = alpine();
@@ -520,9 +411,7 @@ fn self_running_script_stops_before_the_stack_does() {
                  > /tmp/again; sh /tmp/again",
             )
             .await;
-            assert!(out
-                .stderr()
-                .contains("can't fork: Resource temporarily unavailable"));
+            assert!(out.stderr().contains("can't fork: Resource temporarily unavailable"));
             code
         })
         .await

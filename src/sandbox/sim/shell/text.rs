@@ -20,11 +20,7 @@ impl<'a, H: Host> Interp<'a, H> {
             return 2;
         };
         let ignore_case = flags.contains('i');
-        let pattern = if ignore_case {
-            pattern.to_lowercase()
-        } else {
-            pattern.to_string()
-        };
+        let pattern = if ignore_case { pattern.to_lowercase() } else { pattern.to_string() };
         let fixed = flags.contains('F');
         let (inputs, err_status) = self.inputs("grep", files);
         let many = inputs.len() > 1;
@@ -33,16 +29,8 @@ impl<'a, H: Host> Interp<'a, H> {
         for (name, content) in inputs {
             let mut count = 0;
             for (n, line) in content.lines().enumerate() {
-                let hay = if ignore_case {
-                    line.to_lowercase()
-                } else {
-                    line.to_string()
-                };
-                let hit = if fixed {
-                    hay.contains(&pattern)
-                } else {
-                    regex_find(&pattern, &hay)
-                };
+                let hay = if ignore_case { line.to_lowercase() } else { line.to_string() };
+                let hit = if fixed { hay.contains(&pattern) } else { regex_find(&pattern, &hay) };
                 if hit == flags.contains('v') {
                     continue;
                 }
@@ -61,11 +49,7 @@ impl<'a, H: Host> Interp<'a, H> {
                 text.push('\n');
             }
             if flags.contains('c') {
-                let prefix = if many {
-                    format!("{name}:")
-                } else {
-                    String::new()
-                };
+                let prefix = if many { format!("{name}:") } else { String::new() };
                 text.push_str(&format!("{prefix}{count}\n"));
             }
         }
@@ -80,15 +64,8 @@ impl<'a, H: Host> Interp<'a, H> {
     }
 
     pub(super) fn wc(&mut self, args: &[String]) -> i32 {
-        let flags: String = args
-            .iter()
-            .filter(|a| a.starts_with('-') && a.len() > 1)
-            .map(|a| &a[1..])
-            .collect();
-        let files: Vec<&String> = args
-            .iter()
-            .filter(|a| !a.starts_with('-') || *a == "-")
-            .collect();
+        let flags: String = args.iter().filter(|a| a.starts_with('-') && a.len() > 1).map(|a| &a[1..]).collect();
+        let files: Vec<&String> = args.iter().filter(|a| !a.starts_with('-') || *a == "-").collect();
         let mut which: Vec<char> = "lwc".chars().filter(|c| flags.contains(*c)).collect();
         if which.is_empty() {
             which = vec!['l', 'w', 'c'];
@@ -99,11 +76,7 @@ impl<'a, H: Host> Interp<'a, H> {
         let mut text = String::new();
         let mut totals = [0usize; 3];
         for (name, content) in &inputs {
-            let counts = [
-                content.matches('\n').count(),
-                content.split_whitespace().count(),
-                content.len(),
-            ];
+            let counts = [content.matches('\n').count(), content.split_whitespace().count(), content.len()];
             for (t, c) in totals.iter_mut().zip(counts) {
                 *t += c;
             }
@@ -127,15 +100,8 @@ impl<'a, H: Host> Interp<'a, H> {
         let mut it = args.iter();
         while let Some(a) = it.next() {
             if a == "-n" {
-                count = it
-                    .next()
-                    .and_then(|n| n.trim_start_matches('+').parse().ok())
-                    .unwrap_or(10);
-            } else if let Some(n) = a
-                .strip_prefix("-n")
-                .or_else(|| a.strip_prefix('-'))
-                .filter(|n| !n.is_empty())
-            {
+                count = it.next().and_then(|n| n.trim_start_matches('+').parse().ok()).unwrap_or(10);
+            } else if let Some(n) = a.strip_prefix("-n").or_else(|| a.strip_prefix('-')).filter(|n| !n.is_empty()) {
                 count = n.parse().unwrap_or(10);
             } else {
                 files.push(a);
@@ -147,17 +113,11 @@ impl<'a, H: Host> Interp<'a, H> {
         let mut text = String::new();
         for (i, (file, content)) in inputs.iter().enumerate() {
             if many {
-                text.push_str(&format!(
-                    "{}==> {file} <==\n",
-                    if i > 0 { "\n" } else { "" }
-                ));
+                text.push_str(&format!("{}==> {file} <==\n", if i > 0 { "\n" } else { "" }));
             }
             let lines: Vec<&str> = content.split_inclusive('\n').collect();
-            let picked = if head {
-                &lines[..count.min(lines.len())]
-            } else {
-                &lines[lines.len().saturating_sub(count)..]
-            };
+            let picked =
+                if head { &lines[..count.min(lines.len())] } else { &lines[lines.len().saturating_sub(count)..] };
             text.extend(picked.iter().copied());
         }
         self.out(&text);
@@ -172,17 +132,9 @@ fn wc_line(which: &[char], counts: &[usize; 3], single: bool, busybox: bool) -> 
         if single {
             text.push_str(&n.to_string());
         } else if busybox {
-            text.push_str(&if i == 0 {
-                format!("{n:>9}")
-            } else {
-                format!(" {n:>9}")
-            });
+            text.push_str(&if i == 0 { format!("{n:>9}") } else { format!(" {n:>9}") });
         } else {
-            text.push_str(&if i == 0 {
-                format!("{n:>7}")
-            } else {
-                format!(" {n:>7}")
-            });
+            text.push_str(&if i == 0 { format!("{n:>7}") } else { format!(" {n:>7}") });
         }
     }
     text
