@@ -245,8 +245,7 @@ fn conflict_error(list: &[Entry], conflicts: &[(usize, Path)]) -> ApiError {
         let mut lines = Vec::new();
         for m in &managers {
             lines.push(format!("conflicts with {m}:"));
-            for (i, leaf) in conflicts.iter().filter(|(i, _)| &list[*i].describe() == m) {
-                let _ = i;
+            for (_, leaf) in conflicts.iter().filter(|(i, _)| &list[*i].describe() == m) {
                 lines.push(format!("- {}", fields::display(leaf)));
             }
         }
@@ -325,6 +324,19 @@ mod tests {
         assert_eq!(forced["spec"]["replicas"], 5);
         let a = entries(&forced).into_iter().find(|e| e.manager == "a").unwrap();
         assert!(!fields::contains(&a.set, &["f:spec".to_string(), "f:replicas".to_string()]));
+    }
+
+    #[test]
+    fn several_conflicts_are_listed_per_manager() {
+        let live =
+            server_side_apply(None, &applied(2, json!({"app": "nginx"})), "StatefulSet", "a", false, NOW).unwrap();
+        let e = server_side_apply(Some(&live), &applied(5, json!({"app": "web"})), "StatefulSet", "b", false, NOW)
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Apply failed with 2 conflicts: conflicts with \"a\":\n- .metadata.labels.app\n- .spec.replicas"
+        );
+        assert_eq!(e.details.as_ref().unwrap().causes.len(), 2);
     }
 
     #[test]

@@ -25,7 +25,6 @@ pub enum IncludeObject {
 
 impl IncludeObject {
     /// Upstream defaults to `Metadata` when the parameter is absent or empty.
-    // The error type is shared by every handler; boxing it here alone would buy nothing.
     pub fn parse(v: Option<&str>) -> ApiResult<Self> {
         match v.unwrap_or("") {
             "" | "Metadata" => Ok(IncludeObject::Metadata),
