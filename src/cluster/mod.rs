@@ -1,0 +1,136 @@
+//! The tutor's way to a cluster: the embedded sandbox (started in-process, also served on
+//! loopback for kubectl) or any cluster from a kubeconfig. Both give the same [`Cluster`]: a
+//! kube client, the namespace the lesson lives in, and a line saying what it is. The watch
+//! task, snapshots and the history of what happened to the lesson's pods live here too.
+
+pub mod history;
+pub mod probe;
+pub mod snapshot;
+pub mod watch;
+
+use std::path::PathBuf;
+
+use crate::sandbox::{self, Sandbox, SandboxConfig};
+
+pub use history::{Entry, EntryKind, History};
+pub use snapshot::Snapshot;
+
+/// A connected cluster, cheap to clone.
+#[derive(Clone)]
+pub struct Cluster {
+    pub client: kube::Client,
+    /// The namespace the lesson's objects live in.
+    pub namespace: String,
+    pub backend: Backend,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded sandbox; `kubeconfig` is where its kubeconfig was written for kubectl.
+    Sandbox { kubeconfig: PathBuf, server: String },
+    /// A cluster from a kubeconfig.
+    Kubeconfig { context: String, server: String },
+}
+
+impl Cluster {
+    pub fn is_sandbox(&self) -> bool {
+        matches!(self.backend, Backend::Sandbox { .. })
+    }
+
+    /// One line for the status bar: `sandbox (simulated) · ns default` or `context kind-kind · ns kubetutor`.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sandbox { .. } => format!("sandbox (simulated pods, DNS, HTTP) · ns {}", self.namespace),
+            Backend::Kubeconfig { context, .. } => format!("context {context} · ns {}", self.namespace),
+        }
+    }
+
+    /// The shell line that points kubectl at this cluster, for the status bar.
+    pub fn kubectl_hint(&self) -> Option<String> {
+        match &self.backend {
+            Backend::Sandbox { kubeconfig, .. } => Some(format!("export KUBECONFIG={}", kubeconfig.display())),
+            Backend::Kubeconfig { .. } => None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error("cannot start the sandbox: {0}")]
+    Sandbox(String),
+    #[error("cannot read the kubeconfig{}: {source}", context_suffix(.context))]
+    Kubeconfig { context: Option<String>, source: kube::config::KubeconfigError },
+    #[error("cannot connect to context {context}: {message}")]
+    Client { context: String, message: String },
+}
+
+fn context_suffix(context: &Option<String>) -> String {
+    context.as_ref().map(|c| format!(" (context {c})")).unwrap_or_default()
+}
+
+/// The embedded sandbox while the tutor runs: dropping it stops the server and the cluster.
+pub struct EmbeddedSandbox {
+    pub sandbox: Sandbox,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for EmbeddedSandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Start the embedded sandbox, serve it on a loopback port for kubectl, write its kubeconfig
+/// to `kubeconfig` (mode 0600), and connect to it in-process (no socket, same API).
+pub async fn start_sandbox(
+    config: SandboxConfig,
+    kubeconfig: PathBuf,
+    namespace: &str,
+) -> Result<(Cluster, EmbeddedSandbox), ClusterError> {
+    let sb = Sandbox::start(config).map_err(|e| ClusterError::Sandbox(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| ClusterError::Sandbox(format!("cannot listen on loopback: {e}")))?;
+    let addr = listener.local_addr().map_err(|e| ClusterError::Sandbox(e.to_string()))?;
+    let server = format!("https://{addr}");
+    sandbox::kubeconfig::write_private(&kubeconfig, &sb.kubeconfig(&server, namespace))
+        .map_err(|e| ClusterError::Sandbox(format!("cannot write {}: {e}", kubeconfig.display())))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(sandbox::serve(listener, sb.router(), sb.tls().acceptor(), async move {
+        let _ = stopped.await;
+    }));
+    let client = sb.client();
+    let cluster =
+        Cluster { client, namespace: namespace.to_string(), backend: Backend::Sandbox { kubeconfig, server } };
+    Ok((cluster, EmbeddedSandbox { sandbox: sb, stop: Some(stop) }))
+}
+
+/// Which real cluster to use; `None`s mean what kubectl means (KUBECONFIG, current context,
+/// the context's namespace).
+#[derive(Debug, Clone, Default)]
+pub struct KubeconfigOptions {
+    pub kubeconfig: Option<PathBuf>,
+    pub context: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// Connect to the cluster a kubeconfig names.
+pub async fn connect_kubeconfig(opts: &KubeconfigOptions) -> Result<Cluster, ClusterError> {
+    let kc = match &opts.kubeconfig {
+        Some(path) => kube::config::Kubeconfig::read_from(path),
+        None => kube::config::Kubeconfig::read(),
+    }
+    .map_err(|source| ClusterError::Kubeconfig { context: opts.context.clone(), source })?;
+    let context = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
+    let options = kube::config::KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
+    let config = kube::Config::from_custom_kubeconfig(kc, &options)
+        .await
+        .map_err(|source| ClusterError::Kubeconfig { context: Some(context.clone()), source })?;
+    let server = config.cluster_url.to_string();
+    let namespace = opts.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+    let client = kube::Client::try_from(config)
+        .map_err(|e| ClusterError::Client { context: context.clone(), message: e.to_string() })?;
+    Ok(Cluster { client, namespace, backend: Backend::Kubeconfig { context, server } })
+}
