@@ -5,3 +5,4 @@ mod cluster;
 mod kubectl;
 mod sandbox_api;
 mod support;
+mod watch;
