@@ -38,6 +38,10 @@ struct SandboxArgs {
     /// Start without a default StorageClass (PVCs then stay Pending, as on a bare cluster).
     #[arg(long)]
     no_default_storage_class: bool,
+    /// Workshop mode: make N attendee namespaces, each with a kubeconfig whose token works only
+    /// there (written as attendee-NN.kubeconfig next to the admin kubeconfig).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=500))]
+    attendees: u16,
 }
 
 fn main() -> Result<()> {
@@ -77,6 +81,7 @@ fn run_sandbox(args: SandboxArgs) -> Result<()> {
             speed: args.speed,
             default_storage_class: !args.no_default_storage_class,
             tls_ips: vec![addr.ip()],
+            attendees: usize::from(args.attendees),
             ..Default::default()
         })?;
         let path = args.kubeconfig.unwrap_or_else(kubeconfig::default_path);
@@ -94,6 +99,22 @@ fn run_sandbox(args: SandboxArgs) -> Result<()> {
         println!("kubetutor sandbox: Kubernetes {} API at {server}", sandbox::api::KUBE_VERSION);
         println!("Pods, storage, DNS and HTTP are simulated inside kubetutor; nothing runs on this machine.");
         println!("kubeconfig (mode 0600): {}", path.display());
+        if !sb.attendees().is_empty() {
+            let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+            for a in sb.attendees() {
+                let file = dir.join(format!("{}.kubeconfig", a.namespace));
+                kubeconfig::write_private(&file, &sb.attendee_kubeconfig(&server, a))
+                    .with_context(|| format!("cannot write {}", file.display()))?;
+            }
+            let first = &sb.attendees()[0].namespace;
+            let last = &sb.attendees()[sb.attendees().len() - 1].namespace;
+            println!(
+                "{} attendee kubeconfigs ({first} to {last}, each allowed only its own namespace) in {}",
+                sb.attendees().len(),
+                dir.display()
+            );
+            println!("  attendees run: kubetutor --kubeconfig {first}.kubeconfig");
+        }
         println!();
         println!("  export KUBECONFIG={}", path.display());
         println!("  kubectl get pods -w");

@@ -6,3 +6,4 @@ mod kubectl;
 mod sandbox_api;
 mod support;
 mod watch;
+mod workshop;
