@@ -6,6 +6,7 @@
 pub mod doctor;
 pub mod history;
 pub mod probe;
+pub mod progress;
 pub mod snapshot;
 pub mod watch;
 

@@ -73,3 +73,75 @@ async fn attendees_are_confined_to_their_namespaces() {
     assert!(can_i(&admin, "delete", "pods", "attendee-02").await);
     Api::<ConfigMap>::namespaced(admin, "attendee-01").get("mine").await.unwrap();
 }
+
+#[tokio::test]
+async fn the_instructor_sees_every_attendee_by_step() {
+    use kubetutor::cluster::progress::{self, Published};
+    use kubetutor::cluster::{Backend, Cluster};
+
+    let served = serve_with(SandboxConfig { speed: f64::INFINITY, attendees: 3, ..Default::default() }).await;
+    let sb = &served.sandbox;
+    let server = kube::config::Kubeconfig::from_yaml(&served.kubeconfig).unwrap().clusters[0]
+        .cluster
+        .as_ref()
+        .unwrap()
+        .server
+        .clone()
+        .unwrap();
+    let now = jiff::Timestamp::now();
+    let admin = served.client().await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let follower = {
+        let admin = admin.clone();
+        tokio::spawn(async move { progress::follow(&admin, |rows| drop(tx.send(rows.to_vec()))).await })
+    };
+    assert_eq!(rx.recv().await.unwrap(), vec![], "the first list is empty");
+
+    let states =
+        [(5, "pass", None), (1, "not_yet", Some("StatefulSet web agrees with the Service")), (2, "waiting", None)];
+    for (a, (step, status, check)) in sb.attendees().iter().zip(states) {
+        let client = client_from(&sb.attendee_kubeconfig(&server, a)).await;
+        let cluster = Cluster {
+            client,
+            namespace: a.namespace.clone(),
+            backend: Backend::Kubeconfig { context: "kubetutor-sandbox".into(), server: server.clone() },
+        };
+        let p = Published {
+            lesson: "statefulset".into(),
+            step,
+            steps: 5,
+            step_title: format!("step {step}"),
+            status: status.into(),
+            check: check.map(str::to_string),
+            message: check.map(|_| "spec.serviceName is \"ngnix\" but the headless Service is called \"nginx\"".into()),
+            since: now,
+            updated: now,
+        };
+        progress::publish(&cluster, &p).await.unwrap();
+        // Publishing again is idempotent.
+        progress::publish(&cluster, &p).await.unwrap();
+        // An attendee cannot see the others.
+        assert!(progress::collect(&cluster.client).await.is_err());
+    }
+    let rows = progress::collect(&admin).await.unwrap();
+    let summary: Vec<(&str, usize, &str)> =
+        rows.iter().map(|r| (r.namespace.as_str(), r.progress.step, r.progress.status.as_str())).collect();
+    assert_eq!(summary, [("attendee-01", 5, "pass"), ("attendee-02", 1, "not_yet"), ("attendee-03", 2, "waiting")]);
+    let table = progress::render(&rows, now);
+    assert!(table.contains("attendee-02   1 step 1     stuck      0s"), "{table}");
+    assert!(table.contains("ngnix"), "{table}");
+
+    // The live view got there too.
+    let live = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let rows = rx.recv().await.unwrap();
+            if rows.len() == 3 {
+                return rows;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(live, rows);
+    follower.abort();
+}
