@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use kubetutor::cluster::{self, doctor, progress};
 use kubetutor::sandbox::{self, kubeconfig, Sandbox, SandboxConfig};
 
 #[derive(Parser)]
@@ -19,6 +20,58 @@ struct Cli {
 enum Command {
     /// Run the embedded sandbox cluster on its own, for kubectl in another terminal.
     Sandbox(SandboxArgs),
+    /// Check that a cluster can run the lesson: API, RBAC, storage, DNS, images.
+    Doctor(DoctorArgs),
+    /// For instructors: a live table of every attendee's step (from their published progress).
+    Progress(ProgressArgs),
+}
+
+/// Which cluster, as kubectl selects it.
+#[derive(clap::Args, Clone, Default)]
+struct ClusterArgs {
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: the current context).
+    #[arg(long)]
+    context: Option<String>,
+    /// The namespace for the lesson (default: the context's namespace, else "kubetutor").
+    #[arg(long, short = 'n')]
+    namespace: Option<String>,
+}
+
+impl ClusterArgs {
+    fn options(&self) -> cluster::KubeconfigOptions {
+        cluster::KubeconfigOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+        }
+    }
+}
+
+#[derive(clap::Args)]
+struct DoctorArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// The lesson whose needs to check.
+    #[arg(long, default_value = "statefulset")]
+    lesson: String,
+    /// Print the findings as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(clap::Args)]
+struct ProgressArgs {
+    /// The instructor's kubeconfig (it must be allowed to list ConfigMaps in all namespaces).
+    #[arg(long)]
+    kubeconfig: Option<PathBuf>,
+    #[arg(long)]
+    context: Option<String>,
+    /// Print the table once and exit instead of following changes.
+    #[arg(long)]
+    once: bool,
 }
 
 #[derive(clap::Args)]
@@ -48,6 +101,8 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
+        Some(Command::Doctor(args)) => runtime()?.block_on(run_doctor(args)),
+        Some(Command::Progress(args)) => runtime()?.block_on(run_progress(args)),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;
@@ -124,6 +179,66 @@ fn run_sandbox(args: SandboxArgs) -> Result<()> {
         println!("kubetutor sandbox stopped.");
         Ok(())
     })
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Exit status 0 when nothing blocks, 1 when something does (warnings do not fail).
+async fn run_doctor(args: DoctorArgs) -> Result<()> {
+    let lesson = kubetutor::lesson::load::find(&args.lesson)?;
+    let cl = cluster::connect_kubeconfig(&args.cluster.options()).await?;
+    if !args.json {
+        println!("Checking {} for the lesson \"{}\"...", cl.describe(), lesson.title);
+    }
+    let needs = doctor::Needs {
+        images: kubetutor::lesson::images::of_lesson(&lesson),
+        timeout: std::time::Duration::from_secs(90),
+    };
+    let findings = doctor::run(&cl, &needs).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&findings)?);
+    } else {
+        print!("{}", doctor::render(&findings));
+    }
+    if doctor::worst(&findings) == doctor::Level::Blocking {
+        std::process::exit(1);
+    }
+    Ok(())
+}
+
+async fn run_progress(args: ProgressArgs) -> Result<()> {
+    let opts = cluster::KubeconfigOptions { kubeconfig: args.kubeconfig, context: args.context, namespace: None };
+    let cl = cluster::connect_kubeconfig(&opts).await?;
+    if args.once {
+        let rows = progress::collect(&cl.client).await.context("cannot list progress ConfigMaps in all namespaces")?;
+        print!("{}", progress::render(&rows, jiff::Timestamp::now()));
+        return Ok(());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let client = cl.client.clone();
+    let follow = tokio::spawn(async move { progress::follow(&client, |rows| drop(tx.send(rows.to_vec()))).await });
+    let mut rows = Vec::new();
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    loop {
+        tokio::select! {
+            _ = &mut stop => return Ok(()),
+            _ = tick.tick() => {}
+            got = rx.recv() => match got {
+                Some(r) => rows = r,
+                None => {
+                    let why = follow.await.map_err(anyhow::Error::from).and_then(|r| r.map_err(anyhow::Error::from));
+                    return why.context("the watch of progress ConfigMaps ended");
+                }
+            },
+        }
+        // Clear the screen and redraw: a live table, refreshed on change and every 5 s.
+        print!("\x1b[2J\x1b[H{} · {} learners · Ctrl-C to stop\n\n", cl.describe(), rows.len());
+        print!("{}", progress::render(&rows, jiff::Timestamp::now()));
+    }
 }
 
 /// Ctrl-C or SIGTERM.

@@ -47,7 +47,7 @@ impl Finding {
 }
 
 /// (group, resource, verbs) the lesson uses in its namespace.
-const NEEDS: &[(&str, &str, &[&str])] = &[
+pub const NEEDS: &[(&str, &str, &[&str])] = &[
     ("", "services", &["get", "list", "watch", "create", "patch", "delete"]),
     ("apps", "statefulsets", &["get", "list", "watch", "create", "patch", "delete"]),
     ("apps", "statefulsets/scale", &["patch"]),
@@ -150,15 +150,14 @@ async fn can(cluster: &Cluster, group: &str, resource: &str, verb: &str) -> Resu
 }
 
 async fn rbac(cluster: &Cluster) -> Finding {
+    // Per resource, the verbs it lacks: "services (get, list, watch)".
     let mut missing = Vec::new();
     for (group, resource, verbs) in NEEDS {
+        let mut lacks = Vec::new();
         for verb in *verbs {
             match can(cluster, group, resource, verb).await {
                 Ok(true) => {}
-                Ok(false) => {
-                    let qualified = if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") };
-                    missing.push(format!("{verb} {qualified}"));
-                }
+                Ok(false) => lacks.push(*verb),
                 Err(e) => {
                     return Finding::warn(
                         "RBAC",
@@ -168,13 +167,17 @@ async fn rbac(cluster: &Cluster) -> Finding {
                 }
             }
         }
+        if !lacks.is_empty() {
+            let qualified = if group.is_empty() { resource.to_string() } else { format!("{resource}.{group}") };
+            missing.push(format!("{qualified} ({})", lacks.join(", ")));
+        }
     }
     if missing.is_empty() {
         return Finding::ok("RBAC", format!("every verb the lesson needs is allowed in {}", cluster.namespace));
     }
     Finding::block(
         "RBAC",
-        format!("not allowed in namespace {}: {}", cluster.namespace, missing.join(", ")),
+        format!("not allowed in namespace {}: {}", cluster.namespace, missing.join("; ")),
         "ask the cluster admin for the Role in assets/workshop-rbac.yaml (bound to you in this namespace), or pick another namespace with --namespace",
     )
 }
@@ -292,6 +295,28 @@ async fn pull(cluster: &Cluster, image: &str, timeout: Duration) -> Finding {
             "a slow registry: the lesson will wait longer for its pods",
         ),
     }
+}
+
+/// Whether the RBAC rules of a Role (the YAML of `assets/workshop-rbac.yaml`) grant every verb
+/// the lesson needs; returns what is missing as `verb resource` pairs.
+pub fn missing_from_role(rules: &[k8s_openapi::api::rbac::v1::PolicyRule]) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (group, resource, verbs) in NEEDS {
+        for verb in *verbs {
+            let granted = rules.iter().any(|r| {
+                let has = |list: &Option<Vec<String>>, want: &str| {
+                    list.as_ref().is_some_and(|l| l.iter().any(|x| x == want || x == "*"))
+                };
+                has(&r.api_groups, group)
+                    && has(&r.resources, resource)
+                    && r.verbs.iter().any(|v| v == verb || v == "*")
+            });
+            if !granted {
+                missing.push(format!("{verb} {resource}"));
+            }
+        }
+    }
+    missing
 }
 
 /// The findings as a table for the terminal: `ok   API server   reachable, ...` then the fix.
