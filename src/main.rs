@@ -22,6 +22,8 @@ enum Command {
     Sandbox(SandboxArgs),
     /// Check that a cluster can run the lesson: API, RBAC, storage, DNS, images.
     Doctor(DoctorArgs),
+    /// Delete the lesson's objects (only those kubetutor labelled, and their StatefulSets' claims).
+    Reset(ResetArgs),
     /// For instructors: a live table of every attendee's step (from their published progress).
     Progress(ProgressArgs),
 }
@@ -63,6 +65,15 @@ struct DoctorArgs {
 }
 
 #[derive(clap::Args)]
+struct ResetArgs {
+    #[command(flatten)]
+    cluster: ClusterArgs,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+#[derive(clap::Args)]
 struct ProgressArgs {
     /// The instructor's kubeconfig (it must be allowed to list ConfigMaps in all namespaces).
     #[arg(long)]
@@ -97,11 +108,22 @@ struct SandboxArgs {
     attendees: u16,
 }
 
-fn main() -> Result<()> {
-    let cli = Cli::parse();
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One line with the whole chain of causes: "cannot reset namespace x: ...: connection refused".
+            eprintln!("kubetutor: {e:#}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
         Some(Command::Doctor(args)) => runtime()?.block_on(run_doctor(args)),
+        Some(Command::Reset(args)) => runtime()?.block_on(run_reset(args)),
         Some(Command::Progress(args)) => runtime()?.block_on(run_progress(args)),
         None => {
             use clap::CommandFactory;
@@ -204,6 +226,35 @@ async fn run_doctor(args: DoctorArgs) -> Result<()> {
     }
     if doctor::worst(&findings) == doctor::Level::Blocking {
         std::process::exit(1);
+    }
+    Ok(())
+}
+
+async fn run_reset(args: ResetArgs) -> Result<()> {
+    let cl = cluster::connect_kubeconfig(&args.cluster.options()).await?;
+    if !args.yes {
+        use std::io::{BufRead, Write};
+        print!(
+            "Delete the lesson's objects in {}? Only objects labelled {}={} and their StatefulSets' claims go; nothing else is touched. [y/N] ",
+            cl.describe(),
+            cluster::probe::MANAGED_BY.0,
+            cluster::probe::MANAGED_BY.1
+        );
+        std::io::stdout().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            println!("Nothing deleted.");
+            return Ok(());
+        }
+    }
+    let deleted = cluster::apply::reset_lesson_objects(&cl)
+        .await
+        .with_context(|| format!("cannot reset namespace {}", cl.namespace))?;
+    if deleted.is_empty() {
+        println!("Nothing to delete: namespace {} holds no lesson objects.", cl.namespace);
+    } else {
+        println!("Deleted {} objects: {}", deleted.len(), deleted.join(", "));
     }
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! 127.0.0.1:0 and talks to it the way a user would (kube-rs over HTTP, or the real kubectl).
 
 mod apply;
+mod cli;
 mod cluster;
 mod doctor;
 mod kubectl;

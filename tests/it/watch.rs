@@ -225,3 +225,49 @@ async fn probe_pod_runs_a_script_and_is_removed() {
     let msg = err.to_string();
     assert!(msg.contains("did not finish within 2 s") && msg.contains("Pull"), "{msg}");
 }
+
+#[tokio::test]
+async fn context_flag_picks_the_cluster_and_its_namespace() {
+    let (a, b) = (serve().await, serve().await);
+    // One kubeconfig holding both sandboxes, as kubectl users keep several clusters.
+    let mut ka = kube::config::Kubeconfig::from_yaml(&a.kubeconfig).unwrap();
+    let mut kb = kube::config::Kubeconfig::from_yaml(&b.kubeconfig).unwrap();
+    let rename = |kc: &mut kube::config::Kubeconfig, name: &str, ns: Option<&str>| {
+        kc.clusters[0].name = name.into();
+        kc.auth_infos[0].name = name.into();
+        kc.contexts[0].name = name.into();
+        let ctx = kc.contexts[0].context.as_mut().unwrap();
+        ctx.cluster = name.into();
+        ctx.user = Some(name.into());
+        ctx.namespace = ns.map(str::to_string);
+    };
+    rename(&mut ka, "first", Some("default"));
+    rename(&mut kb, "second", None);
+    ka.clusters.extend(kb.clusters);
+    ka.auth_infos.extend(kb.auth_infos);
+    ka.contexts.extend(kb.contexts);
+    ka.current_context = Some("first".into());
+    let dir = tempfile::tempdir().unwrap();
+    let path = kubeconfig_file(&dir, &serde_yaml::to_string(&ka).unwrap());
+
+    let first =
+        cluster::connect_kubeconfig(&KubeconfigOptions { kubeconfig: Some(path.clone()), ..Default::default() })
+            .await
+            .unwrap();
+    assert!(matches!(&first.backend, Backend::Kubeconfig { context, .. } if context == "first"));
+    assert_eq!(first.namespace, "default");
+    let opts = KubeconfigOptions { kubeconfig: Some(path.clone()), context: Some("second".into()), namespace: None };
+    let second = cluster::connect_kubeconfig(&opts).await.unwrap();
+    assert!(matches!(&second.backend, Backend::Kubeconfig { context, .. } if context == "second"));
+    // The context names no namespace: the lesson gets its own instead of "default".
+    assert_eq!(second.namespace, cluster::DEFAULT_NAMESPACE);
+    second.ensure_namespace().await.unwrap();
+    // It really is the second sandbox: the namespace exists there and not in the first.
+    let ns = |c: &cluster::Cluster| Api::<k8s_openapi::api::core::v1::Namespace>::all(c.client.clone());
+    assert!(ns(&second).get_opt("kubetutor").await.unwrap().is_some());
+    assert!(ns(&first).get_opt("kubetutor").await.unwrap().is_none());
+
+    let opts = KubeconfigOptions { kubeconfig: Some(path), context: Some("third".into()), namespace: None };
+    let err = cluster::connect_kubeconfig(&opts).await.err().unwrap().to_string();
+    assert!(err.contains("context third"), "{err}");
+}
