@@ -250,7 +250,7 @@ async fn run_reset(args: ResetArgs) -> Result<()> {
     }
     let deleted = cluster::apply::reset_lesson_objects(&cl)
         .await
-        .with_context(|| format!("cannot reset namespace {}", cl.namespace))?;
+        .map_err(|e| anyhow::anyhow!("cannot reset namespace {}: {}", cl.namespace, cluster::errors::explain(&e)))?;
     if deleted.is_empty() {
         println!("Nothing to delete: namespace {} holds no lesson objects.", cl.namespace);
     } else {
@@ -263,7 +263,9 @@ async fn run_progress(args: ProgressArgs) -> Result<()> {
     let opts = cluster::KubeconfigOptions { kubeconfig: args.kubeconfig, context: args.context, namespace: None };
     let cl = cluster::connect_kubeconfig(&opts).await?;
     if args.once {
-        let rows = progress::collect(&cl.client).await.context("cannot list progress ConfigMaps in all namespaces")?;
+        let rows = progress::collect(&cl.client).await.map_err(|e| {
+            anyhow::anyhow!("cannot list progress ConfigMaps in all namespaces: {}", cluster::errors::explain(&e))
+        })?;
         print!("{}", progress::render(&rows, jiff::Timestamp::now()));
         return Ok(());
     }

@@ -13,6 +13,7 @@ use kube::ResourceExt;
 use serde::Serialize;
 use serde_json::json;
 
+use super::errors::explain;
 use super::{probe, Backend, Cluster};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -74,7 +75,7 @@ pub async fn run(cluster: &Cluster, needs: &Needs) -> Vec<Finding> {
     match cluster.client.apiserver_version().await {
         Ok(v) => out.push(Finding::ok("API server", format!("reachable, Kubernetes {}", v.git_version))),
         Err(e) => {
-            out.push(Finding::block("API server", format!("not reachable: {e}"), unreachable_fix(cluster)));
+            out.push(Finding::block("API server", format!("not reachable: {}", explain(&e)), unreachable_fix(cluster)));
             return out;
         }
     }
@@ -122,7 +123,7 @@ async fn namespace(cluster: &Cluster) -> Finding {
         Err(kube::Error::Api(e)) if e.code == 403 => {
             Finding::ok("namespace", format!("{ns} (not allowed to read the Namespace object; fine for the lesson)"))
         }
-        Err(e) => Finding::warn("namespace", format!("cannot read namespace {ns}: {e}"), "see the API server finding"),
+        Err(e) => Finding::warn("namespace", format!("cannot read namespace {ns}: {}", explain(&e)), "see the API server finding"),
     }
 }
 
@@ -161,7 +162,7 @@ async fn rbac(cluster: &Cluster) -> Finding {
                 Err(e) => {
                     return Finding::warn(
                         "RBAC",
-                        format!("cannot ask the API server what this user may do: {e}"),
+                        format!("cannot ask the API server what this user may do: {}", explain(&e)),
                         "the lesson may still work; `kubectl auth can-i --list` shows your permissions",
                     )
                 }
@@ -189,7 +190,7 @@ async fn storage_class(cluster: &Cluster) -> Finding {
         Err(e) => {
             return Finding::warn(
                 "StorageClass",
-                format!("cannot list StorageClasses: {e}"),
+                format!("cannot list StorageClasses: {}", explain(&e)),
                 "if the lesson's claims stay Pending, the cluster lacks a default StorageClass",
             )
         }
@@ -255,7 +256,7 @@ async fn pull(cluster: &Cluster, image: &str, timeout: Duration) -> Finding {
         Err(e) => {
             return Finding::block(
                 "image",
-                format!("{image}: cannot create a pod to pull it: {e}"),
+                format!("{image}: cannot create a pod to pull it: {}", explain(&e)),
                 "see the RBAC finding",
             )
         }

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod doctor;
+pub mod errors;
 pub mod history;
 pub mod probe;
 pub mod progress;
