@@ -123,7 +123,11 @@ async fn namespace(cluster: &Cluster) -> Finding {
         Err(kube::Error::Api(e)) if e.code == 403 => {
             Finding::ok("namespace", format!("{ns} (not allowed to read the Namespace object; fine for the lesson)"))
         }
-        Err(e) => Finding::warn("namespace", format!("cannot read namespace {ns}: {}", explain(&e)), "see the API server finding"),
+        Err(e) => Finding::warn(
+            "namespace",
+            format!("cannot read namespace {ns}: {}", explain(&e)),
+            "see the API server finding",
+        ),
     }
 }
 

@@ -73,7 +73,8 @@ mod tests {
             "not allowed: pods is forbidden: User \"x\" cannot list resource \"pods\" (`kubetutor doctor` lists what the lesson needs)"
         );
         assert_eq!(explain(&api(404, "NotFound", "pods \"web-7\" not found")), "not found: pods \"web-7\" not found");
-        assert!(explain(&api(409, "Conflict", "Operation cannot be fulfilled")).ends_with("(it changed meanwhile; try again)"));
+        assert!(explain(&api(409, "Conflict", "Operation cannot be fulfilled"))
+            .ends_with("(it changed meanwhile; try again)"));
         assert!(explain(&api(409, "AlreadyExists", "services \"nginx\" already exists")).starts_with("already exists"));
         assert_eq!(
             explain(&api(422, "Invalid", "Service \"nginx\" is invalid: spec.clusterIP: Invalid value")),

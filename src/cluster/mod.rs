@@ -42,8 +42,10 @@ impl Cluster {
     pub async fn ensure_namespace(&self) -> Result<(), ClusterError> {
         use k8s_openapi::api::core::v1::Namespace;
         let api: kube::Api<Namespace> = kube::Api::all(self.client.clone());
-        let err =
-            |e: kube::Error| ClusterError::Namespace { namespace: self.namespace.clone(), message: e.to_string() };
+        let err = |e: kube::Error| ClusterError::Namespace {
+            namespace: self.namespace.clone(),
+            message: errors::explain(&e),
+        };
         match api.get_opt(&self.namespace).await {
             Ok(Some(_)) => Ok(()),
             Err(kube::Error::Api(e)) if e.code == 403 => Ok(()),
