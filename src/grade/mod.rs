@@ -4,6 +4,7 @@
 pub mod checks;
 pub mod report;
 pub mod runner;
+pub mod watched;
 
 pub use report::{CheckReport, Concern, Outcome, StepReport, StepStatus};
 

@@ -4,5 +4,6 @@
 mod apply;
 mod cluster;
 mod kubectl;
+mod lesson;
 mod sandbox_api;
 mod support;
