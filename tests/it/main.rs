@@ -4,5 +4,6 @@
 mod apply;
 mod cluster;
 mod kubectl;
+mod kubectl_cmd;
 mod sandbox_api;
 mod support;
