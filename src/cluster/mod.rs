@@ -7,6 +7,7 @@ pub mod apply;
 pub mod doctor;
 pub mod errors;
 pub mod history;
+pub mod kubectl;
 pub mod probe;
 pub mod progress;
 pub mod snapshot;

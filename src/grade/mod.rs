@@ -3,6 +3,8 @@
 
 pub mod checks;
 pub mod report;
+pub mod runner;
+pub mod watched;
 
 pub use report::{CheckReport, Concern, Outcome, StepReport, StepStatus};
 

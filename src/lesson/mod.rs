@@ -5,5 +5,6 @@ pub mod blanks;
 pub mod images;
 pub mod load;
 pub mod model;
+pub mod progress;
 
 pub use model::{Blank, Lesson, Link, Starter, Step};

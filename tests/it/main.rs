@@ -6,6 +6,8 @@ mod cli;
 mod cluster;
 mod doctor;
 mod kubectl;
+mod kubectl_cmd;
+mod lesson;
 mod sandbox_api;
 mod support;
 mod watch;
