@@ -6,5 +6,6 @@ mod cluster;
 mod kubectl;
 mod kubectl_cmd;
 mod lesson;
+mod lesson_cli;
 mod sandbox_api;
 mod support;
