@@ -296,3 +296,53 @@ pub fn list(lessons: &[Lesson]) -> String {
 pub fn load_failure(e: &LoadError) -> String {
     format!("FAIL {e}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grade::{CheckReport, Concern};
+
+    #[test]
+    fn text_names_the_place_and_the_blank() {
+        let lesson = load::find_in("statefulset", None).unwrap();
+        let report = StepReport {
+            index: 1,
+            id: "statefulset".into(),
+            title: "The StatefulSet web".into(),
+            checks: vec![
+                CheckReport {
+                    name: "spec".into(),
+                    outcome: Outcome::NotYet {
+                        reason: "spec.serviceName is \"ngnix\" but the headless Service is called \"nginx\"".into(),
+                        concern: Concern {
+                            object: Some("StatefulSet/web".into()),
+                            field: Some("spec.serviceName".into()),
+                            blank: Some(0),
+                        },
+                        hint: Some("Set serviceName.".into()),
+                    },
+                },
+                CheckReport { name: "pods".into(), outcome: Outcome::waiting("waiting for web-0 to be created") },
+            ],
+        };
+        let out = CheckOutput {
+            lesson: "statefulset".into(),
+            title: lesson.title.clone(),
+            cluster: "sandbox".into(),
+            steps: vec![StepJson::from(&report)],
+        };
+        let text = render_text(&lesson, &out);
+        assert!(
+            text.ends_with(
+                "\nstep 1 The StatefulSet web: not yet\n  FIX spec: spec.serviceName is \"ngnix\" but the headless Service is called \"nginx\"\n        \
+                 at StatefulSet/web spec.serviceName (blank 1: serviceName)\n        hint: Set serviceName.\n  ... pods: waiting for web-0 to be created\n"
+            ),
+            "{text}"
+        );
+        let json = serde_json::to_value(&out).unwrap();
+        assert_eq!(
+            json["steps"][0]["checks"][1],
+            serde_json::json!({"name": "pods", "status": "waiting", "message": "waiting for web-0 to be created"})
+        );
+    }
+}

@@ -75,7 +75,8 @@ pub async fn solve_steps(
 pub async fn reset_step(grader: &mut Grader, watched: &mut Watched, step: usize) -> Result<Vec<String>, SolveError> {
     let deleted = apply::reset_lesson_objects(grader.cluster()).await.map_err(SolveError::Reset)?;
     grader.forget_from(0);
-    watched.settle(Duration::from_millis(50)).await?;
+    // Grade nothing on a snapshot that still shows the old objects.
+    watched.wait_gone(&deleted, STEP_TIMEOUT).await?;
     solve_steps(grader, watched, step, STEP_TIMEOUT).await?;
     Ok(deleted)
 }

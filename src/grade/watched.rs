@@ -77,6 +77,36 @@ impl Watched {
     }
 }
 
+impl Watched {
+    /// Whether the snapshot still has any of `objects` (`Kind/name`), or pods of a StatefulSet among them.
+    fn still_has(&self, objects: &[String]) -> bool {
+        let s = &self.snapshot;
+        objects.iter().any(|o| match o.split_once('/') {
+            Some(("Pod", n)) => s.pods.contains_key(n),
+            Some(("StatefulSet", n)) => s.statefulsets.contains_key(n) || !s.pods_of(n).is_empty(),
+            Some(("Service", n)) => s.services.contains_key(n),
+            Some(("PersistentVolumeClaim", n)) => s.pvcs.contains_key(n),
+            _ => false,
+        })
+    }
+
+    /// Wait until the watch has seen every one of `objects` (`Kind/name`) go.
+    pub async fn wait_gone(&mut self, objects: &[String], timeout: Duration) -> Result<(), SolveError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.still_has(objects) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SolveError::Timeout {
+                    step: 0,
+                    secs: timeout.as_secs(),
+                    report: format!("the watch still shows some of {}", objects.join(", ")),
+                });
+            }
+            self.settle(REGRADE).await?;
+        }
+        Ok(())
+    }
+}
+
 /// One line per check that has not passed: `name: reason`.
 pub fn summary(report: &StepReport) -> String {
     let lines: Vec<String> = report
