@@ -16,6 +16,7 @@ use crate::cluster::{Cluster, History, Snapshot};
 /// Re-grade at least this often while waiting, even without a change (probe answers, time).
 const REGRADE: Duration = Duration::from_millis(500);
 
+/// Why solving a step, or waiting on the cluster, failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SolveError {
     #[error("step {step}: applying {file} failed: {error}")]
@@ -24,6 +25,8 @@ pub enum SolveError {
     Action { step: usize, action: String, message: String },
     #[error("step {step} did not pass within {secs} s: {report}")]
     Timeout { step: usize, secs: u64, report: String },
+    #[error("after {secs} s the cluster still shows {objects}")]
+    StillThere { secs: u64, objects: String },
     #[error("the watch on the cluster stopped")]
     WatchEnded,
     #[error("cannot reset the lesson's objects: {0}")]
@@ -95,11 +98,7 @@ impl Watched {
         let deadline = tokio::time::Instant::now() + timeout;
         while self.still_has(objects) {
             if tokio::time::Instant::now() >= deadline {
-                return Err(SolveError::Timeout {
-                    step: 0,
-                    secs: timeout.as_secs(),
-                    report: format!("the watch still shows some of {}", objects.join(", ")),
-                });
+                return Err(SolveError::StillThere { secs: timeout.as_secs(), objects: objects.join(", ") });
             }
             self.settle(REGRADE).await?;
         }
