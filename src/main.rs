@@ -26,6 +26,10 @@ enum Command {
     Reset(ResetArgs),
     /// For instructors: a live table of every attendee's step (from their published progress).
     Progress(ProgressArgs),
+    /// Grade the lesson's steps on a cluster (from a kubeconfig) without the tutor screen.
+    Check(kubetutor::grade::cli::CheckArgs),
+    /// List the lessons, or validate them (`kubetutor lessons validate`).
+    Lessons(kubetutor::grade::cli::LessonsArgs),
 }
 
 /// Which cluster, as kubectl selects it.
@@ -125,6 +129,8 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Doctor(args)) => runtime()?.block_on(run_doctor(args)),
         Some(Command::Reset(args)) => runtime()?.block_on(run_reset(args)),
         Some(Command::Progress(args)) => runtime()?.block_on(run_progress(args)),
+        Some(Command::Check(args)) => std::process::exit(kubetutor::grade::cli::run_check(args)),
+        Some(Command::Lessons(args)) => std::process::exit(kubetutor::grade::cli::run_lessons(args)),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

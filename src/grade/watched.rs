@@ -16,6 +16,7 @@ use crate::cluster::{Cluster, History, Snapshot};
 /// Re-grade at least this often while waiting, even without a change (probe answers, time).
 const REGRADE: Duration = Duration::from_millis(500);
 
+/// Why solving a step, or waiting on the cluster, failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SolveError {
     #[error("step {step}: applying {file} failed: {error}")]
@@ -24,6 +25,8 @@ pub enum SolveError {
     Action { step: usize, action: String, message: String },
     #[error("step {step} did not pass within {secs} s: {report}")]
     Timeout { step: usize, secs: u64, report: String },
+    #[error("after {secs} s the cluster still shows {objects}")]
+    StillThere { secs: u64, objects: String },
     #[error("the watch on the cluster stopped")]
     WatchEnded,
     #[error("cannot reset the lesson's objects: {0}")]
@@ -72,6 +75,32 @@ impl Watched {
         }
         while let Ok(ev) = self.rx.try_recv() {
             self.take(ev);
+        }
+        Ok(())
+    }
+}
+
+impl Watched {
+    /// Whether the snapshot still has any of `objects` (`Kind/name`), or pods of a StatefulSet among them.
+    fn still_has(&self, objects: &[String]) -> bool {
+        let s = &self.snapshot;
+        objects.iter().any(|o| match o.split_once('/') {
+            Some(("Pod", n)) => s.pods.contains_key(n),
+            Some(("StatefulSet", n)) => s.statefulsets.contains_key(n) || !s.pods_of(n).is_empty(),
+            Some(("Service", n)) => s.services.contains_key(n),
+            Some(("PersistentVolumeClaim", n)) => s.pvcs.contains_key(n),
+            _ => false,
+        })
+    }
+
+    /// Wait until the watch has seen every one of `objects` (`Kind/name`) go.
+    pub async fn wait_gone(&mut self, objects: &[String], timeout: Duration) -> Result<(), SolveError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.still_has(objects) {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SolveError::StillThere { secs: timeout.as_secs(), objects: objects.join(", ") });
+            }
+            self.settle(REGRADE).await?;
         }
         Ok(())
     }

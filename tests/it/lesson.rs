@@ -287,3 +287,26 @@ mod whole {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reset_a_step_and_skip_ahead() {
+    use kubetutor::grade::solve::{reset_step, solve_steps, STEP_TIMEOUT};
+    let mut t = tutor().await;
+    // Skip ahead to step 4: steps 0 to 3 solved by their references, the pods deleted once.
+    solve_steps(&mut t.grader, &mut t.watched, 4, STEP_TIMEOUT).await.unwrap();
+    assert!(t.grader.baseline(3).is_some());
+    let uids: Vec<String> =
+        t.watched.snapshot.pods_of("web").iter().map(|(_, p)| p.metadata.uid.clone().unwrap()).collect();
+    assert_eq!(uids.len(), 2);
+    // Reset step 1: everything the lesson made is deleted, then step 0 is solved again.
+    let deleted = reset_step(&mut t.grader, &mut t.watched, 1).await.unwrap();
+    for what in ["StatefulSet/web", "Service/nginx", "PersistentVolumeClaim/www-web-0"] {
+        assert!(deleted.iter().any(|d| d.eq_ignore_ascii_case(what)), "{what} in {deleted:?}");
+    }
+    assert!(t.grader.baseline(3).is_none());
+    t.passes(0).await;
+    let snapshot = t.watched.snapshot.clone();
+    assert!(snapshot.statefulsets.is_empty() && snapshot.pvcs.is_empty(), "{snapshot:?}");
+    let report = t.grader.grade_step(1, &snapshot, &t.watched.history).await;
+    assert_eq!(concern(&report.checks[0].outcome).0, "there is no StatefulSet \"web\" yet");
+}

@@ -8,6 +8,7 @@ mod doctor;
 mod kubectl;
 mod kubectl_cmd;
 mod lesson;
+mod lesson_cli;
 mod sandbox_api;
 mod support;
 mod watch;

@@ -295,8 +295,7 @@ impl Controller {
     /// Keep at most revisionHistoryLimit revisions no pod uses, besides current and update.
     fn truncate_history(&self, sts: &Value, revs: &[Obj], current: &Obj, update: &Obj, pods: &[Obj]) {
         let limit = spec_i64(sts, "/spec/revisionHistoryLimit", 10).max(0) as usize;
-        let live: HashSet<&str> =
-            pods.iter().map(revision_of).chain([name_of(current), name_of(update)]).collect();
+        let live: HashSet<&str> = pods.iter().map(revision_of).chain([name_of(current), name_of(update)]).collect();
         let history: Vec<&Obj> = revs.iter().filter(|r| !live.contains(name_of(r))).collect();
         if history.len() > limit {
             for r in &history[..history.len() - limit] {
