@@ -5,3 +5,5 @@ mod cluster;
 mod kubectl;
 mod sandbox_api;
 mod support;
+mod tui_fixture;
+mod tui_snap;
