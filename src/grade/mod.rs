@@ -1,6 +1,7 @@
 //! Grading: checks as pure functions over cluster objects and the watch history, and the
 //! runner that fetches what they need (including probe pods for DNS and HTTP).
 
+pub mod checks;
 pub mod report;
 
 pub use report::{CheckReport, Concern, Outcome, StepReport, StepStatus};

@@ -1,6 +1,8 @@
 //! Lessons: the versioned lesson file model, its loader (with errors naming file, step and
 //! field), the `???` blanks of editor starters, and the per-lesson progress store.
 
+pub mod blanks;
+pub mod load;
 pub mod model;
 
 pub use model::{Blank, Lesson, Link, Starter, Step};

@@ -44,8 +44,11 @@ pub struct Step {
     /// "reset step" / "skip ahead" and shown next to the learner's after a pass.
     pub solution: Vec<String>,
     /// Commands the reference solution runs after applying `solution` (kubectl syntax,
-    /// e.g. `delete pod -l app=nginx`, `scale sts web --replicas=3`).
+    /// e.g. `delete pod -l app=nginx`, `scale sts web --replicas=3`), or `wait for <check name>`
+    /// (wait until that check of this step passes before the next line).
     pub solution_actions: Vec<String>,
+    /// The file names of `solution`, in the same order (`solution/web.yaml`).
+    pub solution_files: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +59,9 @@ pub struct Starter {
     pub text: String,
     /// One entry per `???` in `text`, in order of appearance.
     pub blanks: Vec<Blank>,
+    /// The objects the starter describes, `Kind/name` (`StatefulSet/web`), so a grading
+    /// concern about that object can name the blank.
+    pub objects: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -66,6 +72,9 @@ pub struct Blank {
     pub hints: Vec<String>,
     /// What the value must agree with, in words (`the name of the volume claim template`).
     pub agrees_with: Option<String>,
+    /// The field paths this blank fills in the starter's object (`spec.serviceName`), matched
+    /// against a check's concern to point at the blank.
+    pub fills: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
