@@ -3,6 +3,7 @@
 //! kube client, the namespace the lesson lives in, and a line saying what it is. The watch
 //! task, snapshots and the history of what happened to the lesson's pods live here too.
 
+pub mod apply;
 pub mod history;
 pub mod probe;
 pub mod snapshot;

@@ -54,6 +54,7 @@ impl Drop for WatchHandle {
     }
 }
 
+#[allow(clippy::large_enum_variant)] // one short-lived value per watch event
 enum Change {
     Pod(watcher::Event<Pod>),
     Set(watcher::Event<StatefulSet>),

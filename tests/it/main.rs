@@ -1,6 +1,7 @@
 //! Integration tests: one binary, one module per area. Each test starts its own sandbox on
 //! 127.0.0.1:0 and talks to it the way a user would (kube-rs over HTTP, or the real kubectl).
 
+mod apply;
 mod cluster;
 mod kubectl;
 mod sandbox_api;
