@@ -10,9 +10,13 @@ use kubetutor::sandbox::{self, kubeconfig, Sandbox, SandboxConfig};
 
 #[derive(Parser)]
 #[command(name = "kubetutor", version, about = "Learn Kubernetes StatefulSets hands-on, in your terminal")]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no subcommand: the tutor screen.
+    #[command(flatten)]
+    tutor: kubetutor::app::start::TutorArgs,
 }
 
 #[derive(Subcommand)]
@@ -44,11 +48,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        None => kubetutor::app::start::run_tutor(cli.tutor),
     }
 }
 

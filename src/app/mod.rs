@@ -9,6 +9,7 @@ pub mod editor;
 pub mod effects;
 pub mod keys;
 pub mod run;
+pub mod start;
 mod update;
 pub mod watch;
 pub mod yaml;

@@ -49,8 +49,12 @@ fn step_list(app: &App, width: usize) -> Vec<Line<'static>> {
 pub fn body_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
-    let mut lines = vec![Line::from(Span::styled(format!("Step {}: {}", app.step, step.title), t.heading))];
-    lines.push(Line::default());
+    let mut lines = Vec::new();
+    // Step texts usually open with their own heading; add one only when they do not.
+    if !step.text.trim_start().starts_with('#') {
+        lines.push(Line::from(Span::styled(format!("Step {}: {}", app.step, step.title), t.heading)));
+        lines.push(Line::default());
+    }
     lines.extend(markdown::render(&step.text, t));
     lines.push(Line::default());
     let head =
