@@ -225,6 +225,7 @@ mod tests {
             file_name: "svc.yaml".into(),
             text: "kind: Service\napiVersion: v1\nmetadata:\n  name: ???\nspec:\n  clusterIP: ???\n".into(),
             blanks: Vec::new(),
+            objects: Vec::new(),
         }
     }
 

@@ -56,13 +56,16 @@ pub fn lesson() -> Lesson {
                             label: "cluster IP".into(),
                             hints: vec!["None makes it headless".into()],
                             agrees_with: None,
+                            fills: vec![],
                         },
                         Blank {
                             label: "port name".into(),
                             hints: vec!["the pods refer to it".into()],
                             agrees_with: None,
+                            fills: vec![],
                         },
                     ],
+                    objects: vec!["Service/nginx".into()],
                 }),
                 hints: vec!["Headless means the Service has no virtual IP.".into()],
                 checks: vec![check("headless Service nginx", "headless_service")],
@@ -70,6 +73,7 @@ pub fn lesson() -> Lesson {
                     .replace("clusterIP: ???", "clusterIP: None")
                     .replace("name: ???", "name: web")],
                 solution_actions: vec![],
+                solution_files: vec![],
             },
             Step {
                 id: "statefulset".into(),
@@ -80,11 +84,13 @@ pub fn lesson() -> Lesson {
                     text: "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: web\nspec:\n  serviceName: ???\n"
                         .into(),
                     blanks: vec![Blank::default()],
+                    objects: vec!["StatefulSet/web".into()],
                 }),
                 hints: vec![],
                 checks: vec![check("StatefulSet web", "statefulset_spec"), check("pods in order", "ordered_creation")],
                 solution: vec![],
                 solution_actions: vec![],
+                solution_files: vec![],
             },
             Step {
                 id: "scale".into(),
@@ -95,6 +101,7 @@ pub fn lesson() -> Lesson {
                 checks: vec![check("three replicas", "replicas")],
                 solution: vec![],
                 solution_actions: vec!["scale sts web --replicas=3".into()],
+                solution_files: vec![],
             },
         ],
         recap: String::new(),
