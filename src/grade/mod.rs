@@ -3,6 +3,7 @@
 
 pub mod checks;
 pub mod report;
+pub mod runner;
 
 pub use report::{CheckReport, Concern, Outcome, StepReport, StepStatus};
 

@@ -4,5 +4,6 @@
 pub mod blanks;
 pub mod load;
 pub mod model;
+pub mod progress;
 
 pub use model::{Blank, Lesson, Link, Starter, Step};
