@@ -10,9 +10,74 @@ use super::yaml::{line_of_path, Mark};
 use super::{ApplyFailure, Event};
 use crate::cluster::apply::{self, ApplyError, ApplyOptions};
 use crate::cluster::{Cluster, History, Snapshot};
+use crate::grade::runner::Grader;
+use crate::lesson::progress::Progress;
+use crate::lesson::Lesson;
 
+/// What the grading task is asked to do.
+enum GradeRequest {
+    Grade { index: usize, snapshot: Arc<Snapshot>, history: History },
+    Progress { current: usize, done: BTreeSet<usize> },
+}
+
+/// The cluster-facing side of the app. Without a cluster (render tests) nothing is sent.
 pub struct Services {
     pub cluster: Option<Cluster>,
+    grades: Option<UnboundedSender<GradeRequest>>,
+}
+
+/// The grading task: owns the [`Grader`] (probe cache, baselines, proven checks) and the
+/// lesson's [`Progress`], so both live in one place and are saved together.
+struct GradeTask {
+    grader: Grader,
+    lesson: Arc<Lesson>,
+    progress: Progress,
+}
+
+impl GradeTask {
+    async fn run(mut self, mut rx: tokio::sync::mpsc::UnboundedReceiver<GradeRequest>, tx: UnboundedSender<Event>) {
+        while let Some(mut req) = rx.recv().await {
+            // A burst of requests: only the newest grade matters, progress updates all apply.
+            while let Ok(next) = rx.try_recv() {
+                match (&req, next) {
+                    (_, GradeRequest::Progress { current, done }) => self.set_progress(current, &done, &tx),
+                    (_, grade) => req = grade,
+                }
+            }
+            match req {
+                GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
+                GradeRequest::Grade { index, snapshot, history } => {
+                    if self.grader.begin_step(index, &snapshot).is_some() {
+                        self.progress.absorb(&self.lesson, &self.grader);
+                        self.save(&tx);
+                    }
+                    let report = self.grader.grade_step(index, &snapshot, &history).await;
+                    let before = self.progress.proven.clone();
+                    self.progress.absorb(&self.lesson, &self.grader);
+                    if before != self.progress.proven {
+                        self.save(&tx);
+                    }
+                    if tx.send(Event::Graded(report)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_progress(&mut self, current: usize, done: &BTreeSet<usize>, tx: &UnboundedSender<Event>) {
+        for &i in done {
+            self.progress.mark_done(&self.lesson, i);
+        }
+        self.progress.set_current(&self.lesson, current);
+        self.save(tx);
+    }
+
+    fn save(&self, tx: &UnboundedSender<Event>) {
+        if let Err(e) = self.progress.save() {
+            let _ = tx.send(Event::SaveFailed(format!("cannot save progress: {e}")));
+        }
+    }
 }
 
 /// Place an apply error on the editor's lines: the YAML position if it has one, else the line
@@ -44,7 +109,25 @@ pub fn apply_failure(yaml: &str, e: &ApplyError) -> ApplyFailure {
 }
 
 impl Services {
-    pub fn grade(&self, _index: usize, _snapshot: Arc<Snapshot>, _history: History, _tx: UnboundedSender<Event>) {}
+    /// Services on `cluster`: starts the grading task for `lesson` with the saved `progress`.
+    pub fn new(cluster: Cluster, lesson: Arc<Lesson>, progress: Progress, tx: UnboundedSender<Event>) -> Services {
+        let mut grader = Grader::new(cluster.clone(), lesson.clone());
+        progress.restore_into(&lesson, &mut grader);
+        let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(GradeTask { grader, lesson, progress }.run(grx, tx));
+        Services { cluster: Some(cluster), grades: Some(gtx) }
+    }
+
+    /// Services that do nothing (drawing-only tests).
+    pub fn none() -> Services {
+        Services { cluster: None, grades: None }
+    }
+
+    pub fn grade(&self, index: usize, snapshot: Arc<Snapshot>, history: History) {
+        if let Some(g) = &self.grades {
+            let _ = g.send(GradeRequest::Grade { index, snapshot, history });
+        }
+    }
 
     pub fn apply(&self, yaml: String, dry_run: bool, tx: UnboundedSender<Event>) {
         let Some(cluster) = self.cluster.clone() else { return };
@@ -58,7 +141,9 @@ impl Services {
 
     pub fn command(&self, _line: String, _editor_text: Option<String>, _tx: UnboundedSender<Event>) {}
 
-    pub fn save_progress(&self, _current: usize, _done: &BTreeSet<usize>) -> std::io::Result<()> {
-        Ok(())
+    pub fn save_progress(&self, current: usize, done: &BTreeSet<usize>) {
+        if let Some(g) = &self.grades {
+            let _ = g.send(GradeRequest::Progress { current, done: done.clone() });
+        }
     }
 }

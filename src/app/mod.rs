@@ -162,6 +162,8 @@ pub struct App {
     pub done: BTreeSet<usize>,
     pub reports: BTreeMap<usize, StepReport>,
     pub grading: bool,
+    /// Steps where the learner applied or ran a command (a not-yet there shows as failing).
+    pub attempted: BTreeSet<usize>,
     /// Hint tiers revealed per step.
     pub hints_shown: BTreeMap<usize, usize>,
     pub text_scroll: u16,
@@ -210,6 +212,7 @@ impl App {
             done,
             reports: BTreeMap::new(),
             grading: false,
+            attempted: BTreeSet::new(),
             hints_shown: BTreeMap::new(),
             text_scroll: 0,
             editor,

@@ -46,14 +46,8 @@ impl Runtime {
                     let _ = self.tx.send(Event::SaveFailed(format!("cannot save the draft {}: {e}", path.display())));
                 }
             }
-            Effect::SaveProgress { current, done } => {
-                if let Err(e) = self.services.save_progress(current, &done) {
-                    let _ = self.tx.send(Event::SaveFailed(format!("cannot save progress: {e}")));
-                }
-            }
-            Effect::Grade { index, snapshot, history } => {
-                self.services.grade(index, snapshot, history, self.tx.clone())
-            }
+            Effect::SaveProgress { current, done } => self.services.save_progress(current, &done),
+            Effect::Grade { index, snapshot, history } => self.services.grade(index, snapshot, history),
             Effect::Apply { yaml, dry_run } => self.services.apply(yaml, dry_run, self.tx.clone()),
             Effect::RunCommand { line, editor_text } => self.services.command(line, editor_text, self.tx.clone()),
         }

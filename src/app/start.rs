@@ -109,7 +109,10 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
     let lesson = Arc::new(
         crate::lesson::load::find(&args.lesson).with_context(|| format!("cannot load the lesson {}", args.lesson))?,
     );
-    let (start_step, done) = (0, BTreeSet::new());
+    let progress = crate::lesson::progress::Progress::load(&lesson.slug)
+        .with_context(|| format!("cannot read the progress of {}", lesson.slug))?;
+    let start_step = progress.current_index(&lesson);
+    let done: BTreeSet<usize> = (0..lesson.steps.len()).filter(|&i| progress.is_done(&lesson, i)).collect();
     let theme = Theme::pick(args.theme, Theme::no_color_env());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
@@ -119,7 +122,7 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
             kubectl_hint: cluster.kubectl_hint(),
             sandbox: cluster.is_sandbox(),
         };
-        let mut app = App::new(lesson, start_step, done, info, theme, state_dir.clone());
+        let mut app = App::new(lesson.clone(), start_step, done, info, theme, state_dir.clone());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let (ctx, mut crx) = tokio::sync::mpsc::unbounded_channel();
         let _watch = watch::spawn(&cluster, ctx);
@@ -132,7 +135,8 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
             }
         });
         spawn_signals(tx.clone());
-        let runtime = Runtime::new(tx, Services { cluster: Some(cluster) });
+        let services = Services::new(cluster, lesson, progress, tx.clone());
+        let runtime = Runtime::new(tx, services);
 
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {

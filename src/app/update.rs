@@ -332,6 +332,7 @@ fn start_apply(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     app.apply = ApplyState::DryRun;
+    app.attempted.insert(app.step);
     fx.push(Effect::Apply { yaml: app.editor.text(), dry_run: true });
 }
 
@@ -524,6 +525,7 @@ fn submit_command(app: &mut App, line: String, fx: &mut Vec<Effect>) {
 }
 
 fn run_command(app: &mut App, line: String) -> Effect {
+    app.attempted.insert(app.step);
     app.message = Some(Message { level: Level::Info, text: format!("{} {line}", text::CMD_RUNNING) });
     let editor_text = app.editor.has_starter().then(|| app.editor.text());
     Effect::RunCommand { line, editor_text }

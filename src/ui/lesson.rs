@@ -14,7 +14,9 @@ use crate::grade::{Outcome, StepStatus};
 /// The state of step `i` as the list shows it: symbol and style.
 pub fn step_symbol(app: &App, i: usize) -> (&'static str, Style) {
     let t = &app.theme;
-    let failing = app.reports.get(&i).is_some_and(|r| r.status() == StepStatus::NotYet);
+    // The open step counts as failing only once the learner has tried something in it.
+    let failing = app.reports.get(&i).is_some_and(|r| r.status() == StepStatus::NotYet)
+        && (i != app.step || app.attempted.contains(&i));
     if app.done.contains(&i) {
         (text::SYM_DONE, t.pass)
     } else if failing {

@@ -12,6 +12,10 @@ use super::{fit, pane_block, text};
 use crate::app::watch::{age, controller_waits, pod_rows, pvc_rows, set_status};
 use crate::app::{App, Pane};
 use crate::cluster::watch::Connection;
+use crate::cluster::EntryKind;
+
+/// Names of the grader's probe pods (`kubetutor-probe-xxxxx`).
+const PROBE_PREFIX: &str = "kubetutor-probe";
 
 fn row_line(cells: &[String], widths: &[usize], style: Style) -> Line<'static> {
     let mut s = String::new();
@@ -99,14 +103,25 @@ pub fn status_lines(app: &App) -> Vec<Line<'static>> {
 
 pub fn timeline_lines(app: &App, height: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let entries = &app.history.entries;
+    // Probe pods (the grader's DNS/HTTP checks) would flood the timeline: keep their creation only.
+    let entries: Vec<_> = app
+        .history
+        .entries
+        .iter()
+        .filter(|e| !e.name.starts_with(PROBE_PREFIX) || matches!(e.kind, EntryKind::PodCreated { .. }))
+        .collect();
     let end = entries.len().saturating_sub(app.timeline_back);
     let start = end.saturating_sub(height);
     entries[start..end]
         .iter()
         .map(|e| {
             let ago = age(Some(e.at), app.now);
-            Line::from(vec![Span::styled(format!("{ago:>6} ago  "), t.dim), Span::styled(e.describe(), t.base)])
+            let what = if e.name.starts_with(PROBE_PREFIX) {
+                format!("{} ({})", e.describe(), text::WATCH_PROBE)
+            } else {
+                e.describe()
+            };
+            Line::from(vec![Span::styled(format!("{ago:>6} ago  "), t.dim), Span::styled(what, t.base)])
         })
         .collect()
 }
