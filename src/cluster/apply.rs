@@ -224,7 +224,7 @@ async fn apply_one(api: &Api<DynamicObject>, doc: &Document, opts: ApplyOptions)
 }
 
 /// The object without status and the fields every write (or dry run) touches.
-fn comparable(obj: &DynamicObject) -> Value {
+pub(crate) fn comparable(obj: &DynamicObject) -> Value {
     let mut v = serde_json::to_value(obj).unwrap_or_default();
     if let Some(map) = v.as_object_mut() {
         map.remove("status");

@@ -5,6 +5,7 @@
 
 pub mod apply;
 pub mod history;
+pub mod kubectl;
 pub mod probe;
 pub mod snapshot;
 pub mod watch;

@@ -4,6 +4,7 @@
 mod apply;
 mod cluster;
 mod kubectl;
+mod kubectl_cmd;
 mod sandbox_api;
 mod support;
 mod tui_fixture;
