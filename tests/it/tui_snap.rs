@@ -61,6 +61,7 @@ fn full_screen_wide_fresh_start() {
 fn full_screen_wide_with_pods_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = busy_app(dir.path());
+    app.attempted.insert(0);
     update(&mut app, Event::Graded(failing_report()));
     // Fill one blank, then an apply error from the server naming a field.
     update(&mut app, ctrl('n'));
@@ -91,6 +92,7 @@ fn full_screen_narrow_tabs() {
     app.focus = Pane::Watch;
     insta::assert_snapshot!("narrow_watch", render(&app, 80, 24));
     app.focus = Pane::Lesson;
+    app.attempted.insert(0);
     update(&mut app, Event::Graded(failing_report()));
     insta::assert_snapshot!("narrow_lesson", render(&app, 80, 24));
 }
@@ -149,6 +151,7 @@ fn pane(app: &kubetutor::app::App, width: u16, height: u16, which: Pane) -> Stri
 fn each_pane_alone() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = busy_app(dir.path());
+    app.attempted.insert(0);
     update(&mut app, Event::Graded(failing_report()));
     update(&mut app, key(KeyCode::Tab)); // editor -> watch
     insta::assert_snapshot!("pane_watch", pane(&app, 70, 18, Pane::Watch));
@@ -162,6 +165,7 @@ fn each_pane_alone() {
 fn blanks_and_states_are_styled_not_just_drawn() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = tui_fixture::app(dir.path(), Theme::dark());
+    app.attempted.insert(0);
     update(&mut app, Event::Graded(failing_report()));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     terminal.draw(|f| kubetutor::ui::draw(f, &app)).unwrap();
