@@ -9,6 +9,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::yaml::{line_of_path, Mark};
 use super::{ApplyFailure, Event};
 use crate::cluster::apply::{self, ApplyError, ApplyOptions};
+use crate::cluster::kubectl;
 use crate::cluster::{Cluster, History, Snapshot};
 use crate::grade::runner::Grader;
 use crate::lesson::progress::Progress;
@@ -139,7 +140,23 @@ impl Services {
         });
     }
 
-    pub fn command(&self, _line: String, _editor_text: Option<String>, _tx: UnboundedSender<Event>) {}
+    /// Run a `:` command; the result comes back with the equivalent kubectl line.
+    pub fn command(&self, line: String, editor_text: Option<String>, tx: UnboundedSender<Event>) {
+        let cmd = match kubectl::parse(&line) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                let _ = tx.send(Event::CommandDone { echo: format!(":{line}"), result: Err(e.to_string()) });
+                return;
+            }
+        };
+        let Some(cluster) = self.cluster.clone() else { return };
+        tokio::spawn(async move {
+            let echo = format!("$ {}", cmd.kubectl_line());
+            let result = kubectl::execute(&cluster, &cmd, editor_text.as_deref()).await;
+            let result = result.map(|o| o.text).map_err(|e| e.to_string());
+            let _ = tx.send(Event::CommandDone { echo, result });
+        });
+    }
 
     pub fn save_progress(&self, current: usize, done: &BTreeSet<usize>) {
         if let Some(g) = &self.grades {

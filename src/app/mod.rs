@@ -284,6 +284,11 @@ impl App {
         names
     }
 
+    /// The lesson's namespace as the status bar names it.
+    pub fn namespace(&self) -> &str {
+        self.cluster.describe.rsplit("ns ").next().unwrap_or("default")
+    }
+
     pub fn is_lesson_object(&self, name: &str) -> bool {
         let names = self.lesson_object_names();
         if names.contains(name) {

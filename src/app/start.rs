@@ -124,16 +124,7 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         };
         let mut app = App::new(lesson.clone(), start_step, done, info, theme, state_dir.clone());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-        let (ctx, mut crx) = tokio::sync::mpsc::unbounded_channel();
-        let _watch = watch::spawn(&cluster, ctx);
-        let forward = tx.clone();
-        tokio::spawn(async move {
-            while let Some(e) = crx.recv().await {
-                if forward.send(Event::Cluster(e)).is_err() {
-                    break;
-                }
-            }
-        });
+        let _watch = spawn_watch(&cluster, tx.clone());
         spawn_signals(tx.clone());
         let services = Services::new(cluster, lesson, progress, tx.clone());
         let runtime = Runtime::new(tx, services);
@@ -166,6 +157,20 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         tracing::info!("tutor quit on step {}", app.step);
         Ok(())
     })
+}
+
+/// Watch the lesson namespace, feeding the app's event channel.
+pub fn spawn_watch(cluster: &Cluster, tx: tokio::sync::mpsc::UnboundedSender<Event>) -> watch::WatchHandle {
+    let (ctx, mut crx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = watch::spawn(cluster, ctx);
+    tokio::spawn(async move {
+        while let Some(e) = crx.recv().await {
+            if tx.send(Event::Cluster(e)).is_err() {
+                break;
+            }
+        }
+    });
+    handle
 }
 
 fn spawn_signals(tx: tokio::sync::mpsc::UnboundedSender<Event>) {

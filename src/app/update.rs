@@ -463,21 +463,9 @@ fn command_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             None => {}
         },
         KeyCode::Tab => {
-            let options = super::commands::complete(&cmd.input, &app.snapshot);
-            match options.as_slice() {
-                [] => cmd.completions.clear(),
-                [only] => {
-                    cmd.input = only.clone();
-                    cmd.completions.clear();
-                }
-                many => {
-                    let common = common_prefix(many);
-                    if common.len() > cmd.input.len() {
-                        cmd.input = common;
-                    }
-                    cmd.completions = many.to_vec();
-                }
-            }
+            let (line, shown) = super::commands::complete(&cmd.input, &app.snapshot);
+            cmd.input = line;
+            cmd.completions = shown;
         }
         KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => cmd.input.clear(),
         KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
@@ -488,18 +476,6 @@ fn command_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
 }
 
-fn common_prefix(options: &[String]) -> String {
-    let first = &options[0];
-    let mut len = first.len();
-    for o in &options[1..] {
-        len = len.min(first.bytes().zip(o.bytes()).take_while(|(a, b)| a == b).count());
-    }
-    while !first.is_char_boundary(len) {
-        len -= 1;
-    }
-    first[..len].to_string()
-}
-
 fn submit_command(app: &mut App, line: String, fx: &mut Vec<Effect>) {
     let cmd = match super::commands::check(&line) {
         Ok(cmd) => cmd,
@@ -508,13 +484,19 @@ fn submit_command(app: &mut App, line: String, fx: &mut Vec<Effect>) {
             return;
         }
     };
-    if cmd.destructive {
-        let outside: Vec<String> = cmd
+    if cmd.editor_apply {
+        return start_apply(app, fx);
+    }
+    if cmd.destructive || cmd.everything {
+        let mut outside: Vec<String> = cmd
             .objects
             .into_iter()
             .filter(|(_, name)| !app.is_lesson_object(name))
             .map(|(kind, name)| format!("{kind}/{name}"))
             .collect();
+        if cmd.everything {
+            outside.push(format!("everything of that kind in namespace {}", app.namespace()));
+        }
         if !outside.is_empty() {
             let question = format!("{} {}", outside.join(", "), text::CMD_CONFIRM);
             app.confirm = Some(Confirm::RunCommand { line, question });

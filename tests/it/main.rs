@@ -8,4 +8,5 @@ mod kubectl_cmd;
 mod sandbox_api;
 mod support;
 mod tui_fixture;
+mod tui_loop;
 mod tui_snap;
