@@ -7,6 +7,7 @@ mod kubectl;
 mod kubectl_cmd;
 mod sandbox_api;
 mod support;
+mod tui_e2e;
 mod tui_fixture;
 mod tui_loop;
 mod tui_snap;
