@@ -132,6 +132,13 @@ impl EditorState {
         changed
     }
 
+    /// Insert pasted text at the cursor (replacing a selected blank).
+    pub fn paste(&mut self, text: &str) {
+        if self.area.insert_str(text.replace("\r\n", "\n").replace('\r', "\n")) {
+            self.touched();
+        }
+    }
+
     pub fn undo(&mut self) -> bool {
         let changed = self.area.undo();
         if changed {

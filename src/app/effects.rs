@@ -106,7 +106,7 @@ pub fn apply_failure(yaml: &str, e: &ApplyError) -> ApplyFailure {
             .unwrap_or(0);
         marks.push(Mark { line, column: None, message: e.message.clone() });
     }
-    ApplyFailure { message: e.to_string().replace('\n', " "), marks }
+    ApplyFailure { message: e.to_string().replace('\n', " "), marks, conflict: e.conflict }
 }
 
 impl Services {
@@ -130,10 +130,10 @@ impl Services {
         }
     }
 
-    pub fn apply(&self, yaml: String, dry_run: bool, tx: UnboundedSender<Event>) {
+    pub fn apply(&self, yaml: String, dry_run: bool, force: bool, tx: UnboundedSender<Event>) {
         let Some(cluster) = self.cluster.clone() else { return };
         tokio::spawn(async move {
-            let result = apply::apply_manifests(&cluster, &yaml, ApplyOptions { dry_run, force: false }).await;
+            let result = apply::apply_manifests(&cluster, &yaml, ApplyOptions { dry_run, force }).await;
             let result =
                 result.map(|a| a.iter().map(ToString::to_string).collect()).map_err(|e| apply_failure(&yaml, &e));
             let _ = tx.send(Event::Applied { dry_run, result });
@@ -163,4 +163,53 @@ impl Services {
             let _ = g.send(GradeRequest::Progress { current, done: done.clone() });
         }
     }
+}
+
+/// On a fresh embedded sandbox the objects of finished steps are gone: apply the learner's own
+/// drafts of those steps (the reference solution where there is no draft) and replay the
+/// command-only steps' solution actions, then say so.
+pub fn restore_done_steps(
+    cluster: Cluster,
+    lesson: Arc<Lesson>,
+    done: BTreeSet<usize>,
+    state_dir: std::path::PathBuf,
+    tx: UnboundedSender<Event>,
+) {
+    if done.is_empty() {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut problems = Vec::new();
+        for &i in &done {
+            let Some(step) = lesson.step(i) else { continue };
+            let draft = super::drafts::load(&super::drafts::draft_path(&state_dir, &lesson.slug, &step.id));
+            let yaml = match draft.filter(|d| crate::lesson::blanks::find_blanks(d).is_empty()) {
+                Some(d) if step.starter.is_some() => d,
+                _ => crate::lesson::load::solution_for(&lesson, i),
+            };
+            if !yaml.trim().is_empty() {
+                if let Err(e) = apply::apply_manifests(&cluster, &yaml, ApplyOptions::default()).await {
+                    problems.push(format!("step {i}: {e}"));
+                }
+            }
+            if step.starter.is_none() {
+                for line in step.solution_actions.iter().filter(|l| !l.starts_with(crate::lesson::load::WAIT_FOR)) {
+                    match kubectl::parse(line) {
+                        Ok(cmd) => {
+                            if let Err(e) = kubectl::execute(&cluster, &cmd, None).await {
+                                problems.push(format!("step {i}: {line}: {e}"));
+                            }
+                        }
+                        Err(e) => problems.push(format!("step {i}: {line}: {e}")),
+                    }
+                }
+            }
+        }
+        let notice = if problems.is_empty() {
+            Event::Notice(super::Level::Info, crate::ui::text::RESTORED.to_string())
+        } else {
+            Event::Notice(super::Level::Problem, format!("{}; but: {}", crate::ui::text::RESTORED, problems.join("; ")))
+        };
+        let _ = tx.send(notice);
+    });
 }

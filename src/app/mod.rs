@@ -51,6 +51,10 @@ pub enum Event {
     Timer(Timer),
     /// A background write failed (draft, progress); the text says what.
     SaveFailed(String),
+    /// Something worth a line in the lesson pane (e.g. objects restored on a fresh sandbox).
+    Notice(Level, String),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
     /// SIGTERM / SIGHUP: save and leave.
     Terminate,
 }
@@ -69,13 +73,15 @@ pub enum Timer {
 pub struct ApplyFailure {
     pub message: String,
     pub marks: Vec<yaml::Mark>,
+    /// Another field manager owns a field: applying again with force takes it over.
+    pub conflict: bool,
 }
 
 /// What the app wants done outside itself; the run loop performs it and reports back.
 #[derive(Debug)]
 pub enum Effect {
     Grade { index: usize, snapshot: Arc<Snapshot>, history: History },
-    Apply { yaml: String, dry_run: bool },
+    Apply { yaml: String, dry_run: bool, force: bool },
     RunCommand { line: String, editor_text: Option<String> },
     SaveDraft { path: PathBuf, text: String },
     SaveProgress { current: usize, done: BTreeSet<usize> },
@@ -181,6 +187,8 @@ pub struct App {
     pub command: Option<CommandLine>,
     pub command_history: Vec<String>,
     pub confirm: Option<Confirm>,
+    /// The last apply hit a conflict: the next apply forces.
+    pub force_next: bool,
     pub message: Option<Message>,
     pub cluster: ClusterInfo,
     pub theme: Theme,
@@ -227,6 +235,7 @@ impl App {
             command: None,
             command_history: Vec::new(),
             confirm: None,
+            force_next: false,
             message: None,
             cluster,
             theme,

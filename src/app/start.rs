@@ -55,7 +55,12 @@ impl Drop for TerminalGuard {
 
 fn restore_terminal() {
     let _ = disable_raw_mode();
-    let _ = crossterm::execute!(std::io::stdout(), LeaveAlternateScreen, crossterm::cursor::Show);
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
 }
 
 /// Write the last editor buffer the run loop saw to its draft file (used on panic).
@@ -122,10 +127,19 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
             kubectl_hint: cluster.kubectl_hint(),
             sandbox: cluster.is_sandbox(),
         };
-        let mut app = App::new(lesson.clone(), start_step, done, info, theme, state_dir.clone());
+        let mut app = App::new(lesson.clone(), start_step, done.clone(), info, theme, state_dir.clone());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let _watch = spawn_watch(&cluster, tx.clone());
         spawn_signals(tx.clone());
+        if cluster.is_sandbox() {
+            super::effects::restore_done_steps(
+                cluster.clone(),
+                lesson.clone(),
+                done.clone(),
+                state_dir.clone(),
+                tx.clone(),
+            );
+        }
         let services = Services::new(cluster, lesson, progress, tx.clone());
         let runtime = Runtime::new(tx, services);
 
@@ -138,13 +152,14 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         enable_raw_mode().context("cannot switch the terminal to raw mode (is this a terminal?)")?;
         let _guard = TerminalGuard;
         let mut stdout = std::io::stdout();
-        crossterm::execute!(stdout, EnterAlternateScreen)?;
+        crossterm::execute!(stdout, EnterAlternateScreen, crossterm::event::EnableBracketedPaste)?;
         stdout.flush()?;
         let mut terminal = Terminal::new(CrosstermBackend::new(stdout))?;
         let input = EventStream::new().filter_map(|e| async move {
             match e {
                 Ok(TermEvent::Key(k)) => Some(Event::Key(k)),
                 Ok(TermEvent::Resize(w, h)) => Some(Event::Resize(w, h)),
+                Ok(TermEvent::Paste(text)) => Some(Event::Paste(text)),
                 Ok(_) => None,
                 Err(e) => {
                     tracing::warn!("terminal input: {e}");

@@ -87,6 +87,21 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             app.overlay = Some(Overlay::Output { title, text, scroll: 0 });
             app.dirty = true;
         }
+        Event::Notice(level, text) => {
+            app.message = Some(Message { level, text });
+            app.dirty = true;
+        }
+        Event::Paste(text) => {
+            app.dirty = true;
+            if app.command.is_some() {
+                if let Some(cmd) = app.command.as_mut() {
+                    cmd.input.push_str(text.lines().next().unwrap_or(""));
+                }
+            } else if app.focus == Pane::Editor && app.editor.has_starter() && app.overlay.is_none() {
+                app.editor.paste(&text);
+                fx.push(Effect::After { delay: DRAFT_DEBOUNCE, timer: Timer::SaveDraft(app.editor.generation) });
+            }
+        }
         Event::SaveFailed(what) => {
             app.message = Some(Message { level: Level::Problem, text: what });
             app.dirty = true;
@@ -147,7 +162,11 @@ fn on_applied(app: &mut App, dry_run: bool, result: Result<Vec<String>, super::A
     match result {
         Ok(_) if dry_run => {
             app.apply = ApplyState::Applying;
-            fx.push(Effect::Apply { yaml: app.editor.text(), dry_run: false });
+            fx.push(Effect::Apply {
+                yaml: app.editor.text(),
+                dry_run: false,
+                force: std::mem::take(&mut app.force_next),
+            });
         }
         Ok(applied) => {
             app.editor.set_apply_marks(Vec::new());
@@ -156,7 +175,10 @@ fn on_applied(app: &mut App, dry_run: bool, result: Result<Vec<String>, super::A
         }
         Err(failure) => {
             app.editor.set_apply_marks(failure.marks);
-            app.apply = ApplyState::Failed(failure.message);
+            app.force_next = failure.conflict;
+            let message =
+                if failure.conflict { format!("{} ({})", failure.message, text::APPLY_FORCE) } else { failure.message };
+            app.apply = ApplyState::Failed(message);
         }
     }
 }
@@ -333,7 +355,7 @@ fn start_apply(app: &mut App, fx: &mut Vec<Effect>) {
     }
     app.apply = ApplyState::DryRun;
     app.attempted.insert(app.step);
-    fx.push(Effect::Apply { yaml: app.editor.text(), dry_run: true });
+    fx.push(Effect::Apply { yaml: app.editor.text(), dry_run: true, force: app.force_next });
 }
 
 /// The live version of the editor's objects as YAML, trimmed of what the server adds.
@@ -397,7 +419,9 @@ fn show_diff(app: &mut App) {
                 if !s.is_empty() {
                     s.push_str("---\n");
                 }
-                s.push_str(&serde_yaml::to_string(&v).unwrap_or_default());
+                // Through serde_json (sorted keys) like the live side, so only values differ.
+                let json = serde_json::to_value(&v).unwrap_or_default();
+                s.push_str(&serde_yaml::to_string(&json).unwrap_or_default());
             }
         }
         s

@@ -199,3 +199,63 @@ async fn the_run_loop_draws_scripted_keys_and_quits() {
     let draft = std::fs::read_to_string(dir.path().join("drafts/statefulset/headless-service.yaml")).unwrap();
     assert!(draft.contains("clusterIP: None"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_solution_and_reset_of_a_finished_step() {
+    let mut h = Harness::new().await;
+    h.fill_step0("web");
+    h.ctrl('s');
+    h.until(20, "step 0 to pass", |a| a.step == 1).await;
+    // Back to step 0 from the step list.
+    h.app.focus = kubetutor::app::Pane::Lesson;
+    h.key(KeyCode::Char('k'));
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.step, 0);
+    assert!(h.app.editor.text().contains("clusterIP: None"), "the draft comes back");
+    h.app.focus = kubetutor::app::Pane::Editor;
+    h.ctrl('d');
+    assert!(h.app.overlay.is_none(), "{:?}", h.app.overlay);
+    assert_eq!(h.app.message.as_ref().map(|m| m.text.as_str()), Some(kubetutor::ui::text::DIFF_SAME));
+    let edited = h.app.editor.text().replace("port: 80", "port: 8080");
+    h.app.editor.set_text(&edited);
+    h.ctrl('d');
+    let Some(Overlay::Diff { lines, .. }) = &h.app.overlay else { panic!("no diff: {:?}", h.app.message) };
+    use kubetutor::app::DiffTag;
+    assert!(lines.iter().any(|l| l.tag == DiffTag::Removed && l.text.contains("port: 80")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.tag == DiffTag::Added && l.text.contains("port: 8080")), "{lines:?}");
+    h.key(KeyCode::Esc);
+    // The reference solution, next to the learner's text, once the step has passed.
+    h.app.focus = kubetutor::app::Pane::Lesson;
+    h.key(KeyCode::Char('s'));
+    assert!(matches!(h.app.overlay, Some(Overlay::Solution { .. })));
+    let screen = crate::tui_fixture::render(&h.app, 120, 40);
+    assert!(screen.contains("yours") && screen.contains("reference"), "{screen}");
+    h.key(KeyCode::Esc);
+    // Reset asks first; n keeps the text, y brings the starter back.
+    h.app.focus = kubetutor::app::Pane::Editor;
+    h.ctrl('r');
+    assert_eq!(h.app.confirm, Some(Confirm::ResetEditor));
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.editor.text().contains("port: 8080"));
+    h.ctrl('r');
+    h.key(KeyCode::Char('y'));
+    assert_eq!(h.app.editor.text(), h.app.lesson.steps[0].starter.as_ref().unwrap().text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_sandbox_gets_the_finished_steps_back() {
+    let mut h = Harness::new().await;
+    let lesson = h.app.lesson.clone();
+    let cluster = h.runtime.services.cluster.clone().unwrap();
+    kubetutor::app::effects::restore_done_steps(
+        cluster,
+        lesson,
+        [0, 1].into_iter().collect(),
+        h.dir.path().to_path_buf(),
+        h.runtime.tx.clone(),
+    );
+    h.until(30, "the restore notice", |a| a.message.is_some()).await;
+    assert_eq!(h.app.message.as_ref().unwrap().text, kubetutor::ui::text::RESTORED);
+    h.until(30, "the pods of step 1", |a| a.snapshot.pods.len() >= 2 && a.snapshot.services.contains_key("nginx"))
+        .await;
+}

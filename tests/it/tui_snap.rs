@@ -75,6 +75,7 @@ fn full_screen_wide_with_pods_and_errors() {
     let failure = ApplyFailure {
         message: "Service \"nginx\" is invalid: spec.ports[0].name: Invalid value: \"web\"".into(),
         marks: vec![Mark { line: 12, column: None, message: "spec.ports[0].name: Invalid value".into() }],
+        conflict: false,
     };
     update(&mut app, Event::Applied { dry_run: true, result: Err(failure) });
     let screen = render(&app, 120, 40);
