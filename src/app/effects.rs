@@ -19,6 +19,7 @@ use crate::lesson::Lesson;
 enum GradeRequest {
     Grade { index: usize, snapshot: Arc<Snapshot>, history: History },
     Progress { current: usize, done: BTreeSet<usize> },
+    Hint { index: usize },
 }
 
 /// The cluster-facing side of the app. Without a cluster (render tests) nothing is sent.
@@ -42,11 +43,13 @@ impl GradeTask {
             while let Ok(next) = rx.try_recv() {
                 match (&req, next) {
                     (_, GradeRequest::Progress { current, done }) => self.set_progress(current, &done, &tx),
+                    (_, GradeRequest::Hint { index }) => self.hint(index, &tx),
                     (_, grade) => req = grade,
                 }
             }
             match req {
                 GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
+                GradeRequest::Hint { index } => self.hint(index, &tx),
                 GradeRequest::Grade { index, snapshot, history } => {
                     if self.grader.begin_step(index, &snapshot).is_some() {
                         self.progress.absorb(&self.lesson, &self.grader);
@@ -71,6 +74,11 @@ impl GradeTask {
             self.progress.mark_done(&self.lesson, i);
         }
         self.progress.set_current(&self.lesson, current);
+        self.save(tx);
+    }
+
+    fn hint(&mut self, index: usize, tx: &UnboundedSender<Event>) {
+        self.progress.use_hint(&self.lesson, index);
         self.save(tx);
     }
 
@@ -156,6 +164,12 @@ impl Services {
             let result = result.map(|o| o.text).map_err(|e| e.to_string());
             let _ = tx.send(Event::CommandDone { echo, result });
         });
+    }
+
+    pub fn hint_used(&self, index: usize) {
+        if let Some(g) = &self.grades {
+            let _ = g.send(GradeRequest::Hint { index });
+        }
     }
 
     pub fn save_progress(&self, current: usize, done: &BTreeSet<usize>) {

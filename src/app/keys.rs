@@ -93,7 +93,7 @@ pub const GLOBAL: &[Binding] = &[
     b(KeyCode::BackTab, SHIFT, Action::FocusPrev, "Shift-Tab", "focus the previous pane", ""),
     b(KeyCode::F(1), NONE, Action::Help, "F1", "show all keys", "help"),
     b(KeyCode::Char('g'), CTRL, Action::Grade, "Ctrl-G", "check the step now", "check"),
-    b(KeyCode::Char('o'), CTRL, Action::CommandLine, "Ctrl-O", "open the command line (kubectl syntax)", ""),
+    b(KeyCode::Char('o'), CTRL, Action::CommandLine, "Ctrl-O", "open the command line (kubectl syntax)", "command"),
     b(KeyCode::Char('q'), CTRL, Action::Quit, "Ctrl-Q", "quit (your editor text is saved)", "quit"),
     b(KeyCode::Char('c'), CTRL, Action::Quit, "Ctrl-C", "quit", ""),
 ];
@@ -168,7 +168,9 @@ pub fn lookup(pane: Pane, key: &KeyEvent) -> Option<Action> {
 
 /// `(label, short)` pairs for the status bar: the focused pane's keys, then the global ones.
 pub fn status_hints(pane: Pane) -> Vec<(&'static str, &'static str)> {
-    commands(pane).iter().chain(GLOBAL).filter(|b| !b.short.is_empty()).map(|b| (b.label, b.short)).collect()
+    let own = commands(pane);
+    let global = GLOBAL.iter().filter(|g| !own.iter().any(|b| b.action == g.action && !b.short.is_empty()));
+    own.iter().chain(global).filter(|b| !b.short.is_empty()).map(|b| (b.label, b.short)).collect()
 }
 
 #[cfg(test)]

@@ -80,12 +80,36 @@ pub struct ApplyFailure {
 /// What the app wants done outside itself; the run loop performs it and reports back.
 #[derive(Debug)]
 pub enum Effect {
-    Grade { index: usize, snapshot: Arc<Snapshot>, history: History },
-    Apply { yaml: String, dry_run: bool, force: bool },
-    RunCommand { line: String, editor_text: Option<String> },
-    SaveDraft { path: PathBuf, text: String },
-    SaveProgress { current: usize, done: BTreeSet<usize> },
-    After { delay: Duration, timer: Timer },
+    Grade {
+        index: usize,
+        snapshot: Arc<Snapshot>,
+        history: History,
+    },
+    Apply {
+        yaml: String,
+        dry_run: bool,
+        force: bool,
+    },
+    RunCommand {
+        line: String,
+        editor_text: Option<String>,
+    },
+    SaveDraft {
+        path: PathBuf,
+        text: String,
+    },
+    SaveProgress {
+        current: usize,
+        done: BTreeSet<usize>,
+    },
+    /// A hint of step `index` was revealed (kept in the progress file).
+    HintUsed {
+        index: usize,
+    },
+    After {
+        delay: Duration,
+        timer: Timer,
+    },
     Quit,
 }
 

@@ -285,6 +285,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             let shown = app.hints_shown.entry(app.step).or_default();
             if *shown < available {
                 *shown += 1;
+                fx.push(Effect::HintUsed { index: app.step });
             } else {
                 app.message = Some(Message { level: Level::Info, text: "no more hints for this step".into() });
             }

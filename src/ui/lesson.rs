@@ -124,7 +124,18 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
             t.dim,
         )));
     }
-    if app.done.contains(&app.step) {
+    if app.done.len() == app.lesson.steps.len() && !app.lesson.recap.trim().is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_DONE, text::LESSON_DONE), t.pass)));
+        lines.extend(markdown::render(&app.lesson.recap, t));
+        for link in &app.lesson.links {
+            lines.push(Line::from(vec![
+                Span::styled("• ", t.dim),
+                Span::styled(link.title.clone(), t.base),
+                Span::styled(format!(" <{}>", link.url), t.dim),
+            ]));
+        }
+    } else if app.done.contains(&app.step) {
         lines.push(Line::default());
         lines.push(Line::from(Span::styled(
             format!("{} {} · s shows the reference solution", text::SYM_DONE, text::STEP_PASSED),
