@@ -285,7 +285,12 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             let shown = app.hints_shown.entry(app.step).or_default();
             if *shown < available {
                 *shown += 1;
+                let n = *shown;
                 fx.push(Effect::HintUsed { index: app.step });
+                // The hint also goes to the message line, where it is seen without scrolling.
+                let hint = hint_list(app).get(n - 1).cloned().unwrap_or_default();
+                app.message =
+                    Some(Message { level: Level::Info, text: format!("{} {n}/{available}: {hint}", text::HINT) });
             } else {
                 app.message = Some(Message { level: Level::Info, text: "no more hints for this step".into() });
             }

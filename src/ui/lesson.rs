@@ -150,7 +150,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let done = app.done.len();
     let total = app.lesson.steps.len();
     let extra = Line::from(Span::styled(format!(" {done}/{total} done "), t.dim));
-    let block = pane_block(app, Pane::Lesson, format!("{}: {}", text::PANE_LESSON, app.lesson.title), Some(extra));
+    let room = (area.width as usize).saturating_sub(text::PANE_LESSON.len() + 18);
+    let title = format!("{}: {}", text::PANE_LESSON, fit(&app.lesson.title, room));
+    let block = pane_block(app, Pane::Lesson, title, Some(extra));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let list_height = (total as u16).min(inner.height / 3).max(1);
