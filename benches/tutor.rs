@@ -91,7 +91,7 @@ fn main() {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let _watch = kubetutor::app::start::spawn_watch(&cluster, tx.clone());
         let progress = Progress { lesson: lesson.slug.clone(), ..Default::default() };
-        let runtime = Runtime::new(tx.clone(), Services::new(cluster.clone(), lesson.clone(), progress, tx));
+        let runtime = Runtime::new(tx.clone(), Services::new(cluster.clone(), lesson.clone(), progress, None, tx));
         let mut terminal = Terminal::new(TestBackend::new(200, 60)).unwrap();
         terminal.draw(|f| kubetutor::ui::draw(f, &app)).unwrap();
         let first_frame = t0.elapsed();

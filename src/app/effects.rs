@@ -34,10 +34,27 @@ struct GradeTask {
     grader: Grader,
     lesson: Arc<Lesson>,
     progress: Progress,
+    restore: Option<Restore>,
+    /// After a restore: the current step's baseline is retaken once the restored pods are up.
+    fresh: bool,
+}
+
+/// What to bring back on a fresh sandbox before grading starts.
+pub struct Restore {
+    pub done: BTreeSet<usize>,
+    pub state_dir: std::path::PathBuf,
 }
 
 impl GradeTask {
     async fn run(mut self, mut rx: tokio::sync::mpsc::UnboundedReceiver<GradeRequest>, tx: UnboundedSender<Event>) {
+        if let Some(r) = self.restore.take() {
+            if !r.done.is_empty() {
+                let cluster = self.grader.cluster().clone();
+                let problems = restore_done_steps(&cluster, &self.lesson, &r.done, &r.state_dir).await;
+                let _ = tx.send(restore_notice(&problems));
+                self.fresh = true;
+            }
+        }
         while let Some(mut req) = rx.recv().await {
             // A burst of requests: only the newest grade matters, progress updates all apply.
             while let Ok(next) = rx.try_recv() {
@@ -51,6 +68,18 @@ impl GradeTask {
                 GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
                 GradeRequest::Hint { index } => self.hint(index, &tx),
                 GradeRequest::Grade { index, snapshot, history } => {
+                    if self.fresh {
+                        if !sets_settled(&snapshot) {
+                            let _ = tx.send(Event::Graded(self.waiting_report(index)));
+                            continue;
+                        }
+                        // The baseline of the last session names pods and claims that are gone.
+                        self.fresh = false;
+                        self.grader.forget_baseline(index);
+                        if let Some(step) = self.lesson.step(index) {
+                            self.progress.baselines.remove(&step.id);
+                        }
+                    }
                     if self.grader.begin_step(index, &snapshot).is_some() {
                         self.progress.absorb(&self.lesson, &self.grader);
                         self.save(&tx);
@@ -75,6 +104,19 @@ impl GradeTask {
         }
         self.progress.set_current(&self.lesson, current);
         self.save(tx);
+    }
+
+    fn waiting_report(&self, index: usize) -> crate::grade::StepReport {
+        let step = &self.lesson.steps[index.min(self.lesson.steps.len() - 1)];
+        let checks = step
+            .checks
+            .iter()
+            .map(|c| crate::grade::CheckReport {
+                name: c.name.clone(),
+                outcome: crate::grade::Outcome::waiting("the restored objects of the finished steps to come up"),
+            })
+            .collect();
+        crate::grade::StepReport { index, id: step.id.clone(), title: step.title.clone(), checks }
     }
 
     fn hint(&mut self, index: usize, tx: &UnboundedSender<Event>) {
@@ -119,11 +161,18 @@ pub fn apply_failure(yaml: &str, e: &ApplyError) -> ApplyFailure {
 
 impl Services {
     /// Services on `cluster`: starts the grading task for `lesson` with the saved `progress`.
-    pub fn new(cluster: Cluster, lesson: Arc<Lesson>, progress: Progress, tx: UnboundedSender<Event>) -> Services {
+    /// `restore`: bring back the finished steps' objects first (a fresh embedded sandbox).
+    pub fn new(
+        cluster: Cluster,
+        lesson: Arc<Lesson>,
+        progress: Progress,
+        restore: Option<Restore>,
+        tx: UnboundedSender<Event>,
+    ) -> Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
         progress.restore_into(&lesson, &mut grader);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(GradeTask { grader, lesson, progress }.run(grx, tx));
+        tokio::spawn(GradeTask { grader, lesson, progress, restore, fresh: false }.run(grx, tx));
         Services { cluster: Some(cluster), grades: Some(gtx) }
     }
 
@@ -181,49 +230,55 @@ impl Services {
 
 /// On a fresh embedded sandbox the objects of finished steps are gone: apply the learner's own
 /// drafts of those steps (the reference solution where there is no draft) and replay the
-/// command-only steps' solution actions, then say so.
-pub fn restore_done_steps(
-    cluster: Cluster,
-    lesson: Arc<Lesson>,
-    done: BTreeSet<usize>,
-    state_dir: std::path::PathBuf,
-    tx: UnboundedSender<Event>,
-) {
-    if done.is_empty() {
-        return;
-    }
-    tokio::spawn(async move {
-        let mut problems = Vec::new();
-        for &i in &done {
-            let Some(step) = lesson.step(i) else { continue };
-            let draft = super::drafts::load(&super::drafts::draft_path(&state_dir, &lesson.slug, &step.id));
-            let yaml = match draft.filter(|d| crate::lesson::blanks::find_blanks(d).is_empty()) {
-                Some(d) if step.starter.is_some() => d,
-                _ => crate::lesson::load::solution_for(&lesson, i),
-            };
-            if !yaml.trim().is_empty() {
-                if let Err(e) = apply::apply_manifests(&cluster, &yaml, ApplyOptions::default()).await {
-                    problems.push(format!("step {i}: {e}"));
-                }
+/// command-only steps' solution actions. Returns what went wrong, if anything.
+pub async fn restore_done_steps(
+    cluster: &Cluster,
+    lesson: &Lesson,
+    done: &BTreeSet<usize>,
+    state_dir: &std::path::Path,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for &i in done {
+        let Some(step) = lesson.step(i) else { continue };
+        let draft = super::drafts::load(&super::drafts::draft_path(state_dir, &lesson.slug, &step.id));
+        let yaml = match draft.filter(|d| crate::lesson::blanks::find_blanks(d).is_empty()) {
+            Some(d) if step.starter.is_some() => d,
+            _ => crate::lesson::load::solution_for(lesson, i),
+        };
+        if !yaml.trim().is_empty() {
+            if let Err(e) = apply::apply_manifests(cluster, &yaml, ApplyOptions::default()).await {
+                problems.push(format!("step {i}: {e}"));
             }
-            if step.starter.is_none() {
-                for line in step.solution_actions.iter().filter(|l| !l.starts_with(crate::lesson::load::WAIT_FOR)) {
-                    match kubectl::parse(line) {
-                        Ok(cmd) => {
-                            if let Err(e) = kubectl::execute(&cluster, &cmd, None).await {
-                                problems.push(format!("step {i}: {line}: {e}"));
-                            }
-                        }
-                        Err(e) => problems.push(format!("step {i}: {line}: {e}")),
-                    }
+        }
+        if step.starter.is_none() {
+            for line in step.solution_actions.iter().filter(|l| !l.starts_with(crate::lesson::load::WAIT_FOR)) {
+                let result = match kubectl::parse(line) {
+                    Ok(cmd) => kubectl::execute(cluster, &cmd, None).await.map(|_| ()).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(e) = result {
+                    problems.push(format!("step {i}: {line}: {e}"));
                 }
             }
         }
-        let notice = if problems.is_empty() {
-            Event::Notice(super::Level::Info, crate::ui::text::RESTORED.to_string())
-        } else {
-            Event::Notice(super::Level::Problem, format!("{}; but: {}", crate::ui::text::RESTORED, problems.join("; ")))
-        };
-        let _ = tx.send(notice);
-    });
+    }
+    problems
+}
+
+/// The lesson-pane notice for a restore.
+pub fn restore_notice(problems: &[String]) -> Event {
+    let restored = crate::ui::text::RESTORED;
+    if problems.is_empty() {
+        Event::Notice(super::Level::Info, restored.to_string())
+    } else {
+        Event::Notice(super::Level::Problem, format!("{restored}; but: {}", problems.join("; ")))
+    }
+}
+
+/// Whether every StatefulSet has all its replicas Ready (a restore has come up).
+fn sets_settled(snapshot: &Snapshot) -> bool {
+    snapshot.statefulsets.values().all(|s| {
+        let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        s.status.as_ref().and_then(|st| st.ready_replicas).unwrap_or(0) == want
+    })
 }

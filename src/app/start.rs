@@ -131,16 +131,9 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
         let _watch = spawn_watch(&cluster, tx.clone());
         spawn_signals(tx.clone());
-        if cluster.is_sandbox() {
-            super::effects::restore_done_steps(
-                cluster.clone(),
-                lesson.clone(),
-                done.clone(),
-                state_dir.clone(),
-                tx.clone(),
-            );
-        }
-        let services = Services::new(cluster, lesson, progress, tx.clone());
+        let restore =
+            cluster.is_sandbox().then(|| super::effects::Restore { done: done.clone(), state_dir: state_dir.clone() });
+        let services = Services::new(cluster, lesson, progress, restore, tx.clone());
         let runtime = Runtime::new(tx, services);
 
         let previous = std::panic::take_hook();

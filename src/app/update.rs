@@ -16,6 +16,8 @@ use crate::ui::text;
 pub const GRADE_DEBOUNCE: Duration = Duration::from_millis(300);
 /// Drafts are written this long after the last keystroke.
 pub const DRAFT_DEBOUNCE: Duration = Duration::from_millis(400);
+/// Lines per PgUp/PgDn in the lesson text.
+const PAGE: u16 = 10;
 /// How long a changed pod row stays highlighted.
 pub const HIGHLIGHT: Duration = Duration::from_secs(2);
 
@@ -80,6 +82,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         Event::Graded(report) => on_graded(app, report, &mut fx),
         Event::Applied { dry_run, result } => on_applied(app, dry_run, result, &mut fx),
         Event::CommandDone { echo, result } => {
+            app.message = None;
             let (title, text) = match result {
                 Ok(out) => (echo, out),
                 Err(e) => (echo, format!("error: {e}")),
@@ -278,8 +281,8 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 fx.extend(grade(app));
             }
         }
-        Action::ScrollUp => app.text_scroll = app.text_scroll.saturating_sub(5),
-        Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(5),
+        Action::ScrollUp => app.text_scroll = app.text_scroll.saturating_sub(PAGE),
+        Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(PAGE),
         Action::NextHint => {
             let available = hint_tiers(app);
             let shown = app.hints_shown.entry(app.step).or_default();

@@ -47,7 +47,7 @@ fn step_list(app: &App, width: usize) -> Vec<Line<'static>> {
         .collect()
 }
 
-/// The open step's body: text, checks, hints, solution note.
+/// The open step's text, the hints revealed so far, the solution note or the recap.
 pub fn body_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
@@ -58,7 +58,50 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
         lines.push(Line::default());
     }
     lines.extend(markdown::render(&step.text, t));
-    lines.push(Line::default());
+    let hints = crate::app::hint_list(app);
+    let shown = app.hints_shown.get(&app.step).copied().unwrap_or(0).min(hints.len());
+    if shown > 0 {
+        lines.push(Line::default());
+        for (i, h) in hints.iter().take(shown).enumerate() {
+            lines.push(Line::from(vec![
+                Span::styled(format!("{} {}/{}: ", text::HINT, i + 1, hints.len()), t.waiting),
+                Span::styled(h.clone(), t.base),
+            ]));
+        }
+    }
+    if shown < hints.len() {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            format!("{} {} ({} left)", text::HINTS_LEFT, "h", hints.len() - shown),
+            t.dim,
+        )));
+    }
+    if app.done.len() == app.lesson.steps.len() && !app.lesson.recap.trim().is_empty() {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_DONE, text::LESSON_DONE), t.pass)));
+        lines.extend(markdown::render(&app.lesson.recap, t));
+        for link in &app.lesson.links {
+            lines.push(Line::from(vec![
+                Span::styled("• ", t.dim),
+                Span::styled(link.title.clone(), t.base),
+                Span::styled(format!(" <{}>", link.url), t.dim),
+            ]));
+        }
+    } else if app.done.contains(&app.step) {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(
+            format!("{} {} · s shows the reference solution", text::SYM_DONE, text::STEP_PASSED),
+            t.pass,
+        )));
+    }
+    lines
+}
+
+/// The live result of each check of the open step (kept in view below the text).
+pub fn check_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
+    let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
+    let mut lines = Vec::new();
     let head =
         if app.grading { format!("{} · {}", text::CHECKS, text::CHECKS_RUNNING) } else { text::CHECKS.to_string() };
     lines.push(Line::from(Span::styled(head, t.strong)));
@@ -106,42 +149,6 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
             }
         }
     }
-    let hints = crate::app::hint_list(app);
-    let shown = app.hints_shown.get(&app.step).copied().unwrap_or(0).min(hints.len());
-    if shown > 0 {
-        lines.push(Line::default());
-        for (i, h) in hints.iter().take(shown).enumerate() {
-            lines.push(Line::from(vec![
-                Span::styled(format!("{} {}/{}: ", text::HINT, i + 1, hints.len()), t.waiting),
-                Span::styled(h.clone(), t.base),
-            ]));
-        }
-    }
-    if shown < hints.len() {
-        lines.push(Line::default());
-        lines.push(Line::from(Span::styled(
-            format!("{} {} ({} left)", text::HINTS_LEFT, "h", hints.len() - shown),
-            t.dim,
-        )));
-    }
-    if app.done.len() == app.lesson.steps.len() && !app.lesson.recap.trim().is_empty() {
-        lines.push(Line::default());
-        lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_DONE, text::LESSON_DONE), t.pass)));
-        lines.extend(markdown::render(&app.lesson.recap, t));
-        for link in &app.lesson.links {
-            lines.push(Line::from(vec![
-                Span::styled("• ", t.dim),
-                Span::styled(link.title.clone(), t.base),
-                Span::styled(format!(" <{}>", link.url), t.dim),
-            ]));
-        }
-    } else if app.done.contains(&app.step) {
-        lines.push(Line::default());
-        lines.push(Line::from(Span::styled(
-            format!("{} {} · s shows the reference solution", text::SYM_DONE, text::STEP_PASSED),
-            t.pass,
-        )));
-    }
     lines
 }
 
@@ -157,10 +164,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(block, area);
     let list_height = (total as u16).min(inner.height / 3).max(1);
     let msg_height = u16::from(app.message.is_some());
-    let [list, _gap, body, msg] = Layout::vertical([
+    let checks = check_lines(app);
+    let width = inner.width.max(1) as usize;
+    let wrapped: usize = checks.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+    let checks_height = (wrapped as u16 + 1).min(inner.height.saturating_sub(list_height + 4) / 2);
+    let [list, _gap, body, check_area, msg] = Layout::vertical([
         Constraint::Length(list_height),
         Constraint::Length(1),
         Constraint::Min(1),
+        Constraint::Length(checks_height),
         Constraint::Length(msg_height),
     ])
     .areas(inner);
@@ -171,6 +183,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let sep = Line::from(Span::styled("─".repeat(inner.width as usize), t.border));
     frame.render_widget(Paragraph::new(sep), _gap);
     frame.render_widget(Paragraph::new(body_lines(app)).wrap(Wrap { trim: false }).scroll((app.text_scroll, 0)), body);
+    let [check_sep, check_body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(check_area);
+    frame.render_widget(Paragraph::new(Span::styled("─".repeat(inner.width as usize), t.border)), check_sep);
+    frame.render_widget(Paragraph::new(checks).wrap(Wrap { trim: false }), check_body);
     if let Some(m) = &app.message {
         let style = match m.level {
             Level::Good => t.pass,

@@ -50,7 +50,7 @@ pub const SOLUTION_LOCKED: &str = "the reference solution opens after the step p
 
 pub const WATCH_SIMULATED: &str = "simulated pods";
 pub const WATCH_NO_PODS: &str = "no pods yet";
-pub const WATCH_PROBE: &str = "the tutor checking DNS/HTTP";
+pub const WATCH_PROBE: &str = "tutor probe";
 pub const WATCH_TIMELINE: &str = "Timeline";
 pub const WATCH_PVCS: &str = "PVCs";
 pub const POD_HEADERS: [&str; 6] = ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IMAGE"];

@@ -49,7 +49,7 @@ impl Harness {
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let watch = kubetutor::app::start::spawn_watch(&cluster, tx.clone());
         let progress = Progress { lesson: lesson.slug.clone(), ..Default::default() };
-        let runtime = Runtime::new(tx.clone(), Services::new(cluster, lesson, progress, tx));
+        let runtime = Runtime::new(tx.clone(), Services::new(cluster, lesson, progress, None, tx));
         Harness { app, runtime, rx, dir, _watch: watch, _sandbox: sandbox }
     }
 
@@ -247,13 +247,13 @@ async fn a_fresh_sandbox_gets_the_finished_steps_back() {
     let mut h = Harness::new().await;
     let lesson = h.app.lesson.clone();
     let cluster = h.runtime.services.cluster.clone().unwrap();
-    kubetutor::app::effects::restore_done_steps(
-        cluster,
-        lesson,
-        [0, 1].into_iter().collect(),
-        h.dir.path().to_path_buf(),
-        h.runtime.tx.clone(),
-    );
+    let tx = h.runtime.tx.clone();
+    let state_dir = h.dir.path().to_path_buf();
+    tokio::spawn(async move {
+        let done = [0, 1].into_iter().collect();
+        let problems = kubetutor::app::effects::restore_done_steps(&cluster, &lesson, &done, &state_dir).await;
+        let _ = tx.send(kubetutor::app::effects::restore_notice(&problems));
+    });
     h.until(30, "the restore notice", |a| a.message.is_some()).await;
     assert_eq!(h.app.message.as_ref().unwrap().text, kubetutor::ui::text::RESTORED);
     h.until(30, "the pods of step 1", |a| a.snapshot.pods.len() >= 2 && a.snapshot.services.contains_key("nginx"))
