@@ -210,6 +210,9 @@ pub struct App {
     pub overlay: Option<Overlay>,
     pub command: Option<CommandLine>,
     pub command_history: Vec<String>,
+    /// The commands run and what they printed, newest last (shown where a command-only step
+    /// has no editor).
+    pub command_log: Vec<(String, String)>,
     pub confirm: Option<Confirm>,
     /// The last apply hit a conflict: the next apply forces.
     pub force_next: bool,
@@ -258,6 +261,7 @@ impl App {
             overlay: None,
             command: None,
             command_history: Vec::new(),
+            command_log: Vec::new(),
             confirm: None,
             force_next: false,
             message: None,

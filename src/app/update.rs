@@ -16,6 +16,8 @@ use crate::ui::text;
 pub const GRADE_DEBOUNCE: Duration = Duration::from_millis(300);
 /// Drafts are written this long after the last keystroke.
 pub const DRAFT_DEBOUNCE: Duration = Duration::from_millis(400);
+/// Commands kept in the command log.
+const COMMAND_LOG: usize = 30;
 /// Lines per PgUp/PgDn in the lesson text.
 const PAGE: u16 = 10;
 /// How long a changed pod row stays highlighted.
@@ -87,6 +89,10 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 Ok(out) => (echo, out),
                 Err(e) => (echo, format!("error: {e}")),
             };
+            app.command_log.push((title.clone(), text.clone()));
+            if app.command_log.len() > COMMAND_LOG {
+                app.command_log.remove(0);
+            }
             app.overlay = Some(Overlay::Output { title, text, scroll: 0 });
             app.dirty = true;
         }

@@ -119,10 +119,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if !app.editor.has_starter() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(text::EDITOR_NO_STARTER, t.dim)).wrap(Wrap { trim: true }),
-            inner,
-        );
+        // Command-only steps: the commands run so far and their output, newest at the bottom.
+        let mut lines = vec![Line::from(Span::styled(text::EDITOR_NO_STARTER, t.dim)), Line::default()];
+        for (echo, out) in &app.command_log {
+            lines.push(Line::from(Span::styled(echo.clone(), t.key)));
+            lines.extend(out.lines().map(|l| Line::from(Span::styled(l.to_string(), t.base))));
+        }
+        let width = inner.width.max(1) as usize;
+        let height: usize = lines.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
+        let scroll = height.saturating_sub(inner.height as usize) as u16;
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).scroll((scroll, 0)), inner);
         return;
     }
     let [body, foot] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);

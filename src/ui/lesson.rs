@@ -52,6 +52,19 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
     let t = &app.theme;
     let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
     let mut lines = Vec::new();
+    let complete = app.done.len() == app.lesson.steps.len();
+    if complete && !app.lesson.recap.trim().is_empty() {
+        lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_DONE, text::LESSON_DONE), t.pass)));
+        lines.extend(markdown::render(&app.lesson.recap, t));
+        for link in &app.lesson.links {
+            lines.push(Line::from(vec![
+                Span::styled("• ", t.dim),
+                Span::styled(link.title.clone(), t.base),
+                Span::styled(format!(" <{}>", link.url), t.dim),
+            ]));
+        }
+        lines.push(Line::from(Span::styled("─".repeat(20), t.border)));
+    }
     // Step texts usually open with their own heading; add one only when they do not.
     if !step.text.trim_start().starts_with('#') {
         lines.push(Line::from(Span::styled(format!("Step {}: {}", app.step, step.title), t.heading)));
@@ -76,18 +89,7 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
             t.dim,
         )));
     }
-    if app.done.len() == app.lesson.steps.len() && !app.lesson.recap.trim().is_empty() {
-        lines.push(Line::default());
-        lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_DONE, text::LESSON_DONE), t.pass)));
-        lines.extend(markdown::render(&app.lesson.recap, t));
-        for link in &app.lesson.links {
-            lines.push(Line::from(vec![
-                Span::styled("• ", t.dim),
-                Span::styled(link.title.clone(), t.base),
-                Span::styled(format!(" <{}>", link.url), t.dim),
-            ]));
-        }
-    } else if app.done.contains(&app.step) {
+    if app.done.contains(&app.step) {
         lines.push(Line::default());
         lines.push(Line::from(Span::styled(
             format!("{} {} · s shows the reference solution", text::SYM_DONE, text::STEP_PASSED),

@@ -18,12 +18,21 @@ fn first_line(app: &App, width: usize) -> Line<'static> {
         return Line::from(Span::styled(fit(question, width), t.fail));
     }
     if let Some(cmd) = &app.command {
-        return Line::from(vec![
-            Span::styled(text::CMD_PROMPT, t.key),
-            Span::styled(cmd.input.clone(), t.base),
-            Span::styled(" ", t.cursor),
-            Span::styled("   Enter runs · Tab completes · ↑↓ history · Esc cancels", t.dim),
-        ]);
+        // A long line scrolls: its end (where the cursor is) stays in view.
+        let room = width.saturating_sub(3);
+        let n = cmd.input.chars().count();
+        let shown: String = if n > room {
+            let tail: String = cmd.input.chars().skip(n - room + 1).collect();
+            format!("…{tail}")
+        } else {
+            cmd.input.clone()
+        };
+        let mut spans =
+            vec![Span::styled(text::CMD_PROMPT, t.key), Span::styled(shown, t.base), Span::styled(" ", t.cursor)];
+        if n + 60 < width {
+            spans.push(Span::styled("   Enter runs · Tab completes · ↑↓ history · Esc cancels", t.dim));
+        }
+        return Line::from(spans);
     }
     let mut spans = Vec::new();
     let mut used = 0;

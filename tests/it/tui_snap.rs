@@ -195,3 +195,22 @@ fn monochrome_renders_without_colour() {
         assert_eq!(cell.bg, ratatui::style::Color::Reset);
     }
 }
+
+#[test]
+fn command_step_shows_its_command_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    app.open_step(2);
+    update(
+        &mut app,
+        Event::CommandDone {
+            echo: "$ kubectl scale statefulset/web --replicas=3".into(),
+            result: Ok("statefulset.apps/web scaled\n".into()),
+        },
+    );
+    update(&mut app, key(KeyCode::Esc));
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("$ kubectl scale statefulset/web --replicas=3"), "{screen}");
+    assert!(screen.contains("statefulset.apps/web scaled"), "{screen}");
+    insta::assert_snapshot!("command_step", screen);
+}
