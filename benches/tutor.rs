@@ -66,6 +66,10 @@ async fn pump(
         let Ok(Some(e)) = tokio::time::timeout(Duration::from_secs(60), rx.recv()).await else { panic!("no events") };
         app.now = jiff::Timestamp::now();
         run::step(app, runtime, e);
+        // As the run loop does: a burst of events, one frame.
+        while let Ok(e) = rx.try_recv() {
+            run::step(app, runtime, e);
+        }
         if app.dirty {
             terminal.draw(|f| kubetutor::ui::draw(f, app)).unwrap();
             app.dirty = false;

@@ -101,7 +101,14 @@ where
             _ = tick.tick() => Event::Tick,
         };
         app.now = clock();
-        let quit = step(app, runtime, event);
+        let mut quit = step(app, runtime, event);
+        // Take whatever else is already waiting before drawing: one frame for a burst.
+        while !quit {
+            match rx.try_recv() {
+                Ok(e) => quit = step(app, runtime, e),
+                Err(_) => break,
+            }
+        }
         if app.dirty {
             terminal.draw(|f| crate::ui::draw(f, app))?;
             app.dirty = false;

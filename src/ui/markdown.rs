@@ -66,8 +66,35 @@ impl Renderer<'_> {
     }
 }
 
-/// Render `markdown` into lines styled by `theme` (wrapping is left to the Paragraph).
+thread_local! {
+    /// Rendered texts by (hash of the text, theme): a step's text is drawn every frame but
+    /// changes only when the step does.
+    static CACHE: std::cell::RefCell<Vec<(u64, super::theme::ThemeName, Vec<Line<'static>>)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// [`render_uncached`] through a small per-thread cache.
 pub fn render(markdown: &str, theme: &Theme) -> Vec<Line<'static>> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    markdown.hash(&mut h);
+    let key = h.finish();
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if let Some((_, _, lines)) = cache.iter().find(|(k, n, _)| *k == key && *n == theme.name) {
+            return lines.clone();
+        }
+        let lines = render_uncached(markdown, theme);
+        if cache.len() >= 8 {
+            cache.remove(0);
+        }
+        cache.push((key, theme.name, lines.clone()));
+        lines
+    })
+}
+
+/// Render `markdown` into lines styled by `theme` (wrapping is left to the Paragraph).
+pub fn render_uncached(markdown: &str, theme: &Theme) -> Vec<Line<'static>> {
     let mut r = Renderer {
         theme,
         lines: Vec::new(),
