@@ -23,6 +23,10 @@ struct Cli {
 enum Command {
     /// Run the embedded sandbox cluster on its own, for kubectl in another terminal.
     Sandbox(SandboxArgs),
+    /// Grade the lesson's steps on a cluster (from a kubeconfig) without the tutor screen.
+    Check(kubetutor::grade::cli::CheckArgs),
+    /// List the lessons, or validate them (`kubetutor lessons validate`).
+    Lessons(kubetutor::grade::cli::LessonsArgs),
 }
 
 #[derive(clap::Args)]
@@ -48,6 +52,8 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
+        Some(Command::Check(args)) => std::process::exit(kubetutor::grade::cli::run_check(args)),
+        Some(Command::Lessons(args)) => std::process::exit(kubetutor::grade::cli::run_lessons(args)),
         None => kubetutor::app::start::run_tutor(cli.tutor),
     }
 }

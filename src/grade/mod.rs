@@ -2,8 +2,12 @@
 //! runner that fetches what they need (including probe pods for DNS and HTTP).
 
 pub mod checks;
+pub mod cli;
 pub mod report;
 pub mod runner;
+pub mod solve;
+pub mod validate;
+pub mod watched;
 
 pub use report::{CheckReport, Concern, Outcome, StepReport, StepStatus};
 

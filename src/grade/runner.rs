@@ -204,3 +204,28 @@ impl Grader {
         answers
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The app spawns grading as a task: the grader and its future must be Send.
+    #[allow(dead_code)]
+    fn grading_can_be_spawned(mut grader: Grader, snapshot: Snapshot, history: History) {
+        fn spawnable<T: Send + 'static>(_: T) {}
+        spawnable(async move { grader.grade_step(0, &snapshot, &history).await });
+    }
+
+    #[test]
+    fn only_the_canary_latches() {
+        let lesson = crate::lesson::load::find_in("statefulset", None).unwrap();
+        let latching: Vec<&str> = lesson
+            .steps
+            .iter()
+            .flat_map(|s| s.checks.iter())
+            .filter(|c| latches(&Check::parse(c).unwrap()))
+            .map(|c| c.name.as_str())
+            .collect();
+        assert_eq!(latching, ["canary on web-2 only"]);
+    }
+}

@@ -339,8 +339,8 @@ fn load(src: &Source, slug: &str) -> Result<Lesson, LoadError> {
                         format!("waits for {name:?}, which is not a check of this step ({})", known.join("; ")),
                     ));
                 }
-            } else if action.trim().is_empty() {
-                return Err(invalid(at, &format!("solution_actions[{n}]"), "is empty".into()));
+            } else if let Err(e) = crate::cluster::kubectl::parse(action) {
+                return Err(invalid(at, &format!("solution_actions[{n}]"), format!("`{action}`: {e}")));
             }
         }
         steps.push(Step {

@@ -144,6 +144,11 @@ fn solutions_and_actions() {
     let e = load_dir(&dir).unwrap_err().to_string();
     let want = format!("step 0 (svc): solution[0]: {} still has ??? blanks", dir.join("solution.yaml").display());
     assert!(e.ends_with(&want), "{e}");
+    let e = error_of(|s| s.replace("[\"wait for headless\"]", "[\"scale sts web --replicas three\"]"));
+    assert_eq!(
+        e,
+        "step 0 (svc): solution_actions[0]: `scale sts web --replicas three`: invalid argument \"three\" for \"--replicas\" flag: a number, 0 or more"
+    );
     let e = error_of(|s| s.replace("url: \"https://", "url: \"ftp://"));
     assert!(e.starts_with("links[0].url: \"ftp://"), "{e}");
 }

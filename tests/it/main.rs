@@ -5,6 +5,8 @@ mod apply;
 mod cluster;
 mod kubectl;
 mod kubectl_cmd;
+mod lesson;
+mod lesson_cli;
 mod sandbox_api;
 mod support;
 mod tui_e2e;

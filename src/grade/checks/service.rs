@@ -164,7 +164,8 @@ pub fn statefulset_spec(p: &SpecParams, snapshot: &Snapshot) -> Outcome {
             Some("Set serviceName to the name of the headless Service from step 0. serviceName cannot be changed on an existing StatefulSet: delete it (:delete statefulset web) and apply again."),
         );
     }
-    if spec_replicas(sts) != p.replicas {
+    // At least: later steps scale up.
+    if spec_replicas(sts) < p.replicas {
         return not_yet(
             format!("spec.replicas is {} but this step wants {}", spec_replicas(sts), p.replicas),
             &object,

@@ -116,7 +116,9 @@ fn statefulset_spec_passes_and_names_each_mistake() {
 
     let mut s = world();
     edit_sts(&mut s, |v| v["spec"]["replicas"] = json!(3));
-    assert_eq!(not_yet(spec(&s)), ("spec.replicas is 3 but this step wants 2".into(), Some("spec.replicas".into())));
+    assert_eq!(spec(&s), Outcome::Pass, "scaled up later");
+    edit_sts(&mut s, |v| v["spec"]["replicas"] = json!(1));
+    assert_eq!(not_yet(spec(&s)), ("spec.replicas is 1 but this step wants 2".into(), Some("spec.replicas".into())));
 
     let mut s = world();
     edit_sts(&mut s, |v| v["spec"]["selector"]["matchLabels"] = json!({"app": "web"}));
