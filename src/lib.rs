@@ -1,8 +1,10 @@
 //! kubetutor: an interactive terminal tutor for Kubernetes StatefulSets, with an embedded
 //! sandbox cluster. The binary is a thin CLI over these modules.
 
+pub mod app;
 pub mod cluster;
 pub mod grade;
 pub mod lesson;
 pub mod sandbox;
 pub mod state;
+pub mod ui;

@@ -11,9 +11,13 @@ use kubetutor::sandbox::{self, kubeconfig, Sandbox, SandboxConfig};
 
 #[derive(Parser)]
 #[command(name = "kubetutor", version, about = "Learn Kubernetes StatefulSets hands-on, in your terminal")]
+#[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
+    /// With no subcommand: the tutor screen.
+    #[command(flatten)]
+    tutor: kubetutor::app::start::TutorArgs,
 }
 
 #[derive(Subcommand)]
@@ -131,11 +135,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Progress(args)) => runtime()?.block_on(run_progress(args)),
         Some(Command::Check(args)) => std::process::exit(kubetutor::grade::cli::run_check(args)),
         Some(Command::Lessons(args)) => std::process::exit(kubetutor::grade::cli::run_lessons(args)),
-        None => {
-            use clap::CommandFactory;
-            Cli::command().print_help()?;
-            Ok(())
-        }
+        None => kubetutor::app::start::run_tutor(cli.tutor),
     }
 }
 

@@ -1,0 +1,284 @@
+//! The effects that reach outside the app: grading, apply and `:` commands against the
+//! cluster, and the progress store. Each spawns a task that reports back as an [`Event`].
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::yaml::{line_of_path, Mark};
+use super::{ApplyFailure, Event};
+use crate::cluster::apply::{self, ApplyError, ApplyOptions};
+use crate::cluster::kubectl;
+use crate::cluster::{Cluster, History, Snapshot};
+use crate::grade::runner::Grader;
+use crate::lesson::progress::Progress;
+use crate::lesson::Lesson;
+
+/// What the grading task is asked to do.
+enum GradeRequest {
+    Grade { index: usize, snapshot: Arc<Snapshot>, history: History },
+    Progress { current: usize, done: BTreeSet<usize> },
+    Hint { index: usize },
+}
+
+/// The cluster-facing side of the app. Without a cluster (render tests) nothing is sent.
+pub struct Services {
+    pub cluster: Option<Cluster>,
+    grades: Option<UnboundedSender<GradeRequest>>,
+}
+
+/// The grading task: owns the [`Grader`] (probe cache, baselines, proven checks) and the
+/// lesson's [`Progress`], so both live in one place and are saved together.
+struct GradeTask {
+    grader: Grader,
+    lesson: Arc<Lesson>,
+    progress: Progress,
+    restore: Option<Restore>,
+    /// After a restore: the current step's baseline is retaken once the restored pods are up.
+    fresh: bool,
+}
+
+/// What to bring back on a fresh sandbox before grading starts.
+pub struct Restore {
+    pub done: BTreeSet<usize>,
+    pub state_dir: std::path::PathBuf,
+}
+
+impl GradeTask {
+    async fn run(mut self, mut rx: tokio::sync::mpsc::UnboundedReceiver<GradeRequest>, tx: UnboundedSender<Event>) {
+        if let Some(r) = self.restore.take() {
+            if !r.done.is_empty() {
+                let cluster = self.grader.cluster().clone();
+                let problems = restore_done_steps(&cluster, &self.lesson, &r.done, &r.state_dir).await;
+                let _ = tx.send(restore_notice(&problems));
+                self.fresh = true;
+            }
+        }
+        while let Some(mut req) = rx.recv().await {
+            // A burst of requests: only the newest grade matters, progress updates all apply.
+            while let Ok(next) = rx.try_recv() {
+                match (&req, next) {
+                    (_, GradeRequest::Progress { current, done }) => self.set_progress(current, &done, &tx),
+                    (_, GradeRequest::Hint { index }) => self.hint(index, &tx),
+                    (_, grade) => req = grade,
+                }
+            }
+            match req {
+                GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
+                GradeRequest::Hint { index } => self.hint(index, &tx),
+                GradeRequest::Grade { index, snapshot, history } => {
+                    if self.fresh {
+                        if !sets_settled(&snapshot) {
+                            let _ = tx.send(Event::Graded(self.waiting_report(index)));
+                            continue;
+                        }
+                        // The baseline of the last session names pods and claims that are gone.
+                        self.fresh = false;
+                        self.grader.forget_baseline(index);
+                        if let Some(step) = self.lesson.step(index) {
+                            self.progress.baselines.remove(&step.id);
+                        }
+                    }
+                    if self.grader.begin_step(index, &snapshot).is_some() {
+                        self.progress.absorb(&self.lesson, &self.grader);
+                        self.save(&tx);
+                    }
+                    let report = self.grader.grade_step(index, &snapshot, &history).await;
+                    let before = self.progress.proven.clone();
+                    self.progress.absorb(&self.lesson, &self.grader);
+                    if before != self.progress.proven {
+                        self.save(&tx);
+                    }
+                    if tx.send(Event::Graded(report)).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn set_progress(&mut self, current: usize, done: &BTreeSet<usize>, tx: &UnboundedSender<Event>) {
+        for &i in done {
+            self.progress.mark_done(&self.lesson, i);
+        }
+        self.progress.set_current(&self.lesson, current);
+        self.save(tx);
+    }
+
+    fn waiting_report(&self, index: usize) -> crate::grade::StepReport {
+        let step = &self.lesson.steps[index.min(self.lesson.steps.len() - 1)];
+        let checks = step
+            .checks
+            .iter()
+            .map(|c| crate::grade::CheckReport {
+                name: c.name.clone(),
+                outcome: crate::grade::Outcome::waiting("the restored objects of the finished steps to come up"),
+            })
+            .collect();
+        crate::grade::StepReport { index, id: step.id.clone(), title: step.title.clone(), checks }
+    }
+
+    fn hint(&mut self, index: usize, tx: &UnboundedSender<Event>) {
+        self.progress.use_hint(&self.lesson, index);
+        self.save(tx);
+    }
+
+    fn save(&self, tx: &UnboundedSender<Event>) {
+        if let Err(e) = self.progress.save() {
+            let _ = tx.send(Event::SaveFailed(format!("cannot save progress: {e}")));
+        }
+    }
+}
+
+/// Place an apply error on the editor's lines: the YAML position if it has one, else the line
+/// of each field it names, else the document's `metadata.name`.
+pub fn apply_failure(yaml: &str, e: &ApplyError) -> ApplyFailure {
+    let mut marks = Vec::new();
+    if let Some((line, column)) = e.position {
+        marks.push(Mark {
+            line: line.saturating_sub(1),
+            column: Some(column.saturating_sub(1)),
+            message: e.message.clone(),
+        });
+    }
+    for cause in &e.causes {
+        if cause.field.is_empty() {
+            continue;
+        }
+        if let Some(line) = line_of_path(yaml, e.document, &cause.field) {
+            marks.push(Mark { line, column: None, message: format!("{}: {}", cause.field, cause.message) });
+        }
+    }
+    if marks.is_empty() {
+        let line = line_of_path(yaml, e.document, "metadata.name")
+            .or_else(|| super::yaml::document_starts(yaml).get(e.document).copied())
+            .unwrap_or(0);
+        marks.push(Mark { line, column: None, message: e.message.clone() });
+    }
+    ApplyFailure { message: e.to_string().replace('\n', " "), marks, conflict: e.conflict }
+}
+
+impl Services {
+    /// Services on `cluster`: starts the grading task for `lesson` with the saved `progress`.
+    /// `restore`: bring back the finished steps' objects first (a fresh embedded sandbox).
+    pub fn new(
+        cluster: Cluster,
+        lesson: Arc<Lesson>,
+        progress: Progress,
+        restore: Option<Restore>,
+        tx: UnboundedSender<Event>,
+    ) -> Services {
+        let mut grader = Grader::new(cluster.clone(), lesson.clone());
+        progress.restore_into(&lesson, &mut grader);
+        let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(GradeTask { grader, lesson, progress, restore, fresh: false }.run(grx, tx));
+        Services { cluster: Some(cluster), grades: Some(gtx) }
+    }
+
+    /// Services that do nothing (drawing-only tests).
+    pub fn none() -> Services {
+        Services { cluster: None, grades: None }
+    }
+
+    pub fn grade(&self, index: usize, snapshot: Arc<Snapshot>, history: History) {
+        if let Some(g) = &self.grades {
+            let _ = g.send(GradeRequest::Grade { index, snapshot, history });
+        }
+    }
+
+    pub fn apply(&self, yaml: String, dry_run: bool, force: bool, tx: UnboundedSender<Event>) {
+        let Some(cluster) = self.cluster.clone() else { return };
+        tokio::spawn(async move {
+            let result = apply::apply_manifests(&cluster, &yaml, ApplyOptions { dry_run, force }).await;
+            let result =
+                result.map(|a| a.iter().map(ToString::to_string).collect()).map_err(|e| apply_failure(&yaml, &e));
+            let _ = tx.send(Event::Applied { dry_run, result });
+        });
+    }
+
+    /// Run a `:` command; the result comes back with the equivalent kubectl line.
+    pub fn command(&self, line: String, editor_text: Option<String>, tx: UnboundedSender<Event>) {
+        let cmd = match kubectl::parse(&line) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                let _ = tx.send(Event::CommandDone { echo: format!(":{line}"), result: Err(e.to_string()) });
+                return;
+            }
+        };
+        let Some(cluster) = self.cluster.clone() else { return };
+        tokio::spawn(async move {
+            let echo = format!("$ {}", cmd.kubectl_line());
+            let result = kubectl::execute(&cluster, &cmd, editor_text.as_deref()).await;
+            let result = result.map(|o| o.text).map_err(|e| e.to_string());
+            let _ = tx.send(Event::CommandDone { echo, result });
+        });
+    }
+
+    pub fn hint_used(&self, index: usize) {
+        if let Some(g) = &self.grades {
+            let _ = g.send(GradeRequest::Hint { index });
+        }
+    }
+
+    pub fn save_progress(&self, current: usize, done: &BTreeSet<usize>) {
+        if let Some(g) = &self.grades {
+            let _ = g.send(GradeRequest::Progress { current, done: done.clone() });
+        }
+    }
+}
+
+/// On a fresh embedded sandbox the objects of finished steps are gone: apply the learner's own
+/// drafts of those steps (the reference solution where there is no draft) and replay the
+/// command-only steps' solution actions. Returns what went wrong, if anything.
+pub async fn restore_done_steps(
+    cluster: &Cluster,
+    lesson: &Lesson,
+    done: &BTreeSet<usize>,
+    state_dir: &std::path::Path,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for &i in done {
+        let Some(step) = lesson.step(i) else { continue };
+        let draft = super::drafts::load(&super::drafts::draft_path(state_dir, &lesson.slug, &step.id));
+        let yaml = match draft.filter(|d| crate::lesson::blanks::find_blanks(d).is_empty()) {
+            Some(d) if step.starter.is_some() => d,
+            _ => crate::lesson::load::solution_for(lesson, i),
+        };
+        if !yaml.trim().is_empty() {
+            if let Err(e) = apply::apply_manifests(cluster, &yaml, ApplyOptions::default()).await {
+                problems.push(format!("step {i}: {e}"));
+            }
+        }
+        if step.starter.is_none() {
+            for line in step.solution_actions.iter().filter(|l| !l.starts_with(crate::lesson::load::WAIT_FOR)) {
+                let result = match kubectl::parse(line) {
+                    Ok(cmd) => kubectl::execute(cluster, &cmd, None).await.map(|_| ()).map_err(|e| e.to_string()),
+                    Err(e) => Err(e.to_string()),
+                };
+                if let Err(e) = result {
+                    problems.push(format!("step {i}: {line}: {e}"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+/// The lesson-pane notice for a restore.
+pub fn restore_notice(problems: &[String]) -> Event {
+    let restored = crate::ui::text::RESTORED;
+    if problems.is_empty() {
+        Event::Notice(super::Level::Info, restored.to_string())
+    } else {
+        Event::Notice(super::Level::Problem, format!("{restored}; but: {}", problems.join("; ")))
+    }
+}
+
+/// Whether every StatefulSet has all its replicas Ready (a restore has come up).
+fn sets_settled(snapshot: &Snapshot) -> bool {
+    snapshot.statefulsets.values().all(|s| {
+        let want = s.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        s.status.as_ref().and_then(|st| st.ready_replicas).unwrap_or(0) == want
+    })
+}

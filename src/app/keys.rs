@@ -1,0 +1,204 @@
+//! The key map: one binding list per pane (`commands`) plus the global one. The update step
+//! looks keys up here, and the status bar and help overlay print the same lists, so a hint
+//! can never drift from what the key does.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Which pane has the keyboard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Pane {
+    Lesson,
+    Editor,
+    Watch,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 3] = [Pane::Lesson, Pane::Editor, Pane::Watch];
+
+    pub fn next(self) -> Pane {
+        match self {
+            Pane::Lesson => Pane::Editor,
+            Pane::Editor => Pane::Watch,
+            Pane::Watch => Pane::Lesson,
+        }
+    }
+
+    pub fn prev(self) -> Pane {
+        self.next().next()
+    }
+}
+
+/// What the learner means by a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    FocusNext,
+    FocusPrev,
+    Help,
+    CommandLine,
+    Grade,
+    // lesson pane
+    StepUp,
+    StepDown,
+    OpenStep,
+    ScrollUp,
+    ScrollDown,
+    NextHint,
+    ShowSolution,
+    // editor pane
+    NextBlank,
+    PrevBlank,
+    Apply,
+    Diff,
+    Reset,
+    Undo,
+    Redo,
+    // watch pane
+    TimelineUp,
+    TimelineDown,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+    pub action: Action,
+    /// The key as printed (`Ctrl-N`, `j/↓`).
+    pub label: &'static str,
+    /// What it does, for the help overlay.
+    pub help: &'static str,
+    /// A word or two for the status bar; empty keeps it out of the bar.
+    pub short: &'static str,
+}
+
+const NONE: KeyModifiers = KeyModifiers::NONE;
+const CTRL: KeyModifiers = KeyModifiers::CONTROL;
+const SHIFT: KeyModifiers = KeyModifiers::SHIFT;
+
+const fn b(
+    code: KeyCode,
+    mods: KeyModifiers,
+    action: Action,
+    label: &'static str,
+    help: &'static str,
+    short: &'static str,
+) -> Binding {
+    Binding { code, mods, action, label, help, short }
+}
+
+/// Keys that work in every pane (the editor keeps printable keys for typing, so these use
+/// Ctrl or keys that are never typed).
+pub const GLOBAL: &[Binding] = &[
+    b(KeyCode::Tab, NONE, Action::FocusNext, "Tab", "focus the next pane", "next pane"),
+    b(KeyCode::BackTab, SHIFT, Action::FocusPrev, "Shift-Tab", "focus the previous pane", ""),
+    b(KeyCode::F(1), NONE, Action::Help, "F1", "show all keys", "help"),
+    b(KeyCode::Char('g'), CTRL, Action::Grade, "Ctrl-G", "check the step now", "check"),
+    b(KeyCode::Char('o'), CTRL, Action::CommandLine, "Ctrl-O", "open the command line (kubectl syntax)", "command"),
+    b(KeyCode::Char('q'), CTRL, Action::Quit, "Ctrl-Q", "quit (your editor text is saved)", "quit"),
+    b(KeyCode::Char('c'), CTRL, Action::Quit, "Ctrl-C", "quit", ""),
+];
+
+pub const LESSON: &[Binding] = &[
+    b(KeyCode::Char('k'), NONE, Action::StepUp, "k/↑", "select the previous step", ""),
+    b(KeyCode::Up, NONE, Action::StepUp, "↑", "select the previous step", ""),
+    b(KeyCode::Char('j'), NONE, Action::StepDown, "j/↓", "select the next step", "steps"),
+    b(KeyCode::Down, NONE, Action::StepDown, "↓", "select the next step", ""),
+    b(KeyCode::Enter, NONE, Action::OpenStep, "Enter", "open the selected step", "open"),
+    b(KeyCode::PageUp, NONE, Action::ScrollUp, "PgUp", "scroll the text up", ""),
+    b(KeyCode::PageDown, NONE, Action::ScrollDown, "PgDn", "scroll the text down", "scroll"),
+    b(KeyCode::Char('h'), NONE, Action::NextHint, "h", "reveal the next hint", "hint"),
+    b(KeyCode::Char('s'), NONE, Action::ShowSolution, "s", "show the reference solution (after a pass)", "solution"),
+    b(KeyCode::Char(':'), NONE, Action::CommandLine, ":", "open the command line", "command"),
+    b(KeyCode::Char('?'), NONE, Action::Help, "?", "show all keys", ""),
+    b(KeyCode::Char('q'), NONE, Action::Quit, "q", "quit", ""),
+];
+
+pub const EDITOR: &[Binding] = &[
+    b(
+        KeyCode::Char('n'),
+        CTRL,
+        Action::NextBlank,
+        "Ctrl-N",
+        "select the next ??? blank (type to overwrite)",
+        "next ???",
+    ),
+    b(KeyCode::Char('p'), CTRL, Action::PrevBlank, "Ctrl-P", "select the previous ??? blank", "prev ???"),
+    b(KeyCode::Char('s'), CTRL, Action::Apply, "Ctrl-S", "apply: schema check, server dry run, then apply", "apply"),
+    b(KeyCode::Char('d'), CTRL, Action::Diff, "Ctrl-D", "diff the live object against the editor", "diff"),
+    b(KeyCode::Char('r'), CTRL, Action::Reset, "Ctrl-R", "reset the editor to the starter (asks first)", "reset"),
+    b(KeyCode::Char('z'), CTRL, Action::Undo, "Ctrl-Z", "undo", ""),
+    b(KeyCode::Char('y'), CTRL, Action::Redo, "Ctrl-Y", "redo", ""),
+];
+
+pub const WATCH: &[Binding] = &[
+    b(KeyCode::Char('k'), NONE, Action::TimelineUp, "k/↑", "scroll the timeline back", ""),
+    b(KeyCode::Up, NONE, Action::TimelineUp, "↑", "scroll the timeline back", ""),
+    b(KeyCode::Char('j'), NONE, Action::TimelineDown, "j/↓", "scroll the timeline forward", "timeline"),
+    b(KeyCode::Down, NONE, Action::TimelineDown, "↓", "scroll the timeline forward", ""),
+    b(KeyCode::Char(':'), NONE, Action::CommandLine, ":", "open the command line", "command"),
+    b(KeyCode::Char('?'), NONE, Action::Help, "?", "show all keys", ""),
+    b(KeyCode::Char('q'), NONE, Action::Quit, "q", "quit", ""),
+];
+
+/// The binding list of a pane.
+pub fn commands(pane: Pane) -> &'static [Binding] {
+    match pane {
+        Pane::Lesson => LESSON,
+        Pane::Editor => EDITOR,
+        Pane::Watch => WATCH,
+    }
+}
+
+fn matches(binding: &Binding, key: &KeyEvent) -> bool {
+    if binding.code != key.code {
+        return false;
+    }
+    // Shift is implied by upper-case and symbol characters; only Ctrl/Alt must match exactly.
+    let relevant = KeyModifiers::CONTROL | KeyModifiers::ALT;
+    match binding.code {
+        KeyCode::BackTab => true,
+        _ => (key.modifiers & relevant) == (binding.mods & relevant),
+    }
+}
+
+/// The action of `key` in `pane`: the pane's own bindings first, then the global ones.
+pub fn lookup(pane: Pane, key: &KeyEvent) -> Option<Action> {
+    commands(pane).iter().chain(GLOBAL).find(|b| matches(b, key)).map(|b| b.action)
+}
+
+/// `(label, short)` pairs for the status bar: the focused pane's keys, then the global ones.
+pub fn status_hints(pane: Pane) -> Vec<(&'static str, &'static str)> {
+    let own = commands(pane);
+    let global = GLOBAL.iter().filter(|g| !own.iter().any(|b| b.action == g.action && !b.short.is_empty()));
+    own.iter().chain(global).filter(|b| !b.short.is_empty()).map(|b| (b.label, b.short)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, mods)
+    }
+
+    #[test]
+    fn pane_keys_win_over_global_and_typing_keys_stay_free_in_the_editor() {
+        assert_eq!(lookup(Pane::Editor, &key(KeyCode::Char('n'), CTRL)), Some(Action::NextBlank));
+        assert_eq!(lookup(Pane::Editor, &key(KeyCode::Char('q'), NONE)), None);
+        assert_eq!(lookup(Pane::Editor, &key(KeyCode::Char('?'), NONE)), None);
+        assert_eq!(lookup(Pane::Lesson, &key(KeyCode::Char('q'), NONE)), Some(Action::Quit));
+        assert_eq!(lookup(Pane::Watch, &key(KeyCode::Char('?'), SHIFT)), Some(Action::Help));
+        assert_eq!(lookup(Pane::Watch, &key(KeyCode::Tab, NONE)), Some(Action::FocusNext));
+        assert_eq!(lookup(Pane::Lesson, &key(KeyCode::BackTab, SHIFT)), Some(Action::FocusPrev));
+    }
+
+    #[test]
+    fn every_action_in_a_pane_has_a_status_or_help_text() {
+        for pane in Pane::ALL {
+            for b in commands(pane) {
+                assert!(!b.help.is_empty(), "{:?} in {pane:?}", b.action);
+            }
+            assert!(!status_hints(pane).is_empty());
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! The tutor application: one [`App`] owns all state; everything that happens arrives as an
+//! [`Event`]; [`update`] changes the state and returns [`Effect`]s (it never awaits); the run
+//! loop ([`run`]) spawns the effects, which report back as Events, and redraws only when the
+//! state changed. The panes in `crate::ui` only read the App.
+
+mod commands;
+pub mod drafts;
+pub mod editor;
+pub mod effects;
+pub mod keys;
+pub mod run;
+pub mod start;
+mod update;
+pub mod watch;
+pub mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crossterm::event::KeyEvent;
+
+use crate::cluster::watch::{ClusterEvent, Connection};
+use crate::cluster::{History, Snapshot};
+use crate::grade::StepReport;
+use crate::lesson::model::Lesson;
+use crate::ui::theme::Theme;
+
+pub use editor::EditorState;
+pub use keys::{Action, Pane};
+pub use update::{hint_list, update};
+
+/// Something that happened: from the terminal, the clock, the cluster, or a finished effect.
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// A second passed (ages in the watch pane move on).
+    Tick,
+    Cluster(ClusterEvent),
+    Graded(StepReport),
+    Applied {
+        dry_run: bool,
+        result: Result<Vec<String>, ApplyFailure>,
+    },
+    CommandDone {
+        echo: String,
+        result: Result<String, String>,
+    },
+    Timer(Timer),
+    /// A background write failed (draft, progress); the text says what.
+    SaveFailed(String),
+    /// Something worth a line in the lesson pane (e.g. objects restored on a fresh sandbox).
+    Notice(Level, String),
+    /// Text pasted into the terminal (bracketed paste).
+    Paste(String),
+    /// SIGTERM / SIGHUP: save and leave.
+    Terminate,
+}
+
+/// Debounce and fade timers; each carries the generation it was set for, so only the last
+/// one of a burst does anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    Grade(u64),
+    SaveDraft(u64),
+    Fade,
+}
+
+/// An apply that did not go through, already placed on editor lines where it names a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyFailure {
+    pub message: String,
+    pub marks: Vec<yaml::Mark>,
+    /// Another field manager owns a field: applying again with force takes it over.
+    pub conflict: bool,
+}
+
+/// What the app wants done outside itself; the run loop performs it and reports back.
+#[derive(Debug)]
+pub enum Effect {
+    Grade {
+        index: usize,
+        snapshot: Arc<Snapshot>,
+        history: History,
+    },
+    Apply {
+        yaml: String,
+        dry_run: bool,
+        force: bool,
+    },
+    RunCommand {
+        line: String,
+        editor_text: Option<String>,
+    },
+    SaveDraft {
+        path: PathBuf,
+        text: String,
+    },
+    SaveProgress {
+        current: usize,
+        done: BTreeSet<usize>,
+    },
+    /// A hint of step `index` was revealed (kept in the progress file).
+    HintUsed {
+        index: usize,
+    },
+    After {
+        delay: Duration,
+        timer: Timer,
+    },
+    Quit,
+}
+
+/// A modal layer over the panes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    Help { scroll: u16 },
+    Output { title: String, text: String, scroll: u16 },
+    Diff { title: String, lines: Vec<DiffLine>, scroll: u16 },
+    Solution { scroll: u16 },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiffTag {
+    Same,
+    Added,
+    Removed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiffLine {
+    pub tag: DiffTag,
+    pub text: String,
+}
+
+/// A question waiting for y / n.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirm {
+    ResetEditor,
+    RunCommand { line: String, question: String },
+}
+
+/// The `:` line being typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    pub input: String,
+    /// Position in `App::command_history` while browsing with up/down.
+    pub browsing: Option<usize>,
+    /// The completions offered by the last Tab.
+    pub completions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Good,
+    Problem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub level: Level,
+    pub text: String,
+}
+
+/// The state of the last apply, for the editor's footer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApplyState {
+    Idle,
+    DryRun,
+    Applying,
+    Applied(Vec<String>),
+    Failed(String),
+}
+
+/// What the status bar says about the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    pub describe: String,
+    pub kubectl_hint: Option<String>,
+    pub sandbox: bool,
+}
+
+pub struct App {
+    pub lesson: Arc<Lesson>,
+    /// The open step.
+    pub step: usize,
+    /// The cursor in the step list.
+    pub selected: usize,
+    pub done: BTreeSet<usize>,
+    pub reports: BTreeMap<usize, StepReport>,
+    pub grading: bool,
+    /// Steps where the learner applied or ran a command (a not-yet there shows as failing).
+    pub attempted: BTreeSet<usize>,
+    /// Hint tiers revealed per step.
+    pub hints_shown: BTreeMap<usize, usize>,
+    pub text_scroll: u16,
+    pub editor: EditorState,
+    pub apply: ApplyState,
+    pub snapshot: Arc<Snapshot>,
+    pub history: History,
+    pub connection: Connection,
+    /// Pods whose row changed, highlighted until the time given.
+    pub changed: BTreeMap<String, jiff::Timestamp>,
+    /// How many timeline entries back from the newest the view is.
+    pub timeline_back: usize,
+    pub focus: Pane,
+    pub overlay: Option<Overlay>,
+    pub command: Option<CommandLine>,
+    pub command_history: Vec<String>,
+    /// The commands run and what they printed, newest last (shown where a command-only step
+    /// has no editor).
+    pub command_log: Vec<(String, String)>,
+    pub confirm: Option<Confirm>,
+    /// The last apply hit a conflict: the next apply forces.
+    pub force_next: bool,
+    pub message: Option<Message>,
+    pub cluster: ClusterInfo,
+    pub theme: Theme,
+    pub now: jiff::Timestamp,
+    pub state_dir: PathBuf,
+    pub quit: bool,
+    /// Set by update when the screen must be redrawn.
+    pub dirty: bool,
+    grade_generation: u64,
+}
+
+impl App {
+    /// An app on `lesson` opened at `step`, with `done` steps already passed; the draft of the
+    /// step is read from `state_dir`.
+    pub fn new(
+        lesson: Arc<Lesson>,
+        step: usize,
+        done: BTreeSet<usize>,
+        cluster: ClusterInfo,
+        theme: Theme,
+        state_dir: PathBuf,
+    ) -> App {
+        let step = step.min(lesson.steps.len().saturating_sub(1));
+        let editor = EditorState::new(None, None);
+        let mut app = App {
+            lesson,
+            step,
+            selected: step,
+            done,
+            reports: BTreeMap::new(),
+            grading: false,
+            attempted: BTreeSet::new(),
+            hints_shown: BTreeMap::new(),
+            text_scroll: 0,
+            editor,
+            apply: ApplyState::Idle,
+            snapshot: Arc::new(Snapshot::default()),
+            history: History::default(),
+            connection: Connection::Connecting,
+            changed: BTreeMap::new(),
+            timeline_back: 0,
+            focus: Pane::Editor,
+            overlay: None,
+            command: None,
+            command_history: Vec::new(),
+            command_log: Vec::new(),
+            confirm: None,
+            force_next: false,
+            message: None,
+            cluster,
+            theme,
+            now: jiff::Timestamp::now(),
+            state_dir,
+            quit: false,
+            dirty: true,
+            grade_generation: 0,
+        };
+        app.open_step(step);
+        app
+    }
+
+    /// Where the open step's draft lives.
+    pub fn draft_path(&self) -> Option<PathBuf> {
+        let step = self.lesson.step(self.step)?;
+        Some(drafts::draft_path(&self.state_dir, &self.lesson.slug, &step.id))
+    }
+
+    /// Open step `index`: its draft (or starter) in the editor, its text at the top.
+    pub fn open_step(&mut self, index: usize) {
+        let Some(step) = self.lesson.step(index) else { return };
+        self.step = index;
+        self.selected = index;
+        self.text_scroll = 0;
+        self.apply = ApplyState::Idle;
+        let path = drafts::draft_path(&self.state_dir, &self.lesson.slug, &step.id);
+        let draft = step.starter.as_ref().and_then(|_| drafts::load(&path));
+        self.editor = EditorState::new(step.starter.clone(), draft);
+        self.focus = if self.editor.has_starter() { Pane::Editor } else { Pane::Lesson };
+        self.dirty = true;
+    }
+
+    /// The object names of the lesson (from the starters and solutions of every step), for
+    /// deciding which commands need a confirmation.
+    pub fn lesson_object_names(&self) -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        for step in &self.lesson.steps {
+            let texts = step.solution.iter().chain(step.starter.iter().map(|s| &s.text));
+            for text in texts {
+                for doc in serde_yaml::Deserializer::from_str(text) {
+                    use serde::Deserialize;
+                    if let Ok(v) = serde_yaml::Value::deserialize(doc) {
+                        if let Some(n) = v.get("metadata").and_then(|m| m.get("name")).and_then(|n| n.as_str()) {
+                            names.insert(n.to_string());
+                        }
+                    }
+                }
+            }
+        }
+        // Pods and claims of the lesson's StatefulSets belong to it too.
+        for sts in self.snapshot.statefulsets.keys() {
+            names.insert(sts.clone());
+        }
+        names
+    }
+
+    /// The lesson's namespace as the status bar names it.
+    pub fn namespace(&self) -> &str {
+        self.cluster.describe.rsplit("ns ").next().unwrap_or("default")
+    }
+
+    pub fn is_lesson_object(&self, name: &str) -> bool {
+        let names = self.lesson_object_names();
+        if names.contains(name) {
+            return true;
+        }
+        self.snapshot.statefulsets.keys().any(|sts| {
+            crate::cluster::snapshot::ordinal(name, sts).is_some()
+                || name
+                    .rsplit_once('-')
+                    .is_some_and(|(rest, n)| n.parse::<u32>().is_ok() && rest.ends_with(&format!("-{sts}")))
+        })
+    }
+}
+
+pub use run::run;

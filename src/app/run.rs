@@ -1,0 +1,120 @@
+//! The run loop: waits for the next [`Event`] (terminal input, effect results, a 1 s tick),
+//! passes it to [`update`], hands the returned effects to the [`Runtime`], and redraws only when
+//! the state changed. Generic over the ratatui backend and the input stream, so tests drive it
+//! with a `TestBackend` and scripted keys.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use ratatui::backend::Backend;
+use ratatui::Terminal;
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+
+use super::effects::Services;
+use super::{drafts, update, App, Effect, Event};
+
+/// The editor buffer as last seen by the run loop, for the panic hook to save.
+pub static RESCUE: Mutex<Option<(PathBuf, String)>> = Mutex::new(None);
+
+/// Performs effects: spawns the slow ones (they report back on `tx`), does the tiny file
+/// writes in place so they are on disk before the loop goes on (and before exit).
+pub struct Runtime {
+    pub tx: UnboundedSender<Event>,
+    pub services: Services,
+}
+
+impl Runtime {
+    pub fn new(tx: UnboundedSender<Event>, services: Services) -> Runtime {
+        Runtime { tx, services }
+    }
+
+    /// Perform one effect; returns true for Quit.
+    pub fn perform(&self, effect: Effect) -> bool {
+        match effect {
+            Effect::Quit => return true,
+            Effect::After { delay, timer } => {
+                let tx = self.tx.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    let _ = tx.send(Event::Timer(timer));
+                });
+            }
+            Effect::SaveDraft { path, text } => {
+                if let Err(e) = drafts::save(&path, &text) {
+                    let _ = self.tx.send(Event::SaveFailed(format!("cannot save the draft {}: {e}", path.display())));
+                }
+            }
+            Effect::SaveProgress { current, done } => self.services.save_progress(current, &done),
+            Effect::HintUsed { index } => self.services.hint_used(index),
+            Effect::Grade { index, snapshot, history } => self.services.grade(index, snapshot, history),
+            Effect::Apply { yaml, dry_run, force } => self.services.apply(yaml, dry_run, force, self.tx.clone()),
+            Effect::RunCommand { line, editor_text } => self.services.command(line, editor_text, self.tx.clone()),
+        }
+        false
+    }
+}
+
+/// Feed `event` to the app and perform what it asks; returns true when the app is done.
+pub fn step(app: &mut App, runtime: &Runtime, event: Event) -> bool {
+    let generation = app.editor.generation;
+    let mut quit = false;
+    for effect in update(app, event) {
+        quit |= runtime.perform(effect);
+    }
+    if app.editor.generation != generation && app.editor.has_starter() {
+        if let (Some(path), Ok(mut rescue)) = (app.draft_path(), RESCUE.lock()) {
+            *rescue = Some((path, app.editor.text()));
+        }
+    }
+    quit || app.quit
+}
+
+/// Run until the learner quits (or the input ends and nothing is left to do).
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    input: S,
+    runtime: &Runtime,
+    rx: &mut UnboundedReceiver<Event>,
+    clock: &(dyn Fn() -> jiff::Timestamp + Send + Sync),
+) -> std::io::Result<()>
+where
+    B: Backend,
+    S: Stream<Item = Event> + Unpin,
+{
+    let mut input = input.fuse();
+    let mut input_done = false;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    app.now = clock();
+    terminal.draw(|f| crate::ui::draw(f, app))?;
+    app.dirty = false;
+    loop {
+        let event = tokio::select! {
+            e = input.next(), if !input_done => match e {
+                Some(e) => e,
+                None => { input_done = true; continue; }
+            },
+            Some(e) = rx.recv() => e,
+            _ = tick.tick() => Event::Tick,
+        };
+        app.now = clock();
+        let mut quit = step(app, runtime, event);
+        // Take whatever else is already waiting before drawing: one frame for a burst.
+        while !quit {
+            match rx.try_recv() {
+                Ok(e) => quit = step(app, runtime, e),
+                Err(_) => break,
+            }
+        }
+        if app.dirty {
+            terminal.draw(|f| crate::ui::draw(f, app))?;
+            app.dirty = false;
+        }
+        if quit {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! `kubetutor` with no subcommand: connect (the embedded sandbox, or a kubeconfig's cluster),
+//! load the lesson where the learner left off, take over the terminal (always given back:
+//! on quit, on SIGTERM/SIGHUP, and from the panic hook, which also saves the editor buffer),
+//! and run the app loop. Logs go to `kubetutor.log` in the state dir, never to the screen.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use crossterm::event::{Event as TermEvent, EventStream};
+use crossterm::terminal::{disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen};
+use futures::StreamExt;
+use ratatui::backend::CrosstermBackend;
+use ratatui::Terminal;
+
+use super::effects::Services;
+use super::run::{run, Runtime, RESCUE};
+use super::{App, ClusterInfo, Event};
+use crate::cluster::{self, watch, Cluster, KubeconfigOptions};
+use crate::sandbox::SandboxConfig;
+use crate::ui::theme::{Theme, ThemeName};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct TutorArgs {
+    /// Use the cluster of this kubeconfig instead of the embedded sandbox.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// Use this kubeconfig context (implies a real cluster).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// The namespace the lesson's objects live in (default: `default`, or the context's).
+    #[arg(long, short = 'n')]
+    pub namespace: Option<String>,
+    /// Colours: dark, light, high-contrast (colour-blind safe) or mono. NO_COLOR forces mono.
+    #[arg(long, value_enum, default_value_t = ThemeName::Dark)]
+    pub theme: ThemeName,
+    /// Simulated time speed of the embedded sandbox: 2 starts pods twice as fast.
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+    /// Which lesson to open.
+    #[arg(long, default_value = "statefulset")]
+    pub lesson: String,
+}
+
+/// Restores the terminal when dropped (normal exit and errors).
+struct TerminalGuard;
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        restore_terminal();
+    }
+}
+
+fn restore_terminal() {
+    let _ = disable_raw_mode();
+    let _ = crossterm::execute!(
+        std::io::stdout(),
+        crossterm::event::DisableBracketedPaste,
+        LeaveAlternateScreen,
+        crossterm::cursor::Show
+    );
+}
+
+/// Write the last editor buffer the run loop saw to its draft file (used on panic).
+fn save_rescue() {
+    if let Ok(guard) = RESCUE.lock() {
+        if let Some((path, text)) = guard.as_ref() {
+            let _ = super::drafts::save(path, text);
+        }
+    }
+}
+
+fn init_logging(state_dir: &std::path::Path) -> Result<()> {
+    let path = state_dir.join("kubetutor.log");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| format!("cannot open the log file {}", path.display()))?;
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KUBETUTOR_LOG").unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(std::sync::Mutex::new(file))
+        .try_init();
+    Ok(())
+}
+
+async fn connect(args: &TutorArgs, state_dir: &std::path::Path) -> Result<(Cluster, Option<cluster::EmbeddedSandbox>)> {
+    if args.kubeconfig.is_some() || args.context.is_some() {
+        let opts = KubeconfigOptions {
+            kubeconfig: args.kubeconfig.clone(),
+            context: args.context.clone(),
+            namespace: args.namespace.clone(),
+        };
+        return Ok((cluster::connect_kubeconfig(&opts).await?, None));
+    }
+    let config = SandboxConfig { speed: args.speed, ..Default::default() };
+    let ns = args.namespace.as_deref().unwrap_or("default");
+    let (cluster, sandbox) = cluster::start_sandbox(config, state_dir.join("sandbox.kubeconfig"), ns).await?;
+    Ok((cluster, Some(sandbox)))
+}
+
+/// Run the tutor screen until the learner quits.
+pub fn run_tutor(args: TutorArgs) -> Result<()> {
+    if args.speed.is_nan() || args.speed <= 0.0 {
+        bail!("--speed must be a positive number, got {}", args.speed);
+    }
+    let state_dir = crate::state::state_dir();
+    std::fs::create_dir_all(&state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;
+    init_logging(&state_dir)?;
+    let lesson = Arc::new(
+        crate::lesson::load::find(&args.lesson).with_context(|| format!("cannot load the lesson {}", args.lesson))?,
+    );
+    let progress = crate::lesson::progress::Progress::load(&lesson.slug)
+        .with_context(|| format!("cannot read the progress of {}", lesson.slug))?;
+    let start_step = progress.current_index(&lesson);
+    let done: BTreeSet<usize> = (0..lesson.steps.len()).filter(|&i| progress.is_done(&lesson, i)).collect();
+    let theme = Theme::pick(args.theme, Theme::no_color_env());
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    rt.block_on(async move {
+        let (cluster, _sandbox) = connect(&args, &state_dir).await?;
+        let info = ClusterInfo {
+            describe: cluster.describe(),
+            kubectl_hint: cluster.kubectl_hint(),
+            sandbox: cluster.is_sandbox(),
+        };
+        let mut app = App::new(lesson.clone(), start_step, done.clone(), info, theme, state_dir.clone());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+        let _watch = spawn_watch(&cluster, tx.clone());
+        spawn_signals(tx.clone());
+        let restore =
+            cluster.is_sandbox().then(|| super::effects::Restore { done: done.clone(), state_dir: state_dir.clone() });
+        let services = Services::new(cluster, lesson, progress, restore, tx.clone());
+        let runtime = Runtime::new(tx, services);
+
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            restore_terminal();
+            save_rescue();
+            previous(info);
+        }));
+        enable_raw_mode().context("cannot switch the terminal to raw mode (is this a terminal?)")?;
+        let _guard = TerminalGuard;
+        let mut stdout = std::io::stdout();
+        crossterm::execute!(stdout, EnterAlternateScreen, crossterm::event::EnableBracketedPaste)?;
+        stdout.flush()?;
+        let mut terminal = Terminal::new(CrosstermBackend::new(stdout))?;
+        let input = EventStream::new().filter_map(|e| async move {
+            match e {
+                Ok(TermEvent::Key(k)) => Some(Event::Key(k)),
+                Ok(TermEvent::Resize(w, h)) => Some(Event::Resize(w, h)),
+                Ok(TermEvent::Paste(text)) => Some(Event::Paste(text)),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::warn!("terminal input: {e}");
+                    None
+                }
+            }
+        });
+        let clock = || jiff::Timestamp::now();
+        run(&mut terminal, &mut app, Box::pin(input), &runtime, &mut rx, &clock).await?;
+        tracing::info!("tutor quit on step {}", app.step);
+        Ok(())
+    })
+}
+
+/// Watch the lesson namespace, feeding the app's event channel.
+pub fn spawn_watch(cluster: &Cluster, tx: tokio::sync::mpsc::UnboundedSender<Event>) -> watch::WatchHandle {
+    let (ctx, mut crx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = watch::spawn(cluster, ctx);
+    tokio::spawn(async move {
+        while let Some(e) = crx.recv().await {
+            if tx.send(Event::Cluster(e)).is_err() {
+                break;
+            }
+        }
+    });
+    handle
+}
+
+fn spawn_signals(tx: tokio::sync::mpsc::UnboundedSender<Event>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        for kind in [SignalKind::terminate(), SignalKind::hangup()] {
+            let tx = tx.clone();
+            if let Ok(mut s) = signal(kind) {
+                tokio::spawn(async move {
+                    if s.recv().await.is_some() {
+                        let _ = tx.send(Event::Terminate);
+                    }
+                });
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tx;
+}

@@ -1,0 +1,553 @@
+//! `update`: the one place the App changes. It maps events to state changes and returns the
+//! effects to run (grading, apply, commands, saves, timers); it never awaits or does I/O.
+
+use std::time::Duration;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::keys::{self, Action, Pane};
+use super::watch::pod_rows;
+use super::{App, ApplyState, CommandLine, Confirm, DiffLine, DiffTag, Effect, Event, Level, Message, Overlay, Timer};
+use crate::cluster::watch::ClusterEvent;
+use crate::grade::StepStatus;
+use crate::ui::text;
+
+/// Grading waits this long after the lesson's objects last changed.
+pub const GRADE_DEBOUNCE: Duration = Duration::from_millis(300);
+/// Drafts are written this long after the last keystroke.
+pub const DRAFT_DEBOUNCE: Duration = Duration::from_millis(400);
+/// Commands kept in the command log.
+const COMMAND_LOG: usize = 30;
+/// Lines per PgUp/PgDn in the lesson text.
+const PAGE: u16 = 10;
+/// How long a changed pod row stays highlighted.
+pub const HIGHLIGHT: Duration = Duration::from_secs(2);
+
+/// Apply `event` to `app`; returns what to do next.
+pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
+    let mut fx = Vec::new();
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => {
+            app.dirty = true;
+            let before = app.editor.generation;
+            on_key(app, key, &mut fx);
+            if app.editor.generation != before {
+                fx.push(Effect::After { delay: DRAFT_DEBOUNCE, timer: Timer::SaveDraft(app.editor.generation) });
+            }
+        }
+        Event::Key(_) => {}
+        Event::Resize(..) => app.dirty = true,
+        Event::Tick => {
+            // Ages only move when there are pods to show.
+            if !app.snapshot.pods.is_empty() {
+                app.dirty = true;
+            }
+        }
+        Event::Cluster(ClusterEvent::Connection(c)) => {
+            app.connection = c;
+            app.dirty = true;
+        }
+        Event::Cluster(ClusterEvent::Changed { snapshot, new_entries }) => {
+            let old = pod_rows(&app.snapshot);
+            let new = pod_rows(&snapshot);
+            let until = app.now + jiff::SignedDuration::try_from(HIGHLIGHT).unwrap_or_default();
+            for row in &new {
+                if !old.iter().any(|o| o == row) {
+                    app.changed.insert(row.name.clone(), until);
+                }
+            }
+            if new.iter().any(|r| app.changed.get(&r.name) == Some(&until)) {
+                fx.push(Effect::After { delay: HIGHLIGHT, timer: Timer::Fade });
+            }
+            app.snapshot = snapshot;
+            app.history.entries.extend(new_entries);
+            app.dirty = true;
+            app.grade_generation += 1;
+            fx.push(Effect::After { delay: GRADE_DEBOUNCE, timer: Timer::Grade(app.grade_generation) });
+        }
+        Event::Timer(Timer::Grade(generation)) => {
+            if generation == app.grade_generation {
+                fx.extend(grade(app));
+            }
+        }
+        Event::Timer(Timer::SaveDraft(generation)) => {
+            if generation == app.editor.generation {
+                fx.extend(save_draft(app));
+            }
+        }
+        Event::Timer(Timer::Fade) => {
+            let now = app.now;
+            let before = app.changed.len();
+            app.changed.retain(|_, until| *until > now);
+            app.dirty |= before != app.changed.len();
+        }
+        Event::Graded(report) => on_graded(app, report, &mut fx),
+        Event::Applied { dry_run, result } => on_applied(app, dry_run, result, &mut fx),
+        Event::CommandDone { echo, result } => {
+            app.message = None;
+            let (title, text) = match result {
+                Ok(out) => (echo, out),
+                Err(e) => (echo, format!("error: {e}")),
+            };
+            app.command_log.push((title.clone(), text.clone()));
+            if app.command_log.len() > COMMAND_LOG {
+                app.command_log.remove(0);
+            }
+            app.overlay = Some(Overlay::Output { title, text, scroll: 0 });
+            app.dirty = true;
+        }
+        Event::Notice(level, text) => {
+            app.message = Some(Message { level, text });
+            app.dirty = true;
+        }
+        Event::Paste(text) => {
+            app.dirty = true;
+            if app.command.is_some() {
+                if let Some(cmd) = app.command.as_mut() {
+                    cmd.input.push_str(text.lines().next().unwrap_or(""));
+                }
+            } else if app.focus == Pane::Editor && app.editor.has_starter() && app.overlay.is_none() {
+                app.editor.paste(&text);
+                fx.push(Effect::After { delay: DRAFT_DEBOUNCE, timer: Timer::SaveDraft(app.editor.generation) });
+            }
+        }
+        Event::SaveFailed(what) => {
+            app.message = Some(Message { level: Level::Problem, text: what });
+            app.dirty = true;
+        }
+        Event::Terminate => {
+            fx.extend(save_draft(app));
+            fx.push(Effect::Quit);
+            app.quit = true;
+        }
+    }
+    fx
+}
+
+fn grade(app: &mut App) -> Vec<Effect> {
+    if app.lesson.step(app.step).is_none_or(|s| s.checks.is_empty()) {
+        return Vec::new();
+    }
+    app.grading = true;
+    app.dirty = true;
+    vec![Effect::Grade { index: app.step, snapshot: app.snapshot.clone(), history: app.history.clone() }]
+}
+
+fn save_draft(app: &App) -> Option<Effect> {
+    if !app.editor.has_starter() {
+        return None;
+    }
+    Some(Effect::SaveDraft { path: app.draft_path()?, text: app.editor.text() })
+}
+
+fn on_graded(app: &mut App, report: crate::grade::StepReport, fx: &mut Vec<Effect>) {
+    app.grading = false;
+    app.dirty = true;
+    let index = report.index;
+    let passed = report.status() == StepStatus::Pass;
+    app.reports.insert(index, report);
+    if !passed || index != app.step || app.done.contains(&index) {
+        return;
+    }
+    app.done.insert(index);
+    let title = app.lesson.steps[index].title.clone();
+    if index + 1 < app.lesson.steps.len() {
+        fx.extend(save_draft(app));
+        app.open_step(index + 1);
+        app.message = Some(Message {
+            level: Level::Good,
+            text: format!("{} {}: {title}. On to step {}.", text::SYM_DONE, text::STEP_PASSED, index + 1),
+        });
+        app.grade_generation += 1;
+        fx.push(Effect::After { delay: GRADE_DEBOUNCE, timer: Timer::Grade(app.grade_generation) });
+    } else {
+        app.message = Some(Message { level: Level::Good, text: format!("{} {}", text::SYM_DONE, text::LESSON_DONE) });
+    }
+    fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
+}
+
+fn on_applied(app: &mut App, dry_run: bool, result: Result<Vec<String>, super::ApplyFailure>, fx: &mut Vec<Effect>) {
+    app.dirty = true;
+    match result {
+        Ok(_) if dry_run => {
+            app.apply = ApplyState::Applying;
+            fx.push(Effect::Apply {
+                yaml: app.editor.text(),
+                dry_run: false,
+                force: std::mem::take(&mut app.force_next),
+            });
+        }
+        Ok(applied) => {
+            app.editor.set_apply_marks(Vec::new());
+            app.apply = ApplyState::Applied(applied);
+            fx.extend(grade(app));
+        }
+        Err(failure) => {
+            app.editor.set_apply_marks(failure.marks);
+            app.force_next = failure.conflict;
+            let message =
+                if failure.conflict { format!("{} ({})", failure.message, text::APPLY_FORCE) } else { failure.message };
+            app.apply = ApplyState::Failed(message);
+        }
+    }
+}
+
+fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
+    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+        return quit(app, fx);
+    }
+    if let Some(confirm) = app.confirm.take() {
+        if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+            match confirm {
+                Confirm::ResetEditor => {
+                    if let Some(s) = &app.editor.starter {
+                        let text = s.text.clone();
+                        app.editor.set_text(&text);
+                        app.editor.set_apply_marks(Vec::new());
+                        app.apply = ApplyState::Idle;
+                        app.message = Some(Message { level: Level::Info, text: text::RESET_DONE.into() });
+                    }
+                }
+                Confirm::RunCommand { line, .. } => fx.push(run_command(app, line)),
+            }
+        }
+        return;
+    }
+    if app.command.is_some() {
+        return command_key(app, key, fx);
+    }
+    if let Some(overlay) = &mut app.overlay {
+        let scroll = match overlay {
+            Overlay::Help { scroll }
+            | Overlay::Output { scroll, .. }
+            | Overlay::Diff { scroll, .. }
+            | Overlay::Solution { scroll } => Some(scroll),
+        };
+        match key.code {
+            KeyCode::Esc | KeyCode::Char('q') | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Enter => {
+                app.overlay = None
+            }
+            KeyCode::Char('j') | KeyCode::Down => {
+                if let Some(s) = scroll {
+                    *s = s.saturating_add(1)
+                }
+            }
+            KeyCode::Char('k') | KeyCode::Up => {
+                if let Some(s) = scroll {
+                    *s = s.saturating_sub(1)
+                }
+            }
+            KeyCode::PageDown | KeyCode::Char(' ') => {
+                if let Some(s) = scroll {
+                    *s = s.saturating_add(10)
+                }
+            }
+            KeyCode::PageUp => {
+                if let Some(s) = scroll {
+                    *s = s.saturating_sub(10)
+                }
+            }
+            _ => {}
+        }
+        return;
+    }
+    app.message = None;
+    match keys::lookup(app.focus, &key) {
+        Some(action) => act(app, action, fx),
+        None if app.focus == Pane::Editor && key.code == KeyCode::Esc => app.editor.area.cancel_selection(),
+        None if app.focus == Pane::Editor && app.editor.has_starter() => {
+            app.editor.input(key);
+        }
+        None => {}
+    }
+}
+
+fn quit(app: &mut App, fx: &mut Vec<Effect>) {
+    fx.extend(save_draft(app));
+    fx.push(Effect::Quit);
+    app.quit = true;
+}
+
+fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
+    let steps = app.lesson.steps.len();
+    match action {
+        Action::Quit => quit(app, fx),
+        Action::FocusNext => app.focus = app.focus.next(),
+        Action::FocusPrev => app.focus = app.focus.prev(),
+        Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
+        Action::CommandLine => app.command = Some(CommandLine::default()),
+        Action::Grade => fx.extend(grade(app)),
+        Action::StepUp => app.selected = app.selected.saturating_sub(1),
+        Action::StepDown => app.selected = (app.selected + 1).min(steps.saturating_sub(1)),
+        Action::OpenStep => {
+            if app.selected != app.step {
+                fx.extend(save_draft(app));
+                app.open_step(app.selected);
+                fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
+                fx.extend(grade(app));
+            }
+        }
+        Action::ScrollUp => app.text_scroll = app.text_scroll.saturating_sub(PAGE),
+        Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(PAGE),
+        Action::NextHint => {
+            let available = hint_tiers(app);
+            let shown = app.hints_shown.entry(app.step).or_default();
+            if *shown < available {
+                *shown += 1;
+                let n = *shown;
+                fx.push(Effect::HintUsed { index: app.step });
+                // The hint also goes to the message line, where it is seen without scrolling.
+                let hint = hint_list(app).get(n - 1).cloned().unwrap_or_default();
+                app.message =
+                    Some(Message { level: Level::Info, text: format!("{} {n}/{available}: {hint}", text::HINT) });
+            } else {
+                app.message = Some(Message { level: Level::Info, text: "no more hints for this step".into() });
+            }
+        }
+        Action::ShowSolution => {
+            if app.done.contains(&app.step) {
+                app.overlay = Some(Overlay::Solution { scroll: 0 });
+            } else {
+                app.message = Some(Message { level: Level::Info, text: text::SOLUTION_LOCKED.into() });
+            }
+        }
+        Action::NextBlank | Action::PrevBlank => {
+            if !app.editor.select_blank(action == Action::NextBlank) {
+                app.message = Some(Message { level: Level::Info, text: text::NO_BLANKS.into() });
+            }
+        }
+        Action::Apply => start_apply(app, fx),
+        Action::Diff => show_diff(app),
+        Action::Reset => {
+            if app.editor.has_starter() {
+                app.confirm = Some(Confirm::ResetEditor);
+            }
+        }
+        Action::Undo => {
+            app.editor.undo();
+        }
+        Action::Redo => {
+            app.editor.redo();
+        }
+        Action::TimelineUp => {
+            app.timeline_back = (app.timeline_back + 1).min(app.history.entries.len().saturating_sub(1))
+        }
+        Action::TimelineDown => app.timeline_back = app.timeline_back.saturating_sub(1),
+    }
+}
+
+/// Hints of the open step: the step's own tiers, then each blank's.
+pub fn hint_list(app: &App) -> Vec<String> {
+    let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
+    let mut hints = step.hints.clone();
+    if let Some(s) = &step.starter {
+        for b in &s.blanks {
+            for h in &b.hints {
+                hints.push(format!("{}: {h}", b.label));
+            }
+        }
+    }
+    hints
+}
+
+fn hint_tiers(app: &App) -> usize {
+    hint_list(app).len()
+}
+
+fn start_apply(app: &mut App, fx: &mut Vec<Effect>) {
+    if !app.editor.has_starter() {
+        app.message = Some(Message { level: Level::Info, text: text::EDITOR_NO_STARTER.into() });
+        return;
+    }
+    if !app.editor.blanks().is_empty() {
+        app.apply = ApplyState::Failed(text::APPLY_BLANKS.into());
+        return;
+    }
+    app.editor.recheck();
+    if app.editor.blocking_marks().next().is_some() {
+        app.apply = ApplyState::Failed(text::APPLY_BLOCKED.into());
+        return;
+    }
+    app.apply = ApplyState::DryRun;
+    app.attempted.insert(app.step);
+    fx.push(Effect::Apply { yaml: app.editor.text(), dry_run: true, force: app.force_next });
+}
+
+/// The live version of the editor's objects as YAML, trimmed of what the server adds.
+fn live_yaml(app: &App) -> Option<String> {
+    use serde::Deserialize;
+    let mut out = String::new();
+    for doc in serde_yaml::Deserializer::from_str(&app.editor.text()) {
+        let v = serde_yaml::Value::deserialize(doc).ok()?;
+        let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let name = v.get("metadata").and_then(|m| m.get("name")).and_then(|n| n.as_str()).unwrap_or("");
+        let live = match kind {
+            "StatefulSet" => serde_json::to_value(app.snapshot.statefulsets.get(name)?).ok()?,
+            "Service" => serde_json::to_value(app.snapshot.services.get(name)?).ok()?,
+            _ => continue,
+        };
+        let trimmed = trim_like(&serde_json::to_value(&v).ok()?, &live);
+        if !out.is_empty() {
+            out.push_str("---\n");
+        }
+        out.push_str(&serde_yaml::to_string(&trimmed).ok()?);
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// The live object restricted to the fields the editor mentions (defaults the server filled in
+/// and status would drown the diff).
+fn trim_like(mine: &serde_json::Value, live: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match (mine, live) {
+        (Value::Object(m), Value::Object(l)) => {
+            let mut out = serde_json::Map::new();
+            for (k, mv) in m {
+                if let Some(lv) = l.get(k) {
+                    out.insert(k.clone(), trim_like(mv, lv));
+                }
+            }
+            Value::Object(out)
+        }
+        (Value::Array(m), Value::Array(l)) => Value::Array(
+            l.iter().enumerate().map(|(i, lv)| m.get(i).map(|mv| trim_like(mv, lv)).unwrap_or(lv.clone())).collect(),
+        ),
+        _ => live.clone(),
+    }
+}
+
+fn show_diff(app: &mut App) {
+    let Some(live) = live_yaml(app) else {
+        app.message = Some(Message { level: Level::Info, text: text::DIFF_NO_LIVE.into() });
+        return;
+    };
+    // Normalise the editor text the same way so only real differences show.
+    let mine = {
+        use serde::Deserialize;
+        let mut s = String::new();
+        for doc in serde_yaml::Deserializer::from_str(&app.editor.text()) {
+            if let Ok(v) = serde_yaml::Value::deserialize(doc) {
+                let kind = v.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+                if !matches!(kind, "StatefulSet" | "Service") {
+                    continue;
+                }
+                if !s.is_empty() {
+                    s.push_str("---\n");
+                }
+                // Through serde_json (sorted keys) like the live side, so only values differ.
+                let json = serde_json::to_value(&v).unwrap_or_default();
+                s.push_str(&serde_yaml::to_string(&json).unwrap_or_default());
+            }
+        }
+        s
+    };
+    let diff = similar::TextDiff::from_lines(&live, &mine);
+    let lines: Vec<DiffLine> = diff
+        .iter_all_changes()
+        .map(|c| DiffLine {
+            tag: match c.tag() {
+                similar::ChangeTag::Equal => DiffTag::Same,
+                similar::ChangeTag::Insert => DiffTag::Added,
+                similar::ChangeTag::Delete => DiffTag::Removed,
+            },
+            text: c.value().trim_end_matches('\n').to_string(),
+        })
+        .collect();
+    if lines.iter().all(|l| l.tag == DiffTag::Same) {
+        app.message = Some(Message { level: Level::Good, text: text::DIFF_SAME.into() });
+        return;
+    }
+    app.overlay = Some(Overlay::Diff { title: text::PANE_DIFF.into(), lines, scroll: 0 });
+}
+
+fn command_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
+    let Some(cmd) = app.command.as_mut() else { return };
+    match key.code {
+        KeyCode::Esc => app.command = None,
+        KeyCode::Enter => {
+            let line = cmd.input.trim().to_string();
+            app.command = None;
+            if line.is_empty() {
+                return;
+            }
+            if app.command_history.last() != Some(&line) {
+                app.command_history.push(line.clone());
+            }
+            submit_command(app, line, fx);
+        }
+        KeyCode::Backspace => {
+            cmd.input.pop();
+            cmd.completions.clear();
+        }
+        KeyCode::Up => {
+            if app.command_history.is_empty() {
+                return;
+            }
+            let i = match cmd.browsing {
+                Some(i) => i.saturating_sub(1),
+                None => app.command_history.len() - 1,
+            };
+            cmd.browsing = Some(i);
+            cmd.input = app.command_history[i].clone();
+        }
+        KeyCode::Down => match cmd.browsing {
+            Some(i) if i + 1 < app.command_history.len() => {
+                cmd.browsing = Some(i + 1);
+                cmd.input = app.command_history[i + 1].clone();
+            }
+            Some(_) => {
+                cmd.browsing = None;
+                cmd.input.clear();
+            }
+            None => {}
+        },
+        KeyCode::Tab => {
+            let (line, shown) = super::commands::complete(&cmd.input, &app.snapshot);
+            cmd.input = line;
+            cmd.completions = shown;
+        }
+        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => cmd.input.clear(),
+        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+            cmd.input.push(c);
+            cmd.completions.clear();
+        }
+        _ => {}
+    }
+}
+
+fn submit_command(app: &mut App, line: String, fx: &mut Vec<Effect>) {
+    let cmd = match super::commands::check(&line) {
+        Ok(cmd) => cmd,
+        Err(e) => {
+            app.overlay = Some(Overlay::Output { title: format!(":{line}"), text: e, scroll: 0 });
+            return;
+        }
+    };
+    if cmd.editor_apply {
+        return start_apply(app, fx);
+    }
+    if cmd.destructive || cmd.everything {
+        let mut outside: Vec<String> = cmd
+            .objects
+            .into_iter()
+            .filter(|(_, name)| !app.is_lesson_object(name))
+            .map(|(kind, name)| format!("{kind}/{name}"))
+            .collect();
+        if cmd.everything {
+            outside.push(format!("everything of that kind in namespace {}", app.namespace()));
+        }
+        if !outside.is_empty() {
+            let question = format!("{} {}", outside.join(", "), text::CMD_CONFIRM);
+            app.confirm = Some(Confirm::RunCommand { line, question });
+            return;
+        }
+    }
+    fx.push(run_command(app, line));
+}
+
+fn run_command(app: &mut App, line: String) -> Effect {
+    app.attempted.insert(app.step);
+    app.message = Some(Message { level: Level::Info, text: format!("{} {line}", text::CMD_RUNNING) });
+    let editor_text = app.editor.has_starter().then(|| app.editor.text());
+    Effect::RunCommand { line, editor_text }
+}

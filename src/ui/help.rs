@@ -1,0 +1,46 @@
+//! The help overlay, generated from the same binding lists the key map uses (one per pane plus
+//! the global one), so it always says what the keys really do.
+
+use ratatui::text::{Line, Span};
+
+use super::{pane_title, text};
+use crate::app::keys::{commands, Binding, GLOBAL};
+use crate::app::{App, Pane};
+
+fn section(app: &App, title: &str, bindings: &[Binding], out: &mut Vec<Line<'static>>) {
+    let t = &app.theme;
+    out.push(Line::from(Span::styled(title.to_string(), t.heading)));
+    let mut seen = Vec::new();
+    for b in bindings {
+        if seen.contains(&b.action) {
+            continue;
+        }
+        seen.push(b.action);
+        out.push(Line::from(vec![Span::styled(format!("  {:<10} ", b.label), t.key), Span::styled(b.help, t.base)]));
+    }
+    out.push(Line::default());
+}
+
+/// The help text in two halves: each pane's keys (the focused pane first); then the global
+/// keys and the command line.
+pub fn columns(app: &App) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
+    let t = &app.theme;
+    let mut left = Vec::new();
+    let mut panes = vec![app.focus];
+    panes.extend(Pane::ALL.iter().copied().filter(|p| *p != app.focus));
+    for p in panes {
+        section(app, pane_title(p), commands(p), &mut left);
+    }
+    let mut out = Vec::new();
+    section(app, text::HELP_GLOBAL, GLOBAL, &mut out);
+    out.push(Line::from(Span::styled("Command line (:)", t.heading)));
+    for (k, what) in [
+        ("Enter", "run the command (kubectl syntax, e.g. get pods, scale sts web --replicas=3)"),
+        ("Tab", "complete a resource name"),
+        ("↑ / ↓", "earlier / later commands"),
+        ("Esc", "cancel"),
+    ] {
+        out.push(Line::from(vec![Span::styled(format!("  {k:<10} "), t.key), Span::styled(what, t.base)]));
+    }
+    (left, out)
+}

@@ -1,0 +1,88 @@
+//! The status bar (two lines): the keys of the focused pane from its binding list (or the `:`
+//! command line, or a y/n question), then the cluster, the connection and the line that points
+//! kubectl in another terminal at it.
+
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::{fit, text};
+use crate::app::keys::status_hints;
+use crate::app::{App, Confirm};
+use crate::cluster::watch::Connection;
+
+fn first_line(app: &App, width: usize) -> Line<'static> {
+    let t = &app.theme;
+    if let Some(Confirm::RunCommand { question, .. }) = &app.confirm {
+        return Line::from(Span::styled(fit(question, width), t.fail));
+    }
+    if let Some(cmd) = &app.command {
+        // A long line scrolls: its end (where the cursor is) stays in view.
+        let room = width.saturating_sub(3);
+        let n = cmd.input.chars().count();
+        let shown: String = if n > room {
+            let tail: String = cmd.input.chars().skip(n - room + 1).collect();
+            format!("…{tail}")
+        } else {
+            cmd.input.clone()
+        };
+        let mut spans =
+            vec![Span::styled(text::CMD_PROMPT, t.key), Span::styled(shown, t.base), Span::styled(" ", t.cursor)];
+        if n + 60 < width {
+            spans.push(Span::styled("   Enter runs · Tab completes · ↑↓ history · Esc cancels", t.dim));
+        }
+        return Line::from(spans);
+    }
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (key, what) in status_hints(app.focus) {
+        let n = key.chars().count() + what.chars().count() + 3;
+        if used + n > width {
+            break;
+        }
+        used += n;
+        spans.push(Span::styled(key.to_string(), t.key));
+        spans.push(Span::styled(format!(" {what}  "), t.base));
+    }
+    Line::from(spans)
+}
+
+fn second_line(app: &App, width: usize) -> Line<'static> {
+    let t = &app.theme;
+    if let Some(cmd) = &app.command {
+        if !cmd.completions.is_empty() {
+            return Line::from(Span::styled(fit(&cmd.completions.join("  "), width), t.dim));
+        }
+    }
+    let conn = match &app.connection {
+        Connection::Connecting => Span::styled(text::CONNECTING.to_string(), t.waiting),
+        Connection::Connected => Span::styled(text::CONNECTED.to_string(), t.pass),
+        Connection::Reconnecting { error } => Span::styled(format!("{} {error}", text::RECONNECTING), t.fail),
+    };
+    // The kubectl line matters most (it is what a second terminal needs), so it comes first.
+    let mut spans = vec![conn, Span::styled(" · ", t.dim)];
+    if let Some(hint) = &app.cluster.kubectl_hint {
+        spans.push(Span::styled(hint.clone(), t.code));
+        spans.push(Span::styled(" · ", t.dim));
+    }
+    spans.push(Span::styled(app.cluster.describe.clone(), t.strong));
+    let mut used = 0;
+    let mut out = Vec::new();
+    for s in spans {
+        let n = s.content.chars().count();
+        if used + n > width {
+            out.push(Span::styled(fit(&s.content, width.saturating_sub(used)), s.style));
+            break;
+        }
+        used += n;
+        out.push(s);
+    }
+    Line::from(out)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
+    let w = area.width as usize;
+    let lines = vec![first_line(app, w), second_line(app, w)];
+    frame.render_widget(Paragraph::new(lines).style(app.theme.status_bar), area);
+}

@@ -1,0 +1,68 @@
+//! Every fixed word the tutor screen shows, in one place (pane titles, symbols, messages), so
+//! wording stays consistent and can be changed or translated without touching the panes.
+
+pub const APP: &str = "kubetutor";
+
+pub const PANE_LESSON: &str = "Lesson";
+pub const PANE_EDITOR: &str = "Editor";
+pub const PANE_WATCH: &str = "Watch";
+pub const PANE_HELP: &str = "Keys";
+pub const PANE_OUTPUT: &str = "Output";
+pub const PANE_SOLUTION: &str = "Reference solution";
+pub const PANE_DIFF: &str = "Diff: live object → editor";
+
+/// Step state symbols (shown with colours, never colours alone).
+pub const SYM_DONE: &str = "✓";
+pub const SYM_CURRENT: &str = "▶";
+pub const SYM_FAILING: &str = "✗";
+pub const SYM_TODO: &str = "·";
+pub const SYM_WAITING: &str = "…";
+
+pub const CHECK_PASS: &str = "pass";
+pub const CHECK_NOT_YET: &str = "not yet";
+pub const CHECK_WAITING: &str = "waiting for";
+pub const CHECKS: &str = "Checks";
+pub const CHECKS_NONE: &str = "not checked yet (apply, or press the grade key)";
+pub const CHECKS_RUNNING: &str = "checking…";
+pub const HINT: &str = "Hint";
+pub const HINTS_LEFT: &str = "more hints: press";
+pub const STEP_PASSED: &str = "Step passed";
+pub const LESSON_DONE: &str = "Lesson complete";
+
+pub const EDITOR_NO_STARTER: &str = "This step is done with commands: press : and type them (kubectl syntax).";
+pub const BLANKS_LEFT: &str = "blanks left";
+pub const NO_BLANKS: &str = "no blanks left";
+pub const YAML_OK: &str = "YAML ok";
+pub const YAML_ERROR: &str = "YAML error";
+pub const SCHEMA_ERROR: &str = "schema";
+pub const APPLY_DRY_RUN: &str = "dry run…";
+pub const APPLY_RUNNING: &str = "applying…";
+pub const APPLY_FAILED: &str = "apply failed";
+pub const APPLY_BLOCKED: &str = "not applied: fix the marked lines first";
+pub const APPLY_BLANKS: &str = "not applied: fill the ??? blanks first (next blank: Ctrl-N)";
+pub const APPLY_FORCE: &str = "Ctrl-S again takes the fields over";
+pub const RESTORED: &str = "fresh sandbox: restored what your finished steps created";
+pub const RESET_CONFIRM: &str = "Reset the editor to the starter? Your text is lost. y / n";
+pub const RESET_DONE: &str = "editor reset to the starter";
+pub const DIFF_NO_LIVE: &str = "nothing live to compare with yet: apply first";
+pub const DIFF_SAME: &str = "the live object matches the editor";
+pub const SOLUTION_LOCKED: &str = "the reference solution opens after the step passes";
+
+pub const WATCH_SIMULATED: &str = "simulated pods";
+pub const WATCH_NO_PODS: &str = "no pods yet";
+pub const WATCH_PROBE: &str = "tutor probe";
+pub const WATCH_TIMELINE: &str = "Timeline";
+pub const WATCH_PVCS: &str = "PVCs";
+pub const POD_HEADERS: [&str; 6] = ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IMAGE"];
+pub const PVC_HEADERS: [&str; 4] = ["NAME", "STATUS", "VOLUME", "CAPACITY"];
+
+pub const CONNECTING: &str = "connecting…";
+pub const CONNECTED: &str = "connected";
+pub const RECONNECTING: &str = "reconnecting:";
+
+pub const CMD_PROMPT: &str = ":";
+pub const CMD_RUNNING: &str = "running…";
+pub const CMD_CONFIRM: &str = "is outside the lesson's objects. Run it anyway? y / n";
+pub const HELP_TITLE: &str = "Keys (Esc closes)";
+pub const HELP_GLOBAL: &str = "Everywhere";
+pub const OVERLAY_CLOSE: &str = "Esc closes · j/k scroll";

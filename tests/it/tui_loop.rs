@@ -1,0 +1,261 @@
+//! Scripted keys through the app loop against a real embedded sandbox: jump between blanks,
+//! fill them, apply, see an apply error placed on its line, run `:` commands (with history
+//! and the confirmation of destructive ones), and the generic run loop on a TestBackend.
+
+use std::sync::{Arc, Once};
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use kubetutor::app::effects::Services;
+use kubetutor::app::run::{self, Runtime};
+use kubetutor::app::{App, ApplyState, ClusterInfo, Confirm, Event, Overlay};
+use kubetutor::cluster::{self, watch::WatchHandle, EmbeddedSandbox};
+use kubetutor::lesson::progress::Progress;
+use kubetutor::sandbox::SandboxConfig;
+use kubetutor::ui::theme::Theme;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+static STATE: Once = Once::new();
+
+/// Progress and drafts of these tests go to a temporary state dir, never the real one.
+pub fn private_state_dir() {
+    STATE.call_once(|| {
+        let dir = tempfile::tempdir().unwrap().keep();
+        std::env::set_var("KUBETUTOR_STATE_DIR", dir);
+    });
+}
+
+pub struct Harness {
+    pub app: App,
+    pub runtime: Runtime,
+    pub rx: UnboundedReceiver<Event>,
+    pub dir: tempfile::TempDir,
+    _watch: WatchHandle,
+    _sandbox: EmbeddedSandbox,
+}
+
+impl Harness {
+    pub async fn new() -> Harness {
+        private_state_dir();
+        let dir = tempfile::tempdir().unwrap();
+        let config = SandboxConfig { speed: f64::INFINITY, ..Default::default() };
+        let (cluster, sandbox) =
+            cluster::start_sandbox(config, dir.path().join("kubeconfig"), "default").await.unwrap();
+        let lesson = Arc::new(kubetutor::lesson::load::find("statefulset").unwrap());
+        let info = ClusterInfo { describe: cluster.describe(), kubectl_hint: cluster.kubectl_hint(), sandbox: true };
+        let mut app = App::new(lesson.clone(), 0, Default::default(), info, Theme::dark(), dir.path().to_path_buf());
+        app.focus = kubetutor::app::Pane::Editor;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let watch = kubetutor::app::start::spawn_watch(&cluster, tx.clone());
+        let progress = Progress { lesson: lesson.slug.clone(), ..Default::default() };
+        let runtime = Runtime::new(tx.clone(), Services::new(cluster, lesson, progress, None, tx));
+        Harness { app, runtime, rx, dir, _watch: watch, _sandbox: sandbox }
+    }
+
+    pub fn send(&mut self, e: Event) {
+        run::step(&mut self.app, &self.runtime, e);
+    }
+
+    pub fn key(&mut self, code: KeyCode) {
+        self.send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    }
+
+    pub fn ctrl(&mut self, c: char) {
+        self.send(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)));
+    }
+
+    pub fn typ(&mut self, s: &str) {
+        for c in s.chars() {
+            self.key(KeyCode::Char(c));
+        }
+    }
+
+    /// Feed the app what its effects and the watch report until `done` holds.
+    pub async fn until(&mut self, secs: u64, what: &str, done: impl Fn(&App) -> bool) {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+        while !done(&self.app) {
+            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
+                Ok(Some(e)) => {
+                    self.app.now = jiff::Timestamp::now();
+                    run::step(&mut self.app, &self.runtime, e);
+                }
+                Ok(None) => panic!("event channel closed waiting for {what}"),
+                Err(_) => panic!(
+                    "timed out waiting for {what}; apply {:?}, step {}, report {:?}",
+                    self.app.apply,
+                    self.app.step,
+                    self.app.reports.get(&self.app.step)
+                ),
+            }
+        }
+    }
+
+    pub fn fill_step0(&mut self, port_name: &str) {
+        for value in ["None", "app", "nginx", port_name, port_name] {
+            self.ctrl('n');
+            self.typ(value);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blanks_filled_applied_and_the_step_passes() {
+    let mut h = Harness::new().await;
+    assert_eq!(h.app.editor.blanks().len(), 5);
+    // Ctrl-N selects the first blank; Ctrl-P from there wraps to the last one.
+    h.ctrl('n');
+    let first = h.app.editor.area.selection_range().unwrap();
+    h.ctrl('p');
+    let last = h.app.editor.area.selection_range().unwrap();
+    assert!(last.0 > first.0, "{first:?} {last:?}");
+    h.ctrl('n');
+    assert_eq!(h.app.editor.area.selection_range(), Some(first));
+    h.key(KeyCode::Esc);
+    assert!(h.app.editor.area.selection_range().is_none());
+    h.app.editor.area.move_cursor(tui_textarea::CursorMove::Top);
+    h.fill_step0("web");
+    assert!(h.app.editor.blanks().is_empty());
+    assert!(h.app.editor.text().contains("clusterIP: None"));
+    assert!(h.app.editor.text().contains("targetPort: web"));
+    h.ctrl('s');
+    assert_eq!(h.app.apply, ApplyState::DryRun);
+    h.until(20, "the apply", |a| matches!(a.apply, ApplyState::Applied(_)) || a.step == 1).await;
+    h.until(20, "step 0 to pass", |a| a.step == 1).await;
+    assert!(h.app.done.contains(&0));
+    // The draft of step 0 was saved on the way.
+    let draft = std::fs::read_to_string(h.dir.path().join("drafts/statefulset/headless-service.yaml")).unwrap();
+    assert!(draft.contains("clusterIP: None"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_apply_error_lands_on_the_line_of_its_field() {
+    let mut h = Harness::new().await;
+    h.fill_step0("Web_Port");
+    h.ctrl('s');
+    h.until(20, "the apply to fail", |a| matches!(a.apply, ApplyState::Failed(_))).await;
+    let line = h.app.editor.area.lines().iter().position(|l| l.contains("- name: Web_Port")).unwrap();
+    let marks: Vec<_> = h.app.editor.marks_at(line).collect();
+    assert!(!marks.is_empty(), "no mark on line {line}: {:?}", h.app.editor.marks);
+    assert!(marks[0].mark.message.contains("spec.ports[0].name"), "{:?}", marks[0]);
+    let screen = crate::tui_fixture::render(&h.app, 120, 40);
+    assert!(screen.contains(&format!("{:>2} ✗", line + 1)), "{screen}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn command_line_runs_echoes_and_remembers() {
+    let mut h = Harness::new().await;
+    h.fill_step0("web");
+    h.ctrl('s');
+    h.until(20, "step 0 to pass", |a| a.step == 1).await;
+    h.ctrl('o');
+    h.typ("get svc");
+    h.key(KeyCode::Enter);
+    h.until(10, "the command output", |a| matches!(a.overlay, Some(Overlay::Output { .. }))).await;
+    let Some(Overlay::Output { title, text, .. }) = &h.app.overlay else { unreachable!() };
+    assert_eq!(title, "$ kubectl get services");
+    assert!(text.contains("nginx") && text.contains("None"), "{text}");
+    h.key(KeyCode::Esc);
+    assert!(h.app.overlay.is_none());
+    // History: Up brings the last command back.
+    h.ctrl('o');
+    h.key(KeyCode::Up);
+    assert_eq!(h.app.command.as_ref().unwrap().input, "get svc");
+    h.key(KeyCode::Esc);
+    // A destructive command outside the lesson asks first; n cancels it.
+    h.ctrl('o');
+    h.typ("delete pod somebody-elses");
+    h.key(KeyCode::Enter);
+    assert!(
+        matches!(&h.app.confirm, Some(Confirm::RunCommand { question, .. }) if question.contains("Pod/somebody-elses"))
+    );
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.confirm.is_none());
+    // A bad command says why, without running anything.
+    h.ctrl('o');
+    h.typ("frobnicate web");
+    h.key(KeyCode::Enter);
+    assert!(matches!(&h.app.overlay, Some(Overlay::Output { text, .. }) if !text.is_empty()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_loop_draws_scripted_keys_and_quits() {
+    private_state_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = crate::tui_fixture::app(dir.path(), Theme::dark());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let runtime = Runtime::new(tx, Services::none());
+    let key = |c: KeyCode, m: KeyModifiers| Event::Key(KeyEvent::new(c, m));
+    let mut script = vec![key(KeyCode::Char('n'), KeyModifiers::CONTROL)];
+    script.extend("None".chars().map(|c| key(KeyCode::Char(c), KeyModifiers::NONE)));
+    script.push(key(KeyCode::Char('q'), KeyModifiers::CONTROL));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let clock = crate::tui_fixture::now;
+    run::run(&mut terminal, &mut app, futures::stream::iter(script), &runtime, &mut rx, &clock).await.unwrap();
+    assert!(app.quit);
+    let screen = crate::tui_fixture::buffer_text(terminal.backend().buffer());
+    assert!(screen.contains("clusterIP: None"), "{screen}");
+    // Quitting saved the draft.
+    let draft = std::fs::read_to_string(dir.path().join("drafts/statefulset/headless-service.yaml")).unwrap();
+    assert!(draft.contains("clusterIP: None"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn diff_solution_and_reset_of_a_finished_step() {
+    let mut h = Harness::new().await;
+    h.fill_step0("web");
+    h.ctrl('s');
+    h.until(20, "step 0 to pass", |a| a.step == 1).await;
+    // Back to step 0 from the step list.
+    h.app.focus = kubetutor::app::Pane::Lesson;
+    h.key(KeyCode::Char('k'));
+    h.key(KeyCode::Enter);
+    assert_eq!(h.app.step, 0);
+    assert!(h.app.editor.text().contains("clusterIP: None"), "the draft comes back");
+    h.app.focus = kubetutor::app::Pane::Editor;
+    h.ctrl('d');
+    assert!(h.app.overlay.is_none(), "{:?}", h.app.overlay);
+    assert_eq!(h.app.message.as_ref().map(|m| m.text.as_str()), Some(kubetutor::ui::text::DIFF_SAME));
+    let edited = h.app.editor.text().replace("port: 80", "port: 8080");
+    h.app.editor.set_text(&edited);
+    h.ctrl('d');
+    let Some(Overlay::Diff { lines, .. }) = &h.app.overlay else { panic!("no diff: {:?}", h.app.message) };
+    use kubetutor::app::DiffTag;
+    assert!(lines.iter().any(|l| l.tag == DiffTag::Removed && l.text.contains("port: 80")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.tag == DiffTag::Added && l.text.contains("port: 8080")), "{lines:?}");
+    h.key(KeyCode::Esc);
+    // The reference solution, next to the learner's text, once the step has passed.
+    h.app.focus = kubetutor::app::Pane::Lesson;
+    h.key(KeyCode::Char('s'));
+    assert!(matches!(h.app.overlay, Some(Overlay::Solution { .. })));
+    let screen = crate::tui_fixture::render(&h.app, 120, 40);
+    assert!(screen.contains("yours") && screen.contains("reference"), "{screen}");
+    h.key(KeyCode::Esc);
+    // Reset asks first; n keeps the text, y brings the starter back.
+    h.app.focus = kubetutor::app::Pane::Editor;
+    h.ctrl('r');
+    assert_eq!(h.app.confirm, Some(Confirm::ResetEditor));
+    h.key(KeyCode::Char('n'));
+    assert!(h.app.editor.text().contains("port: 8080"));
+    h.ctrl('r');
+    h.key(KeyCode::Char('y'));
+    assert_eq!(h.app.editor.text(), h.app.lesson.steps[0].starter.as_ref().unwrap().text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_sandbox_gets_the_finished_steps_back() {
+    let mut h = Harness::new().await;
+    let lesson = h.app.lesson.clone();
+    let cluster = h.runtime.services.cluster.clone().unwrap();
+    let tx = h.runtime.tx.clone();
+    let state_dir = h.dir.path().to_path_buf();
+    tokio::spawn(async move {
+        let done = [0, 1].into_iter().collect();
+        let problems = kubetutor::app::effects::restore_done_steps(&cluster, &lesson, &done, &state_dir).await;
+        let _ = tx.send(kubetutor::app::effects::restore_notice(&problems));
+    });
+    h.until(30, "the restore notice", |a| a.message.is_some()).await;
+    assert_eq!(h.app.message.as_ref().unwrap().text, kubetutor::ui::text::RESTORED);
+    h.until(30, "the pods of step 1", |a| a.snapshot.pods.len() >= 2 && a.snapshot.services.contains_key("nginx"))
+        .await;
+}

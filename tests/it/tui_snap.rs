@@ -1,0 +1,216 @@
+//! Snapshots of the tutor screen (insta + ratatui's TestBackend) at 80x24 and 120x40: each
+//! pane, the full screen, an error state and the help overlay. A fixed clock keeps ages stable.
+
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use kubetutor::app::yaml::Mark;
+use kubetutor::app::{update, ApplyFailure, Event, Pane};
+use kubetutor::cluster::watch::{ClusterEvent, Connection};
+use kubetutor::grade::{CheckReport, Concern, Outcome, StepReport};
+use kubetutor::ui::theme::Theme;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+
+use crate::tui_fixture::{self, render};
+
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ctrl(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+fn busy_app(dir: &std::path::Path) -> kubetutor::app::App {
+    let mut app = tui_fixture::app(dir, Theme::dark());
+    let (snap, entries) = tui_fixture::cluster_state();
+    update(&mut app, Event::Cluster(ClusterEvent::Connection(Connection::Connected)));
+    update(&mut app, Event::Cluster(ClusterEvent::Changed { snapshot: Arc::new(snap), new_entries: entries }));
+    app
+}
+
+fn failing_report() -> StepReport {
+    StepReport {
+        index: 0,
+        id: "headless-service".into(),
+        title: "A headless Service".into(),
+        checks: vec![CheckReport {
+            name: "headless Service nginx".into(),
+            outcome: Outcome::NotYet {
+                reason: "Service nginx has a cluster IP (10.96.0.12); a headless Service has none".into(),
+                concern: Concern {
+                    object: Some("Service/nginx".into()),
+                    field: Some("spec.clusterIP".into()),
+                    blank: Some(0),
+                },
+                hint: Some("set clusterIP: None".into()),
+            },
+        }],
+    }
+}
+
+#[test]
+fn full_screen_wide_fresh_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = tui_fixture::app(dir.path(), Theme::dark());
+    insta::assert_snapshot!("wide_fresh", render(&app, 120, 40));
+}
+
+#[test]
+fn full_screen_wide_with_pods_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    app.attempted.insert(0);
+    update(&mut app, Event::Graded(failing_report()));
+    // Fill one blank, then an apply error from the server naming a field.
+    update(&mut app, ctrl('n'));
+    for c in "None".chars() {
+        update(&mut app, key(KeyCode::Char(c)));
+    }
+    update(&mut app, ctrl('n'));
+    for c in "web".chars() {
+        update(&mut app, key(KeyCode::Char(c)));
+    }
+    let failure = ApplyFailure {
+        message: "Service \"nginx\" is invalid: spec.ports[0].name: Invalid value: \"web\"".into(),
+        marks: vec![Mark { line: 12, column: None, message: "spec.ports[0].name: Invalid value".into() }],
+        conflict: false,
+    };
+    update(&mut app, Event::Applied { dry_run: true, result: Err(failure) });
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("✗ not yet"), "{screen}");
+    assert!(screen.contains("web-2 waits for web-1 to be Ready"), "{screen}");
+    assert!(screen.contains("13 ✗     name: web   ◀ spec.ports[0].name: Invalid value"), "{screen}");
+    insta::assert_snapshot!("wide_errors", screen);
+}
+
+#[test]
+fn full_screen_narrow_tabs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    insta::assert_snapshot!("narrow_editor", render(&app, 80, 24));
+    app.focus = Pane::Watch;
+    insta::assert_snapshot!("narrow_watch", render(&app, 80, 24));
+    app.focus = Pane::Lesson;
+    app.attempted.insert(0);
+    update(&mut app, Event::Graded(failing_report()));
+    insta::assert_snapshot!("narrow_lesson", render(&app, 80, 24));
+}
+
+#[test]
+fn help_overlay_at_both_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = tui_fixture::app(dir.path(), Theme::dark());
+    update(&mut app, Event::Key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE)));
+    let wide = render(&app, 120, 40);
+    // Generated from the binding lists: every pane's keys are there.
+    for list in [kubetutor::app::keys::EDITOR, kubetutor::app::keys::LESSON, kubetutor::app::keys::GLOBAL] {
+        let mut seen = Vec::new();
+        for b in list {
+            if seen.contains(&b.action) {
+                continue;
+            }
+            seen.push(b.action);
+            let first_words: String = b.help.split(' ').take(3).collect::<Vec<_>>().join(" ");
+            assert!(wide.contains(&format!("{:<10} {first_words}", b.label)), "help lacks {}\n{wide}", b.label);
+        }
+    }
+    insta::assert_snapshot!("help_wide", wide);
+    insta::assert_snapshot!("help_narrow", render(&app, 80, 24));
+}
+
+#[test]
+fn yaml_error_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = tui_fixture::app(dir.path(), Theme::dark());
+    update(&mut app, ctrl('n'));
+    for c in "[oops".chars() {
+        update(&mut app, key(KeyCode::Char(c)));
+    }
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("YAML error 9:11"), "{screen}");
+    insta::assert_snapshot!("yaml_error", screen);
+}
+
+fn pane(app: &kubetutor::app::App, width: u16, height: u16, which: Pane) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| {
+            let area = f.area();
+            match which {
+                Pane::Lesson => kubetutor::ui::lesson::draw(f, area, app),
+                Pane::Editor => kubetutor::ui::editor::draw(f, area, app),
+                Pane::Watch => kubetutor::ui::watch::draw(f, area, app),
+            }
+        })
+        .unwrap();
+    tui_fixture::buffer_text(terminal.backend().buffer())
+}
+
+#[test]
+fn each_pane_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    app.attempted.insert(0);
+    update(&mut app, Event::Graded(failing_report()));
+    update(&mut app, key(KeyCode::Tab)); // editor -> watch
+    insta::assert_snapshot!("pane_watch", pane(&app, 70, 18, Pane::Watch));
+    update(&mut app, key(KeyCode::Tab)); // watch -> lesson
+    update(&mut app, key(KeyCode::Char('h')));
+    insta::assert_snapshot!("pane_lesson", pane(&app, 60, 30, Pane::Lesson));
+    insta::assert_snapshot!("pane_editor", pane(&app, 60, 18, Pane::Editor));
+}
+
+#[test]
+fn blanks_and_states_are_styled_not_just_drawn() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = tui_fixture::app(dir.path(), Theme::dark());
+    app.attempted.insert(0);
+    update(&mut app, Event::Graded(failing_report()));
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| kubetutor::ui::draw(f, &app)).unwrap();
+    let buf = terminal.backend().buffer().clone();
+    let text = tui_fixture::buffer_text(&buf);
+    // The ??? of line 8 (`  clusterIP: ???`) carries the blank style.
+    let (y, line) = text.lines().enumerate().find(|(_, l)| l.contains("clusterIP: ???")).unwrap();
+    let x = line.chars().position(|c| c == '?').unwrap() as u16;
+    assert_eq!(buf[(x, y as u16)].bg, app.theme.blank.bg.unwrap());
+    // The failing step shows ✗ in the fail colour.
+    let (y, line) = text.lines().enumerate().find(|(_, l)| l.contains("✗ 0  A headless Service")).unwrap();
+    let x = line.chars().position(|c| c == '✗').unwrap() as u16;
+    assert_eq!(buf[(x, y as u16)].fg, app.theme.fail.fg.unwrap());
+}
+
+#[test]
+fn monochrome_renders_without_colour() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = busy_app(dir.path());
+    let mut app = app;
+    app.theme = Theme::pick(kubetutor::ui::theme::ThemeName::Dark, true);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    terminal.draw(|f| kubetutor::ui::draw(f, &app)).unwrap();
+    for cell in terminal.backend().buffer().content() {
+        assert_eq!(cell.fg, ratatui::style::Color::Reset);
+        assert_eq!(cell.bg, ratatui::style::Color::Reset);
+    }
+}
+
+#[test]
+fn command_step_shows_its_command_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    app.open_step(2);
+    update(
+        &mut app,
+        Event::CommandDone {
+            echo: "$ kubectl scale statefulset/web --replicas=3".into(),
+            result: Ok("statefulset.apps/web scaled\n".into()),
+        },
+    );
+    update(&mut app, key(KeyCode::Esc));
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("$ kubectl scale statefulset/web --replicas=3"), "{screen}");
+    assert!(screen.contains("statefulset.apps/web scaled"), "{screen}");
+    insta::assert_snapshot!("command_step", screen);
+}
