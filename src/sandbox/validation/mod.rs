@@ -155,7 +155,11 @@ fn statefulset(obj: &Value, old: Option<&Value>, causes: &mut Vec<Cause>) {
         }
         claim_spec(&t["spec"], &format!("{path}.spec"), causes);
     }
-    pod::spec(pod_spec, "spec.template.spec", &claim_names, causes);
+    // Upstream validates the template's labels and annotations here but not its pod spec
+    // (pkg/apis/apps/validation, ValidatePodTemplateSpecForStatefulSet): a volumeMount naming no
+    // volume or claim template is accepted, and fails later as the controller's FailedCreate
+    // event for each pod.
+    let _ = claim_names;
 
     if let Some(old) = old {
         let mut a = spec.clone();
