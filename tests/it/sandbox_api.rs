@@ -356,3 +356,22 @@ async fn deleting_an_owner_collects_its_dependents() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_server_side_apply_that_changes_nothing_is_no_write() {
+    use kube::api::{Api, Patch, PatchParams};
+    let served = super::support::serve().await;
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(served.client().await, "default");
+    let cm =
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "same"}, "data": {"a": "b"}});
+    let pp = PatchParams::apply("kubetutor");
+    let first = cms.patch("same", &pp, &Patch::Apply(&cm)).await.unwrap();
+    let again = cms.patch("same", &pp, &Patch::Apply(&cm)).await.unwrap();
+    assert_eq!(again.metadata.resource_version, first.metadata.resource_version);
+    assert_eq!(again.metadata.managed_fields, first.metadata.managed_fields);
+    // A real change still writes.
+    let changed =
+        serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "same"}, "data": {"a": "c"}});
+    let third = cms.patch("same", &pp, &Patch::Apply(&changed)).await.unwrap();
+    assert_ne!(third.metadata.resource_version, first.metadata.resource_version);
+}

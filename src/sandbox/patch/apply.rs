@@ -216,15 +216,26 @@ pub fn server_side_apply(
         merge_applied(o, a, s)?;
     }
 
-    list.retain(|e| !e.is(manager, "Apply"));
-    list.push(Entry {
+    // The entry keeps its time when the manager applies the same fields again: a repeated
+    // apply that changes nothing is no write at all (same resourceVersion), as upstream.
+    let api_version = api_version(applied);
+    let time = match list.iter().find(|e| e.is(manager, "Apply")) {
+        Some(prev) if prev.set == applied_set && prev.api_version == api_version => prev.time.clone(),
+        _ => now.to_string(),
+    };
+    let entry = Entry {
         manager: manager.to_string(),
         operation: "Apply".into(),
-        api_version: api_version(applied),
-        time: now.to_string(),
+        api_version,
+        time,
         subresource: None,
         set: applied_set,
-    });
+    };
+    // In place, so an unchanged apply leaves managedFields exactly as they were.
+    match list.iter().position(|e| e.is(manager, "Apply")) {
+        Some(i) => list[i] = entry,
+        None => list.push(entry),
+    }
     store_entries(&mut out, list);
     Ok(out)
 }
