@@ -30,10 +30,18 @@ const AGGREGATE_MAX_EVENTS: usize = 10;
 const AGGREGATE_INTERVAL_SECS: i64 = 600;
 const COMBINED_PREFIX: &str = "(combined from similar events): ";
 
-/// The messages seen for one group of similar events, and when the last one came.
+/// The messages seen for one group of similar events (hashed: only whether a message is new
+/// matters), and when the last one came.
 struct Similar {
-    messages: Vec<String>,
+    messages: Vec<u64>,
     last: jiff::Timestamp,
+}
+
+fn message_hash(message: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    message.hash(&mut h);
+    h.finish()
 }
 
 /// Records events; remembers the ones it made so repeats are counted without a scan.
@@ -59,8 +67,9 @@ impl Recorder {
             s.messages.clear();
         }
         s.last = now;
-        if s.messages.len() < AGGREGATE_MAX_EVENTS && !s.messages.iter().any(|m| m == message) {
-            s.messages.push(message.to_string());
+        let hash = message_hash(message);
+        if s.messages.len() < AGGREGATE_MAX_EVENTS && !s.messages.contains(&hash) {
+            s.messages.push(hash);
         }
         (s.messages.len() >= AGGREGATE_MAX_EVENTS).then(|| format!("{COMBINED_PREFIX}{message}"))
     }
