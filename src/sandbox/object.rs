@@ -14,7 +14,7 @@ pub struct Obj {
     stored: Arc<Stored>,
     /// This handle's parse, made on first deref; clones start without one so that no long-lived
     /// copy (the history, a table) ever keeps a parsed tree alive.
-    parsed: OnceLock<Value>,
+    parsed: OnceLock<Box<Value>>,
 }
 
 struct Stored {
@@ -25,10 +25,9 @@ struct Stored {
 /// The fields hot readers need, taken from the object when it is stored.
 #[derive(Debug, Default)]
 pub struct Meta {
-    pub name: Box<str>,
-    pub namespace: Box<str>,
-    pub uid: Box<str>,
-    pub resource_version: Box<str>,
+    /// Name, namespace and uid in one allocation, split at `ends`.
+    ids: Box<str>,
+    ends: [u32; 2],
     /// `metadata.labels`, sorted by key.
     pub labels: Box<[(Box<str>, Box<str>)]>,
     /// Every ownerReference.
@@ -113,16 +112,28 @@ impl Meta {
                     .unwrap_or_default(),
             })
         });
+        let field = |ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("");
+        let (name, namespace, uid) = (field("/metadata/name"), field("/metadata/namespace"), field("/metadata/uid"));
         Meta {
-            name: text(v, "/metadata/name"),
-            namespace: text(v, "/metadata/namespace"),
-            uid: text(v, "/metadata/uid"),
-            resource_version: text(v, "/metadata/resourceVersion"),
+            ids: [name, namespace, uid].concat().into_boxed_str(),
+            ends: [name.len() as u32, (name.len() + namespace.len()) as u32],
             labels: labels.into(),
             owners,
             deleting: v.pointer("/metadata/deletionTimestamp").is_some(),
             pod,
         }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.ids[..self.ends[0] as usize]
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.ids[self.ends[0] as usize..self.ends[1] as usize]
+    }
+
+    pub fn uid(&self) -> &str {
+        &self.ids[self.ends[1] as usize..]
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
@@ -145,7 +156,7 @@ impl Obj {
     pub fn new(value: Value) -> Obj {
         let json = serde_json::to_string(&value).unwrap_or_default().into_boxed_str();
         let meta = Meta::of(&value);
-        Obj { stored: Arc::new(Stored { json, meta }), parsed: OnceLock::from(value) }
+        Obj { stored: Arc::new(Stored { json, meta }), parsed: OnceLock::from(Box::new(value)) }
     }
 
     /// The object as JSON text, exactly as it is served.
@@ -158,21 +169,21 @@ impl Obj {
     }
 
     pub fn name(&self) -> &str {
-        &self.stored.meta.name
+        self.stored.meta.name()
     }
 
     pub fn namespace(&self) -> &str {
-        &self.stored.meta.namespace
+        self.stored.meta.namespace()
     }
 
     pub fn uid(&self) -> &str {
-        &self.stored.meta.uid
+        self.stored.meta.uid()
     }
 
     /// The parsed object (parsed once per handle).
     pub fn value(&self) -> &Value {
         // The text was written by serde_json from a Value, so it always parses back.
-        self.parsed.get_or_init(|| serde_json::from_str(&self.stored.json).unwrap_or(Value::Null))
+        self.parsed.get_or_init(|| Box::new(serde_json::from_str(&self.stored.json).unwrap_or(Value::Null)))
     }
 
     /// Whether two handles are the same stored version.

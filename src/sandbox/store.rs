@@ -125,7 +125,7 @@ pub const DEFAULT_HISTORY: usize = 20_000;
 
 /// At most this much object text is kept in the history, whatever the count: superseded
 /// versions are the history's own cost (current ones are shared with the tables).
-pub const DEFAULT_HISTORY_BYTES: usize = 24 << 20;
+pub const DEFAULT_HISTORY_BYTES: usize = 16 << 20;
 
 /// How many changes a subscription takes from the history under one lock.
 const BATCH: usize = 256;

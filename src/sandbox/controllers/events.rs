@@ -22,7 +22,16 @@ pub const SCHEDULER: Reporter = Reporter { component: "default-scheduler", host:
 pub const KUBELET: Reporter = Reporter { component: "kubelet", host: Some(crate::sandbox::bootstrap::NODE_NAME) };
 pub const PV_CONTROLLER: Reporter = Reporter { component: "persistentvolume-controller", host: None };
 
-type Key = (String, String, String, &'static str);
+/// A hash of the fields that identify an event (or a group of similar ones): with thousands of
+/// pods, keeping the strings themselves would cost more than the events.
+type Key = u64;
+
+fn key_of(parts: &[&str]) -> Key {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    parts.hash(&mut h);
+    h.finish()
+}
 
 /// Similar events (same object, type, reason and reporter) with this many different messages
 /// within `AGGREGATE_INTERVAL_SECS` are combined into one (client-go's defaults).
@@ -30,9 +39,10 @@ const AGGREGATE_MAX_EVENTS: usize = 10;
 const AGGREGATE_INTERVAL_SECS: i64 = 600;
 const COMBINED_PREFIX: &str = "(combined from similar events): ";
 
-/// The messages seen for one group of similar events, and when the last one came.
+/// The messages seen for one group of similar events (hashed: only whether a message is new
+/// matters), and when the last one came.
 struct Similar {
-    messages: Vec<String>,
+    messages: Vec<u64>,
     last: jiff::Timestamp,
 }
 
@@ -52,15 +62,16 @@ impl Recorder {
     /// The message to record and whether it stands for combined similar events.
     fn aggregate(&self, obj: &Value, event_type: &str, reason: &str, message: &str, who: Reporter) -> Option<String> {
         let now = self.store.clock().now();
-        let key: Key = (uid_of(obj).to_string(), event_type.to_string(), reason.to_string(), who.component);
+        let key = key_of(&[uid_of(obj), event_type, reason, who.component]);
         let mut similar = self.similar.lock().unwrap_or_else(|p| p.into_inner());
         let s = similar.entry(key).or_insert_with(|| Similar { messages: Vec::new(), last: now });
         if (now - s.last).get_seconds() > AGGREGATE_INTERVAL_SECS {
             s.messages.clear();
         }
         s.last = now;
-        if s.messages.len() < AGGREGATE_MAX_EVENTS && !s.messages.iter().any(|m| m == message) {
-            s.messages.push(message.to_string());
+        let hash = key_of(&[message]);
+        if s.messages.len() < AGGREGATE_MAX_EVENTS && !s.messages.contains(&hash) {
+            s.messages.push(hash);
         }
         (s.messages.len() >= AGGREGATE_MAX_EVENTS).then(|| format!("{COMBINED_PREFIX}{message}"))
     }
@@ -87,7 +98,7 @@ impl Recorder {
         // All combined events share one Event, whose message is the latest one.
         let key_message = if combined.is_some() { COMBINED_PREFIX } else { message };
         let message = combined.as_deref().unwrap_or(message);
-        let key: Key = (uid_of(obj).to_string(), reason.to_string(), key_message.to_string(), who.component);
+        let key = key_of(&[uid_of(obj), reason, key_message, who.component]);
         let known = self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
         if let Some((ens, ename)) = known {
             if let Some(e) = store.get(rt, &ens, &ename) {

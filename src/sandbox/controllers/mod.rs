@@ -11,7 +11,12 @@ pub mod storage;
 
 pub use events::Reporter;
 
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::time::Duration;
+
 use serde_json::Value;
+use tokio::time::Instant;
 
 use super::admission;
 use super::error::ApiResult;
@@ -22,6 +27,45 @@ use super::store::{Obj, Store};
 pub fn create(store: &Store, rt: &ResourceType, mut obj: Value) -> ApiResult<Obj> {
     admission::admit(store, rt, &mut obj, None)?;
     store.create(rt, obj, false)
+}
+
+/// Spaces out the syncs of keys whose sync is expensive (a set of thousands of pods), so that a
+/// controller woken by every pod change spends at most about a fifth of its time syncing one key
+/// and leaves the CPU to the kubelet and the rest; changes arriving meanwhile are merged into the
+/// next sync. Cheap syncs (every lesson-sized object) are never held back.
+#[derive(Default)]
+pub struct Pacer<K> {
+    free_at: HashMap<K, Instant>,
+}
+
+impl<K: Hash + Eq> Pacer<K> {
+    /// Below this, a sync runs again as soon as something changes.
+    const CHEAP: Duration = Duration::from_micros(500);
+    /// Time left to the others per unit of sync time.
+    const REST: u32 = 4;
+
+    pub fn ran(&mut self, key: K, took: Duration) {
+        if took >= Self::CHEAP {
+            self.free_at.insert(key, Instant::now() + took * Self::REST);
+        } else {
+            self.free_at.remove(&key);
+        }
+    }
+
+    /// Whether `key` must wait before its next sync.
+    pub fn holds(&mut self, key: &K) -> bool {
+        let now = Instant::now();
+        self.free_at.retain(|_, at| *at > now);
+        self.free_at.contains_key(key)
+    }
+
+    /// Resolves when the first held key may sync again (never when none is held).
+    pub async fn next_free(&self) {
+        match self.free_at.values().min() {
+            Some(at) => tokio::time::sleep_until(*at).await,
+            None => std::future::pending().await,
+        }
+    }
 }
 
 /// Whether `o` has a controller ownerReference to the object with `uid`.

@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 
 use super::events::{Recorder, STATEFULSET_CONTROLLER};
 use super::revision::{self, new_revision, template_of};
-use super::{controlled_by, create};
+use super::{create, Pacer};
 use crate::sandbox::clock::parse_time;
 use crate::sandbox::resources::kinds;
 use crate::sandbox::selector::LabelSelector;
@@ -26,9 +26,17 @@ pub async fn run(store: Store, recorder: Recorder) {
     let (requeue_tx, mut requeue_rx) = mpsc::unbounded_channel::<Key>();
     let ctl = Controller { store: store.clone(), recorder };
     let mut dirty: HashSet<Key> = all_sets(&store);
+    let mut pacer = Pacer::default();
     loop {
         for key in std::mem::take(&mut dirty) {
-            if let Some(after) = ctl.sync(&key.0, &key.1) {
+            if pacer.holds(&key) {
+                dirty.insert(key);
+                continue;
+            }
+            let started = tokio::time::Instant::now();
+            let requeue = ctl.sync(&key.0, &key.1);
+            pacer.ran(key.clone(), started.elapsed());
+            if let Some(after) = requeue {
                 let tx = requeue_tx.clone();
                 let clock = store.clock();
                 tokio::spawn(async move {
@@ -54,6 +62,7 @@ pub async fn run(store: Store, recorder: Recorder) {
                 Err(RecvError::Closed) => return,
             },
             Some(key) = requeue_rx.recv() => { dirty.insert(key); }
+            _ = pacer.next_free(), if !dirty.is_empty() => {}
         }
     }
 }
@@ -258,7 +267,7 @@ impl Controller {
             .list(kinds::controllerrevisions(), Some(ns))
             .0
             .into_iter()
-            .filter(|r| controlled_by(r, uid))
+            .filter(|r| r.meta().controlled_by(uid))
             .collect();
         revs.sort_by_key(|r| r["revision"].as_i64().unwrap_or(0));
         let next = revs.last().and_then(|r| r["revision"].as_i64()).unwrap_or(0) + 1;

@@ -125,7 +125,8 @@ impl Kubelet {
     }
 
     pub(crate) fn add_server(&self, ip: &str, s: Server) {
-        lock(&self.inner.servers).entry(ip.to_string()).or_default().push(s);
+        // Most pods run one server: no room is kept for more.
+        lock(&self.inner.servers).entry(ip.to_string()).or_insert_with(|| Vec::with_capacity(1)).push(s);
     }
 
     pub(crate) fn remove_servers(&self, ip: &str, container: Option<&str>) {

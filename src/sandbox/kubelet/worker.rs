@@ -20,7 +20,7 @@ use crate::sandbox::controllers::events::KUBELET;
 use crate::sandbox::dns::CLUSTER_DOMAIN;
 use crate::sandbox::resources::kinds;
 use crate::sandbox::sim::{self, image as simimage, ContainerFs, Output, Stream, Volume};
-use crate::sandbox::store::{uid_of, DeleteOpts, Obj, UpdateScope};
+use crate::sandbox::store::{DeleteOpts, Obj, UpdateScope};
 
 /// Why a wait ended early.
 #[derive(Debug, PartialEq, Eq)]
@@ -105,11 +105,11 @@ fn image_id(full: &str) -> String {
 
 impl Worker {
     fn current(&self) -> Option<Obj> {
-        self.k.inner.store.get(kinds::pods(), &self.ns, &self.name).filter(|p| uid_of(p) == self.uid)
+        self.k.inner.store.get(kinds::pods(), &self.ns, &self.name).filter(|p| p.uid() == self.uid)
     }
 
     fn stopping(&self) -> bool {
-        self.current().is_none_or(|p| p.pointer("/metadata/deletionTimestamp").is_some())
+        self.current().is_none_or(|p| p.meta().deleting)
     }
 
     fn now(&self) -> String {
@@ -189,11 +189,36 @@ impl Worker {
     }
 
     async fn life(&mut self) {
-        let Some(pod) = self.current() else { return };
+        // The parsed pod is not kept across the waits below: a worker lives as long as its pod,
+        // and thousands of them each holding a parsed copy would outweigh the store.
+        if self.current().is_none() {
+            return;
+        }
         if self.stopping() {
             self.terminate().await;
             return;
         }
+        let Some((inits, mains, restart_policy)) = self.begin() else { return };
+        self.write_status();
+        // The sandbox (network namespace) comes up: the pod gets its IP.
+        if !self.hold(Duration::from_millis(300)).await {
+            self.terminate().await;
+            return;
+        }
+        self.state.pod_ip = self.k.allocate_ip();
+        let now = self.now();
+        self.state.set("PodReadyToStartContainers", true, None, None, &now);
+        if let Some(pod) = self.current() {
+            self.write_etc(&pod);
+        }
+        self.write_status();
+        self.run_containers(inits, mains, &restart_policy).await;
+    }
+
+    /// The pod's conditions and container states at the start; the numbers of init and main
+    /// containers and the restartPolicy.
+    fn begin(&mut self) -> Option<(usize, usize, String)> {
+        let pod = self.current()?;
         let now = self.now();
         self.state.set("PodScheduled", true, None, None, &now);
         self.state.set("PodReadyToStartContainers", false, None, None, &now);
@@ -216,20 +241,12 @@ impl Worker {
                 ContainerState::new(c["name"].as_str().unwrap_or(""), c["image"].as_str().unwrap_or(""), first_wait)
             })
             .collect();
-        self.write_status();
-        // The sandbox (network namespace) comes up: the pod gets its IP.
-        if !self.hold(Duration::from_millis(300)).await {
-            self.terminate().await;
-            return;
-        }
-        self.state.pod_ip = self.k.allocate_ip();
-        let now = self.now();
-        self.state.set("PodReadyToStartContainers", true, None, None, &now);
-        self.write_etc(&pod);
-        self.write_status();
-
         let restart_policy = pod.pointer("/spec/restartPolicy").and_then(Value::as_str).unwrap_or("Always").to_string();
-        for i in 0..inits.len() {
+        Some((inits.len(), mains.len(), restart_policy))
+    }
+
+    async fn run_containers(&mut self, inits: usize, mains: usize, restart_policy: &str) {
+        for i in 0..inits {
             let mut backoff = Duration::from_secs(10);
             loop {
                 if !self.pull(true, i).await {
@@ -280,7 +297,7 @@ impl Worker {
                 self.state.init[i].restart_count += 1;
             }
         }
-        for i in 0..mains.len() {
+        for i in 0..mains {
             if !self.pull(false, i).await {
                 self.terminate().await;
                 return;
@@ -291,7 +308,7 @@ impl Worker {
         }
         self.state.phase = "Running";
         self.write_status();
-        self.supervise(&restart_policy).await;
+        self.supervise(restart_policy).await;
     }
 
     /// /etc/hosts, /etc/hostname and /etc/resolv.conf, as the kubelet writes them.
