@@ -33,8 +33,10 @@ fn lines(text: &str) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The pod's first image; empty while the pod does not exist (between deletion and re-creation).
 async fn image_of(pods: &Api<Pod>, name: &str) -> String {
-    pods.get(name).await.unwrap().spec.unwrap().containers[0].image.clone().unwrap_or_default()
+    let pod = pods.get_opt(name).await.unwrap();
+    pod.and_then(|p| p.spec).and_then(|s| s.containers[0].image.clone()).unwrap_or_default()
 }
 
 #[tokio::test]
@@ -219,9 +221,10 @@ async fn delete_scale_patch_and_rollout() {
     let image = r#"kubectl patch statefulset web --type='json' -p='[{"op": "replace", "path": "/spec/template/spec/containers/0/image", "value":"nginx:1.13.12"}]'"#;
     assert_eq!(run(&cluster, image).await, "statefulset.apps/web patched\n");
     eventually(30, "web-2 at the new image", || async {
-        (image_of(&pods, "web-2").await == "nginx:1.13.12"
-            && kubetutor::cluster::snapshot::is_ready(&pods.get("web-2").await.unwrap()))
-        .then_some(())
+        // web-2 is deleted and comes back: between the two it does not exist.
+        let pod = pods.get_opt("web-2").await.unwrap()?;
+        let image = pod.spec.as_ref()?.containers[0].image.clone().unwrap_or_default();
+        (image == "nginx:1.13.12" && kubetutor::cluster::snapshot::is_ready(&pod)).then_some(())
     })
     .await;
     let status = eventually(30, "the partitioned rollout to finish", || async {
