@@ -214,3 +214,18 @@ fn command_step_shows_its_command_log() {
     assert!(screen.contains("statefulset.apps/web scaled"), "{screen}");
     insta::assert_snapshot!("command_step", screen);
 }
+
+#[test]
+fn a_lost_connection_says_reconnecting_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    let error = "error trying to connect: connection refused".to_string();
+    update(&mut app, Event::Cluster(ClusterEvent::Connection(Connection::Reconnecting { error })));
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("reconnecting: error trying to connect: connection refused"), "{screen}");
+    // The pods seen before stay on screen meanwhile.
+    assert!(screen.contains("web-0 1/1   Running"), "{screen}");
+    update(&mut app, Event::Cluster(ClusterEvent::Connection(Connection::Connected)));
+    let screen = render(&app, 120, 40);
+    assert!(!screen.contains("reconnecting") && screen.contains("● connected"), "{screen}");
+}
