@@ -43,7 +43,12 @@ impl Harness {
         let (cluster, sandbox) =
             cluster::start_sandbox(config, dir.path().join("kubeconfig"), "default").await.unwrap();
         let lesson = Arc::new(kubetutor::lesson::load::find("statefulset").unwrap());
-        let info = ClusterInfo { describe: cluster.describe(), kubectl_hint: cluster.kubectl_hint(), sandbox: true };
+        let info = ClusterInfo {
+            describe: cluster.describe(),
+            namespace: cluster.namespace.clone(),
+            kubectl_hint: cluster.kubectl_hint(),
+            sandbox: true,
+        };
         let mut app = App::new(lesson.clone(), 0, Default::default(), info, Theme::dark(), dir.path().to_path_buf());
         app.focus = kubetutor::app::Pane::Editor;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
