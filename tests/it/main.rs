@@ -2,10 +2,14 @@
 //! 127.0.0.1:0 and talks to it the way a user would (kube-rs over HTTP, or the real kubectl).
 
 mod apply;
+mod cli;
 mod cluster;
+mod doctor;
 mod kubectl;
 mod kubectl_cmd;
 mod lesson;
 mod lesson_cli;
 mod sandbox_api;
 mod support;
+mod watch;
+mod workshop;
