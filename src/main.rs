@@ -20,16 +20,16 @@ struct Cli {
 enum Command {
     /// Run the embedded sandbox cluster on its own, for kubectl in another terminal.
     Sandbox(SandboxArgs),
-    /// Grade the lesson's steps on a cluster (from a kubeconfig) without the tutor screen.
-    Check(kubetutor::grade::cli::CheckArgs),
-    /// List the lessons, or validate them (`kubetutor lessons validate`).
-    Lessons(kubetutor::grade::cli::LessonsArgs),
     /// Check that a cluster can run the lesson: API, RBAC, storage, DNS, images.
     Doctor(DoctorArgs),
     /// Delete the lesson's objects (only those kubetutor labelled, and their StatefulSets' claims).
     Reset(ResetArgs),
     /// For instructors: a live table of every attendee's step (from their published progress).
     Progress(ProgressArgs),
+    /// Grade the lesson's steps on a cluster (from a kubeconfig) without the tutor screen.
+    Check(kubetutor::grade::cli::CheckArgs),
+    /// List the lessons, or validate them (`kubetutor lessons validate`).
+    Lessons(kubetutor::grade::cli::LessonsArgs),
 }
 
 /// Which cluster, as kubectl selects it.
@@ -126,11 +126,11 @@ fn main() -> std::process::ExitCode {
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Some(Command::Sandbox(args)) => run_sandbox(args),
-        Some(Command::Check(args)) => std::process::exit(kubetutor::grade::cli::run_check(args)),
-        Some(Command::Lessons(args)) => std::process::exit(kubetutor::grade::cli::run_lessons(args)),
         Some(Command::Doctor(args)) => runtime()?.block_on(run_doctor(args)),
         Some(Command::Reset(args)) => runtime()?.block_on(run_reset(args)),
         Some(Command::Progress(args)) => runtime()?.block_on(run_progress(args)),
+        Some(Command::Check(args)) => std::process::exit(kubetutor::grade::cli::run_check(args)),
+        Some(Command::Lessons(args)) => std::process::exit(kubetutor::grade::cli::run_lessons(args)),
         None => {
             use clap::CommandFactory;
             Cli::command().print_help()?;

@@ -16,6 +16,7 @@ pub mod gc;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod logs;
+pub mod object;
 pub mod openapi;
 pub mod patch;
 pub mod resources;

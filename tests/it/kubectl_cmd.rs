@@ -131,13 +131,14 @@ async fn get_describe_logs_and_probes() {
 
     let set = run(&cluster, "describe sts web").await;
     for want in [
-        "Name:             web\n",
-        "Selector:         app=nginx\n",
-        "Replicas:         3 desired | 3 total\n",
-        "Service Name:     nginx\n",
-        "Update Strategy:  RollingUpdate\n",
-        "  Partition:      0\n",
-        "Volume Claims:\n  Name:           www\n",
+        "Name:               web\n",
+        "Selector:           app=nginx\n",
+        "Replicas:           3 desired | 3 total\n",
+        "Pods Status:        3 Running / 0 Waiting / 0 Succeeded / 0 Failed\n",
+        "Service Name:       nginx\n",
+        "Update Strategy:    RollingUpdate\n",
+        "  Partition:        0\n",
+        "Volume Claims:\n  Name:             www\n",
         "SuccessfulCreate",
         "create Claim www-web-0 Pod web-0 in StatefulSet web success",
     ] {
@@ -149,11 +150,7 @@ async fn get_describe_logs_and_probes() {
             .as_str()
             .unwrap()
             .to_string();
-    assert!(
-        set.contains(&format!("Current Revision:  {revision}\n"))
-            || set.contains(&format!("Current Revision: {revision}\n")),
-        "{set}"
-    );
+    assert!(set.contains(&format!("Current Revision:   {revision} (3 pods)\n")), "{set}");
     let svc = run(&cluster, "describe svc nginx").await;
     assert!(svc.contains("IP:               None\n") && svc.contains("Selector:         app=nginx\n"), "{svc}");
     assert!(fails(&cluster, "describe pod web-9").await.to_string().contains("NotFound"));
@@ -234,6 +231,9 @@ async fn delete_scale_patch_and_rollout() {
     .await;
     assert_eq!(status, "partitioned roll out complete: 1 new pods have been updated...\n");
     assert_eq!(image_of(&pods, "web-0").await, "nginx:1.30", "below the partition: unchanged");
+    let images = run(&cluster, r#"get pods -l app=nginx -o jsonpath='{range .items[*]}{.metadata.name} {.spec.containers[0].image}{"\n"}{end}'"#).await;
+    assert_eq!(images, "web-0 nginx:1.30\nweb-1 nginx:1.30\nweb-2 nginx:1.13.12\n");
+    assert_eq!(run(&cluster, "get pod web-2 -o jsonpath='{.spec.containers[0].image}'").await, "nginx:1.13.12");
     assert_eq!(image_of(&pods, "web-1").await, "nginx:1.30");
 
     // A merge patch drops the partition: the rest follows, and rollout status says so.

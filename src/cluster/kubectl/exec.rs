@@ -69,7 +69,7 @@ pub async fn execute(
 ) -> Result<CommandOutput, CommandError> {
     match cmd {
         Command::Get { kind, names, selector, output, show_labels } => {
-            get(cluster, *kind, names, selector.as_deref(), *output, *show_labels).await
+            get(cluster, *kind, names, selector.as_deref(), output, *show_labels).await
         }
         Command::Describe { kind, name } => out(describe::describe(cluster, *kind, name).await?),
         Command::Delete { kind, targets, grace_period } => delete(cluster, *kind, targets, *grace_period).await,
@@ -148,7 +148,7 @@ async fn get(
     kind: Kind,
     names: &[String],
     selector: Option<&str>,
-    output: Output,
+    output: &Output,
     show_labels: bool,
 ) -> Result<CommandOutput, CommandError> {
     let lp = list_params(selector);
@@ -166,7 +166,7 @@ async fn get(
                 }
             }
             let Some(first) = tables.first() else { return found_and_missing(String::new(), errors) };
-            let cols = visible_columns(first, output == Output::Wide);
+            let cols = visible_columns(first, *output == Output::Wide);
             let rows: Vec<Vec<String>> = tables.iter().flat_map(|t| table_rows(t, &cols, show_labels)).collect();
             if rows.is_empty() {
                 return out(no_resources(cluster));
@@ -175,7 +175,7 @@ async fn get(
             all.extend(rows);
             found_and_missing(columns(&all), errors)
         }
-        Output::Name | Output::Yaml | Output::Json => {
+        Output::Name | Output::Yaml | Output::Json | Output::JsonPath(_) => {
             let api = dynamic(cluster, kind);
             let mut objects = Vec::new();
             let mut errors = Vec::new();
@@ -193,16 +193,20 @@ async fn get(
             }
             let text = match output {
                 Output::Name => objects.iter().map(|o| format!("{}/{}\n", kind.qualified(), o.name_any())).collect(),
-                _ => print_objects(kind, objects, names.len() == 1, output == Output::Yaml)?,
+                Output::JsonPath(template) => {
+                    let doc = document(kind, objects, names.len() == 1);
+                    super::jsonpath::render(template, &doc).map_err(CommandError::Usage)?
+                }
+                _ => print_objects(document(kind, objects, names.len() == 1), *output == Output::Yaml)?,
             };
             found_and_missing(text, errors)
         }
     }
 }
 
-/// `-o yaml|json`: one object as itself, several as a `List`, without managedFields (as
-/// kubectl hides them).
-fn print_objects(kind: Kind, objects: Vec<DynamicObject>, single: bool, yaml: bool) -> Result<String, CommandError> {
+/// What `-o yaml|json|jsonpath` print: one object as itself, several as a `List`, without
+/// managedFields (kubectl hides them).
+fn document(kind: Kind, objects: Vec<DynamicObject>, single: bool) -> Value {
     let ar = kind.api_resource();
     let mut items: Vec<Value> = objects
         .into_iter()
@@ -218,19 +222,20 @@ fn print_objects(kind: Kind, objects: Vec<DynamicObject>, single: bool, yaml: bo
             v
         })
         .collect();
-    let doc = if single && items.len() == 1 {
+    if single && items.len() == 1 {
         items.remove(0)
     } else {
         json!({"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}})
-    };
-    let text = if yaml {
-        serde_yaml::to_string(&doc).map_err(|e| CommandError::Usage(e.to_string()))?
-    } else {
-        let mut s = serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Usage(e.to_string()))?;
-        s.push('\n');
-        s
-    };
-    Ok(text)
+    }
+}
+
+fn print_objects(doc: Value, yaml: bool) -> Result<String, CommandError> {
+    if yaml {
+        return serde_yaml::to_string(&doc).map_err(|e| CommandError::Usage(e.to_string()));
+    }
+    let mut s = serde_json::to_string_pretty(&doc).map_err(|e| CommandError::Usage(e.to_string()))?;
+    s.push('\n');
+    Ok(s)
 }
 
 async fn delete(

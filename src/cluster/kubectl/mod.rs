@@ -7,6 +7,7 @@
 mod complete;
 mod describe;
 mod exec;
+mod jsonpath;
 mod parse;
 mod print;
 
@@ -121,7 +122,7 @@ impl Kind {
 }
 
 /// `-o` of `get`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum Output {
     #[default]
     Table,
@@ -129,16 +130,19 @@ pub enum Output {
     Yaml,
     Json,
     Name,
+    /// `jsonpath=TEMPLATE`.
+    JsonPath(String),
 }
 
 impl Output {
-    fn flag(self) -> Option<&'static str> {
+    fn flag(&self) -> Option<String> {
         match self {
             Output::Table => None,
-            Output::Wide => Some("wide"),
-            Output::Yaml => Some("yaml"),
-            Output::Json => Some("json"),
-            Output::Name => Some("name"),
+            Output::Wide => Some("wide".into()),
+            Output::Yaml => Some("yaml".into()),
+            Output::Json => Some("json".into()),
+            Output::Name => Some("name".into()),
+            Output::JsonPath(t) => Some(format!("jsonpath={t}")),
         }
     }
 }
@@ -236,7 +240,7 @@ impl Command {
                 }
                 if let Some(o) = output.flag() {
                     push("-o");
-                    push(o);
+                    push(&o);
                 }
                 if *show_labels {
                     push("--show-labels");
@@ -388,6 +392,7 @@ mod tests {
     fn kubectl_lines_round_trip_through_the_parser() {
         let lines = [
             "get pods -l app=nginx -o wide",
+            "get pod web-2 -o jsonpath='{.spec.containers[0].image}'",
             "delete pods -l app=nginx",
             "delete pod web-0 web-1 --grace-period=0",
             "scale sts web --replicas=5",

@@ -398,10 +398,16 @@ fn get(args: Args) -> Result<Command, ParseError> {
         Some("yaml") => Output::Yaml,
         Some("json") => Output::Json,
         Some("name") => Output::Name,
+        Some(o) if o.starts_with("jsonpath=") => {
+            let template = &o["jsonpath=".len()..];
+            super::jsonpath::validate(template)
+                .map_err(|e| ParseError::about(o, format!("error parsing jsonpath {template}: {e}")))?;
+            Output::JsonPath(template.to_string())
+        }
         Some(other) => {
             return Err(ParseError::about(
                 other,
-                format!("unable to match a printer suitable for the output format \"{other}\", allowed formats are: json, name, wide, yaml"),
+                format!("unable to match a printer suitable for the output format \"{other}\", allowed formats are: json, jsonpath, name, wide, yaml"),
             ))
         }
     };

@@ -54,6 +54,13 @@ fn get_in_all_its_forms() {
         Command::Get { kind: Kind::PersistentVolumeClaim, output: Output::Name, .. }
     ));
     assert!(matches!(get("get ev"), Command::Get { kind: Kind::Event, .. }));
+    match get("kubectl get pod web-2 -o jsonpath='{.spec.containers[0].image}'") {
+        Command::Get { output: Output::JsonPath(t), names, .. } => {
+            assert_eq!(t, "{.spec.containers[0].image}");
+            assert_eq!(names, ["web-2"]);
+        }
+        other => panic!("{other:?}"),
+    }
     assert!(matches!(get("get controllerrevisions"), Command::Get { kind: Kind::ControllerRevision, .. }));
     assert!(matches!(get("get persistentvolumeclaims"), Command::Get { kind: Kind::PersistentVolumeClaim, .. }));
     match get("get pod/web-0 pod/web-1") {
@@ -69,6 +76,7 @@ fn get_errors() {
     assert!(err("get deployments").contains("\"deployments\""));
     assert!(err("get pds").contains("did you mean pods?"), "{}", err("get pds"));
     assert!(err("get pods -o table").contains("allowed formats are"));
+    assert!(err("get pods -o jsonpath='{.items[*'").contains("error parsing jsonpath"));
     assert!(err("get pods web-0 -l app=nginx").contains("selector"));
     assert!(err("get pod/web-0 sts/web").contains("one kind at a time"));
     assert!(err("get pods,sts").contains("one kind at a time"));
