@@ -4,9 +4,12 @@
 //! task, snapshots and the history of what happened to the lesson's pods live here too.
 
 pub mod apply;
+pub mod doctor;
+pub mod errors;
 pub mod history;
 pub mod kubectl;
 pub mod probe;
+pub mod progress;
 pub mod snapshot;
 pub mod watch;
 
@@ -35,6 +38,33 @@ pub enum Backend {
 }
 
 impl Cluster {
+    /// Make sure the lesson's namespace exists: create it when missing and allowed. A user
+    /// who may not read Namespace objects (a workshop attendee) is trusted to have one.
+    pub async fn ensure_namespace(&self) -> Result<(), ClusterError> {
+        use k8s_openapi::api::core::v1::Namespace;
+        let api: kube::Api<Namespace> = kube::Api::all(self.client.clone());
+        let err = |e: kube::Error| ClusterError::Namespace {
+            namespace: self.namespace.clone(),
+            message: errors::explain(&e),
+        };
+        match api.get_opt(&self.namespace).await {
+            Ok(Some(_)) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 403 => Ok(()),
+            Err(e) => Err(err(e)),
+            Ok(None) => {
+                let ns: Namespace = serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": self.namespace, "labels": {probe::MANAGED_BY.0: probe::MANAGED_BY.1}}
+                }))
+                .expect("namespace is well-formed");
+                match api.create(&kube::api::PostParams::default(), &ns).await {
+                    Ok(_) => Ok(()),
+                    Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+                    Err(e) => Err(err(e)),
+                }
+            }
+        }
+    }
+
     pub fn is_sandbox(&self) -> bool {
         matches!(self.backend, Backend::Sandbox { .. })
     }
@@ -64,6 +94,8 @@ pub enum ClusterError {
     Kubeconfig { context: Option<String>, source: kube::config::KubeconfigError },
     #[error("cannot connect to context {context}: {message}")]
     Client { context: String, message: String },
+    #[error("namespace {namespace} does not exist and this user may not create it ({message}); ask for it or pick one with --namespace")]
+    Namespace { namespace: String, message: String },
 }
 
 fn context_suffix(context: &Option<String>) -> String {
@@ -109,8 +141,12 @@ pub async fn start_sandbox(
     Ok((cluster, EmbeddedSandbox { sandbox: sb, stop: Some(stop) }))
 }
 
-/// Which real cluster to use; `None`s mean what kubectl means (KUBECONFIG, current context,
-/// the context's namespace).
+/// The namespace the lesson uses on a real cluster whose context names none.
+pub const DEFAULT_NAMESPACE: &str = "kubetutor";
+
+/// Which real cluster to use; `None`s mean what kubectl means (KUBECONFIG, current context),
+/// except the namespace: the context's own if it names one, else [`DEFAULT_NAMESPACE`] (the
+/// lesson never lands in `default` of a shared cluster by accident).
 #[derive(Debug, Clone, Default)]
 pub struct KubeconfigOptions {
     pub kubeconfig: Option<PathBuf>,
@@ -126,12 +162,18 @@ pub async fn connect_kubeconfig(opts: &KubeconfigOptions) -> Result<Cluster, Clu
     }
     .map_err(|source| ClusterError::Kubeconfig { context: opts.context.clone(), source })?;
     let context = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
+    let context_namespace = kc
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .and_then(|c| c.namespace.clone());
     let options = kube::config::KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
     let config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
         .map_err(|source| ClusterError::Kubeconfig { context: Some(context.clone()), source })?;
     let server = config.cluster_url.to_string();
-    let namespace = opts.namespace.clone().unwrap_or_else(|| config.default_namespace.clone());
+    let namespace = opts.namespace.clone().or(context_namespace).unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
     let client = kube::Client::try_from(config)
         .map_err(|e| ClusterError::Client { context: context.clone(), message: e.to_string() })?;
     Ok(Cluster { client, namespace, backend: Backend::Kubeconfig { context, server } })

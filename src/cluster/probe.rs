@@ -30,11 +30,11 @@ pub struct ProbeOutput {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
-    #[error("cannot create the probe pod: {0}")]
+    #[error("cannot create the probe pod: {}", super::errors::explain(.0))]
     Create(kube::Error),
     #[error("the probe pod {pod} did not finish within {secs} s ({status})")]
     Timeout { pod: String, secs: u64, status: String },
-    #[error("cannot read the log of probe pod {pod}: {source}")]
+    #[error("cannot read the log of probe pod {pod}: {}", super::errors::explain(.source))]
     Log { pod: String, source: kube::Error },
     #[error("watching probe pod {pod} failed: {message}")]
     Wait { pod: String, message: String },

@@ -54,13 +54,12 @@ impl Drop for WatchHandle {
     }
 }
 
-#[allow(clippy::large_enum_variant)] // one short-lived value per watch event
 enum Change {
-    Pod(watcher::Event<Pod>),
-    Set(watcher::Event<StatefulSet>),
-    Claim(watcher::Event<PersistentVolumeClaim>),
-    Service(watcher::Event<Service>),
-    Event(watcher::Event<Event>),
+    Pod(Box<watcher::Event<Pod>>),
+    Set(Box<watcher::Event<StatefulSet>>),
+    Claim(Box<watcher::Event<PersistentVolumeClaim>>),
+    Service(Box<watcher::Event<Service>>),
+    Event(Box<watcher::Event<Event>>),
 }
 
 fn watch<K, F>(cluster: &Cluster, wrap: F) -> impl Stream<Item = Result<Change, watcher::Error>> + Send + 'static
@@ -80,11 +79,11 @@ where
 /// Start watching the cluster's lesson namespace; events go to `tx` until the handle drops.
 pub fn spawn(cluster: &Cluster, tx: UnboundedSender<ClusterEvent>) -> WatchHandle {
     let streams = stream::select_all([
-        watch(cluster, Change::Pod).boxed(),
-        watch(cluster, Change::Set).boxed(),
-        watch(cluster, Change::Claim).boxed(),
-        watch(cluster, Change::Service).boxed(),
-        watch(cluster, Change::Event).boxed(),
+        watch(cluster, |e| Change::Pod(Box::new(e))).boxed(),
+        watch(cluster, |e| Change::Set(Box::new(e))).boxed(),
+        watch(cluster, |e| Change::Claim(Box::new(e))).boxed(),
+        watch(cluster, |e| Change::Service(Box::new(e))).boxed(),
+        watch(cluster, |e| Change::Event(Box::new(e))).boxed(),
     ]);
     let task = tokio::spawn(WatchTask::default().run(streams, tx));
     WatchHandle { task: task.abort_handle() }
@@ -204,6 +203,7 @@ impl WatchTask {
         let relist = &mut self.relist;
         match change {
             Change::Pod(ev) => {
+                let ev = *ev;
                 let done = list_done(&ev, 1);
                 let seen = |b: Option<&Pod>, a: Option<&Pod>| {
                     history.observe_pod(b, a, now);
@@ -211,6 +211,7 @@ impl WatchTask {
                 (apply_map(&mut snap.pods, &mut relist.pods, ev, seen), done)
             }
             Change::Set(ev) => {
+                let ev = *ev;
                 let done = list_done(&ev, 2);
                 let seen = |b: Option<&StatefulSet>, a: Option<&StatefulSet>| {
                     history.observe_set(b, a, now);
@@ -218,14 +219,17 @@ impl WatchTask {
                 (apply_map(&mut snap.statefulsets, &mut relist.sets, ev, seen), done)
             }
             Change::Claim(ev) => {
+                let ev = *ev;
                 let done = list_done(&ev, 4);
                 (apply_map(&mut snap.pvcs, &mut relist.claims, ev, |_, _| {}), done)
             }
             Change::Service(ev) => {
+                let ev = *ev;
                 let done = list_done(&ev, 8);
                 (apply_map(&mut snap.services, &mut relist.services, ev, |_, _| {}), done)
             }
             Change::Event(ev) => {
+                let ev = *ev;
                 let done = list_done(&ev, 16);
                 let changed = match ev {
                     watcher::Event::Apply(e) => {

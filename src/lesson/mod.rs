@@ -2,6 +2,7 @@
 //! field), the `???` blanks of editor starters, and the per-lesson progress store.
 
 pub mod blanks;
+pub mod images;
 pub mod load;
 pub mod model;
 pub mod progress;

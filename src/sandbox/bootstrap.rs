@@ -22,6 +22,11 @@ fn put(store: &Store, rt: &ResourceType, mut obj: Value) {
     let _ = store.create(rt, obj, false);
 }
 
+/// Create the namespace `name` (for workshop attendees).
+pub fn namespace(store: &Store, name: &str) {
+    put(store, kinds::namespaces(), json!({"metadata": {"name": name}}));
+}
+
 pub fn populate(store: &Store, default_storage_class: bool) {
     for ns in ["default", "kube-system", "kube-public", "kube-node-lease"] {
         put(store, kinds::namespaces(), json!({"metadata": {"name": ns}}));

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::resources::{self, kinds, RESOURCES};
-use super::store::{finalizers, name_of, namespace_of, uid_of, Change, ChangeKind, DeleteOpts, Store, UpdateScope};
+use super::store::{finalizers, name_of, Change, ChangeKind, DeleteOpts, Obj, Store, UpdateScope};
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Ref {
@@ -20,16 +20,13 @@ struct Ref {
 }
 
 impl Ref {
-    fn of(storage: &'static str, o: &Value) -> Ref {
-        Ref { storage, ns: namespace_of(o).to_string(), name: name_of(o).to_string(), uid: uid_of(o).to_string() }
+    fn of(storage: &'static str, o: &Obj) -> Ref {
+        Ref { storage, ns: o.namespace().to_string(), name: o.name().to_string(), uid: o.uid().to_string() }
     }
 }
 
-fn owner_uids(o: &Value) -> Vec<String> {
-    o.pointer("/metadata/ownerReferences")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|r| r["uid"].as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
+fn owner_uids(o: &Obj) -> Vec<String> {
+    o.meta().owners.iter().filter(|r| !r.uid.is_empty()).map(|r| r.uid.to_string()).collect()
 }
 
 #[derive(Default)]
@@ -42,13 +39,13 @@ struct Index {
 }
 
 impl Index {
-    fn add(&mut self, r: Ref, o: &Value) {
+    fn add(&mut self, r: Ref, o: &Obj) {
         for owner in owner_uids(o) {
             self.dependents.entry(owner).or_default().insert(r.clone());
         }
         self.objects.insert(r.uid.clone(), r);
     }
-    fn remove(&mut self, r: &Ref, o: &Value) {
+    fn remove(&mut self, r: &Ref, o: &Obj) {
         for owner in owner_uids(o) {
             if let Some(set) = self.dependents.get_mut(&owner) {
                 set.remove(r);
@@ -102,7 +99,7 @@ fn sweep(store: &Store, ix: &mut Index) {
     }
 }
 
-fn get(store: &Store, r: &Ref) -> Option<std::sync::Arc<Value>> {
+fn get(store: &Store, r: &Ref) -> Option<Obj> {
     store.get(resources::by_storage(r.storage)?, &r.ns, &r.name)
 }
 
@@ -156,14 +153,14 @@ fn collect_if_orphaned(store: &Store, ix: &Index, d: &Ref) {
     }
 }
 
-fn on_present(store: &Store, ix: &mut Index, r: &Ref, o: &Value) {
+fn on_present(store: &Store, ix: &mut Index, r: &Ref, o: &Obj) {
     // An object created with owners none of which exist is garbage from the start.
     let owners = owner_uids(o);
     if !owners.is_empty() && !owners.iter().any(|u| ix.objects.contains_key(u)) {
         collect_if_orphaned(store, ix, r);
         return;
     }
-    if o.pointer("/metadata/deletionTimestamp").is_none() {
+    if !o.meta().deleting {
         return;
     }
     let fins = finalizers(o);
@@ -249,7 +246,7 @@ fn finish_namespace(store: &Store, ix: &mut Index, ns: &str) {
 mod tests {
     use super::*;
     use crate::sandbox::clock::Clock;
-    use crate::sandbox::store::Propagation;
+    use crate::sandbox::store::{uid_of, Propagation};
     use std::time::Duration;
 
     fn setup() -> Store {

@@ -16,6 +16,7 @@ pub mod gc;
 pub mod kubeconfig;
 pub mod kubelet;
 pub mod logs;
+pub mod object;
 pub mod openapi;
 pub mod patch;
 pub mod resources;
@@ -54,6 +55,8 @@ pub struct SandboxConfig {
     pub token: Option<String>,
     /// Addresses besides loopback the server certificate must name (a non-loopback listen address).
     pub tls_ips: Vec<IpAddr>,
+    /// Workshop attendees: each gets a namespace `attendee-NN` and a token allowed only there.
+    pub attendees: usize,
 }
 
 impl Default for SandboxConfig {
@@ -64,14 +67,29 @@ impl Default for SandboxConfig {
             history: store::DEFAULT_HISTORY,
             token: None,
             tls_ips: Vec::new(),
+            attendees: 0,
         }
     }
+}
+
+/// A workshop attendee's namespace and token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attendee {
+    pub namespace: String,
+    pub token: String,
+}
+
+/// The namespace of attendee `n` (1-based) of `count`: `attendee-07`, zero-padded to the width of `count`.
+pub fn attendee_namespace(n: usize, count: usize) -> String {
+    let width = count.to_string().len().max(2);
+    format!("attendee-{n:0width$}")
 }
 
 /// A running sandbox: store, API state and controller tasks, stopped when dropped.
 pub struct Sandbox {
     state: ApiState,
     token: String,
+    attendees: Vec<Attendee>,
     tls: tls::TlsIdentity,
     tasks: Vec<AbortHandle>,
 }
@@ -93,6 +111,13 @@ impl Sandbox {
         let token = config.token.clone().unwrap_or_else(random_token);
         let mut auth = Auth::new();
         auth.add(token.clone(), Identity::Admin);
+        let attendees: Vec<Attendee> = (1..=config.attendees)
+            .map(|n| Attendee { namespace: attendee_namespace(n, config.attendees), token: random_token() })
+            .collect();
+        for a in &attendees {
+            bootstrap::namespace(&store, &a.namespace);
+            auth.add(a.token.clone(), Identity::Attendee { namespace: a.namespace.clone() });
+        }
         let logs = Logs::default();
         let recorder = controllers::events::Recorder::new(store.clone());
         let kubelet = kubelet::Kubelet::new(store.clone(), logs.clone(), recorder.clone());
@@ -105,11 +130,21 @@ impl Sandbox {
             tokio::spawn(controllers::scheduler::run(store.clone(), recorder)).abort_handle(),
             tokio::spawn(kubelet::run(kubelet)).abort_handle(),
         ];
-        Ok(Sandbox { state, token, tls, tasks })
+        Ok(Sandbox { state, token, attendees, tls, tasks })
     }
 
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// The workshop attendees, in order.
+    pub fn attendees(&self) -> &[Attendee] {
+        &self.attendees
+    }
+
+    /// A kubeconfig for one attendee: its token, its namespace.
+    pub fn attendee_kubeconfig(&self, server: &str, attendee: &Attendee) -> String {
+        kubeconfig::render(server, &attendee.token, &attendee.namespace, Some(self.tls.ca_pem()))
     }
 
     /// The TLS identity the API is served with (its CA goes into kubeconfigs).

@@ -70,7 +70,15 @@ impl LabelSelector {
 
     /// Whether a label map (`metadata.labels`) matches.
     pub fn matches_labels(&self, labels: Option<&Value>) -> bool {
-        let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+        self.matches_with(|k| labels.and_then(|l| l.get(k)).and_then(Value::as_str))
+    }
+
+    /// Whether a stored object's labels match, from its summary (no parse).
+    pub fn matches_meta(&self, meta: &crate::sandbox::store::Meta) -> bool {
+        self.matches_with(|k| meta.label(k))
+    }
+
+    fn matches_with<'a>(&self, get: impl Fn(&str) -> Option<&'a str>) -> bool {
         self.reqs.iter().all(|r| match r {
             Req::Eq(k, v) => get(k) == Some(v.as_str()),
             Req::NotEq(k, v) => get(k) != Some(v.as_str()),

@@ -1,19 +1,20 @@
-//! The in-memory object store: every object as JSON, one global resourceVersion, uids,
-//! generations, graceful deletion and finalizers, and a broadcast of changes for watches and
-//! controllers. A cheap-to-clone handle; the lock is never held across an `.await`.
+//! The in-memory object store: every object as compact JSON (see `object`), one global
+//! resourceVersion, uids, generations, graceful deletion and finalizers, and the change history
+//! that watches and controllers read through cursors (`Subscription`). A cheap-to-clone handle;
+//! the lock is never held across an `.await`.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use serde_json::{json, Value};
-use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio::sync::Notify;
 
 use super::clock::Clock;
 use super::error::{ApiError, ApiResult};
 use super::resources::{kinds, ResourceType, RESOURCES};
 
-/// A stored object; shared, never mutated in place.
-pub type Obj = Arc<Value>;
+pub use super::object::{Meta, Obj, Owner, PodMeta};
 
 /// What happened to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,10 +51,10 @@ pub struct Change {
 
 impl Change {
     pub fn namespace(&self) -> &str {
-        namespace_of(&self.object)
+        self.object.namespace()
     }
     pub fn name(&self) -> &str {
-        name_of(&self.object)
+        self.object.name()
     }
 }
 
@@ -92,14 +93,25 @@ struct State {
     tables: HashMap<&'static str, BTreeMap<Key, Obj>>,
     history: VecDeque<Change>,
     history_limit: usize,
+    /// Bytes of object text the history holds, bounded by `history_bytes_limit`.
+    history_bytes: usize,
+    history_bytes_limit: usize,
     /// Oldest resourceVersion a watch may still resume from.
     compacted_rv: u64,
 }
 
 struct Shared {
     state: Mutex<State>,
-    tx: broadcast::Sender<Change>,
+    /// Woken on every change; subscriptions then read the history after their cursor.
+    notify: Arc<Notify>,
     clock: Clock,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // Subscriptions waiting for a change see the store gone and end.
+        self.notify.notify_waiters();
+    }
 }
 
 /// Handle to the store; clones share it.
@@ -110,6 +122,73 @@ pub struct Store {
 
 /// How many changes are kept for watches to resume from (upstream keeps about 5 minutes).
 pub const DEFAULT_HISTORY: usize = 20_000;
+
+/// At most this much object text is kept in the history, whatever the count: superseded
+/// versions are the history's own cost (current ones are shared with the tables).
+pub const DEFAULT_HISTORY_BYTES: usize = 24 << 20;
+
+/// How many changes a subscription takes from the history under one lock.
+const BATCH: usize = 256;
+
+/// A cursor over the store's changes, for controllers and watches: every change after the
+/// position it was made at, in order. Reading the history directly means a slow reader never
+/// makes the store keep extra copies; one that falls out of the history gets `Lagged` once and
+/// then continues from the oldest change kept, as a broadcast receiver would.
+pub struct Subscription {
+    shared: Weak<Shared>,
+    notify: Arc<Notify>,
+    /// resourceVersion of the last change taken from the history.
+    last: u64,
+    buf: VecDeque<Change>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription").field("last", &self.last).field("buffered", &self.buf.len()).finish()
+    }
+}
+
+impl Subscription {
+    /// The next change, waiting for one; `Closed` once the store is gone.
+    pub async fn recv(&mut self) -> Result<Change, RecvError> {
+        loop {
+            let notify = self.notify.clone();
+            let notified = notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.try_recv() {
+                Ok(c) => return Ok(c),
+                Err(TryRecvError::Lagged(n)) => return Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Closed) => return Err(RecvError::Closed),
+                Err(TryRecvError::Empty) => notified.await,
+            }
+        }
+    }
+
+    /// The next change if there is one already.
+    pub fn try_recv(&mut self) -> Result<Change, TryRecvError> {
+        if let Some(c) = self.buf.pop_front() {
+            return Ok(c);
+        }
+        let Some(shared) = self.shared.upgrade() else { return Err(TryRecvError::Closed) };
+        let st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        if self.last >= st.rv {
+            return Err(TryRecvError::Empty);
+        }
+        if self.last < st.compacted_rv {
+            let missed = st.compacted_rv - self.last;
+            self.last = st.compacted_rv;
+            return Err(TryRecvError::Lagged(missed));
+        }
+        let start = st.history.partition_point(|c| c.rv <= self.last);
+        self.buf.extend(st.history.range(start..).take(BATCH).cloned());
+        drop(st);
+        if let Some(c) = self.buf.back() {
+            self.last = c.rv;
+        }
+        self.buf.pop_front().ok_or(TryRecvError::Empty)
+    }
+}
 
 pub fn name_of(obj: &Value) -> &str {
     obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("")
@@ -154,7 +233,6 @@ impl Store {
     }
 
     pub fn with_history(clock: Clock, history_limit: usize) -> Self {
-        let (tx, _) = broadcast::channel(16_384);
         let mut tables = HashMap::new();
         for r in RESOURCES {
             tables.entry(r.storage).or_insert_with(BTreeMap::new);
@@ -166,9 +244,11 @@ impl Store {
                     tables,
                     history: VecDeque::new(),
                     history_limit: history_limit.max(1),
+                    history_bytes: 0,
+                    history_bytes_limit: DEFAULT_HISTORY_BYTES,
                     compacted_rv: 1,
                 }),
-                tx,
+                notify: Arc::new(Notify::new()),
                 clock,
             }),
         }
@@ -209,37 +289,41 @@ impl Store {
         (items, st.rv)
     }
 
-    /// Subscribe to changes after `rv`: the backlog still in history, then the live receiver.
-    /// `None` starts from now. Errors with the oldest resumable version when `rv` is too old.
-    pub fn watch_from(&self, rv: Option<u64>) -> Result<(Vec<Change>, broadcast::Receiver<Change>), u64> {
-        let st = self.lock();
-        let rx = self.shared.tx.subscribe();
-        let backlog = match rv {
-            None => Vec::new(),
-            Some(rv) if rv >= st.rv => Vec::new(),
-            Some(rv) if rv < st.compacted_rv => return Err(st.compacted_rv),
-            Some(rv) => st.history.iter().filter(|c| c.rv > rv).cloned().collect(),
-        };
-        Ok((backlog, rx))
+    fn subscription_at(&self, last: u64) -> Subscription {
+        Subscription {
+            shared: Arc::downgrade(&self.shared),
+            notify: self.shared.notify.clone(),
+            last,
+            buf: VecDeque::new(),
+        }
     }
 
-    /// The objects of a type as of now, and a receiver of every change after them, taken
-    /// atomically so a watch neither misses nor repeats a change.
-    pub fn list_and_subscribe(
-        &self,
-        rt: &ResourceType,
-        ns: Option<&str>,
-    ) -> (Vec<Obj>, u64, broadcast::Receiver<Change>) {
+    /// Subscribe to changes after `rv` (`None`: from now); the ones still in the history come
+    /// first. Errors with the oldest resumable version when `rv` is too old.
+    pub fn watch_from(&self, rv: Option<u64>) -> Result<Subscription, u64> {
         let st = self.lock();
-        let rx = self.shared.tx.subscribe();
+        let last = match rv {
+            None => st.rv,
+            Some(rv) if rv >= st.rv => st.rv,
+            Some(rv) if rv < st.compacted_rv => return Err(st.compacted_rv),
+            Some(rv) => rv,
+        };
+        Ok(self.subscription_at(last))
+    }
+
+    /// The objects of a type as of now, and a subscription to every change after them, taken
+    /// atomically so a watch neither misses nor repeats a change.
+    pub fn list_and_subscribe(&self, rt: &ResourceType, ns: Option<&str>) -> (Vec<Obj>, u64, Subscription) {
+        let st = self.lock();
         let table = &st.tables[rt.storage];
         let items = table.iter().filter(|((n, _), _)| ns.is_none_or(|ns| ns == n)).map(|(_, v)| v.clone()).collect();
-        (items, st.rv, rx)
+        (items, st.rv, self.subscription_at(st.rv))
     }
 
-    /// A receiver of every future change, for controllers.
-    pub fn subscribe(&self) -> broadcast::Receiver<Change> {
-        self.shared.tx.subscribe()
+    /// A subscription to every future change, for controllers.
+    pub fn subscribe(&self) -> Subscription {
+        let rv = self.lock().rv;
+        self.subscription_at(rv)
     }
 
     fn commit(&self, st: &mut State, kind: ChangeKind, rt: &ResourceType, mut obj: Value) -> Obj {
@@ -247,28 +331,30 @@ impl Store {
         let rv = st.rv;
         obj["metadata"]["resourceVersion"] = json!(rv.to_string());
         let key = (namespace_of(&obj).to_string(), name_of(&obj).to_string());
-        let obj = Arc::new(obj);
+        let obj = Obj::new(obj);
         let table = st.tables.get_mut(rt.storage).expect("table per storage");
         let prev = match kind {
-            ChangeKind::Deleted => {
-                table.remove(&key);
-                None
-            }
+            ChangeKind::Deleted => table.remove(&key),
             ChangeKind::Added => {
-                table.insert(key, obj.clone());
+                table.insert(key, obj.unparsed());
                 None
             }
-            ChangeKind::Modified => table.insert(key, obj.clone()),
+            ChangeKind::Modified => table.insert(key, obj.unparsed()),
         };
-        let change = Change { rv, kind, storage: rt.storage, object: obj.clone(), prev, encoded: Default::default() };
-        st.history.push_back(change.clone());
-        while st.history.len() > st.history_limit {
+        // A deletion's previous version is not kept: DELETED carries the final object.
+        let prev = prev.filter(|_| kind == ChangeKind::Modified);
+        st.history_bytes += obj.json().len();
+        let change =
+            Change { rv, kind, storage: rt.storage, object: obj.unparsed(), prev, encoded: Default::default() };
+        st.history.push_back(change);
+        while st.history.len() > st.history_limit || (st.history_bytes > st.history_bytes_limit && st.history.len() > 1)
+        {
             if let Some(old) = st.history.pop_front() {
+                st.history_bytes -= old.object.json().len();
                 st.compacted_rv = old.rv;
             }
         }
-        // No receivers is fine: nobody watches yet.
-        let _ = self.shared.tx.send(change);
+        self.shared.notify.notify_waiters();
         obj
     }
 
@@ -333,7 +419,7 @@ impl Store {
         obj["kind"] = json!(rt.kind);
         if dry_run {
             obj["metadata"]["resourceVersion"] = json!("");
-            return Ok(Arc::new(obj));
+            return Ok(Obj::new(obj));
         }
         Ok(self.commit(&mut st, ChangeKind::Added, rt, obj))
     }
@@ -364,7 +450,7 @@ impl Store {
             return Ok(old);
         }
         if dry_run {
-            return Ok(Arc::new(merged));
+            return Ok(Obj::new(merged));
         }
         // Removing the last finalizer of an object being deleted finishes the deletion.
         if merged.pointer("/metadata/deletionTimestamp").is_some() && finalizers(&merged).is_empty() {
@@ -467,7 +553,7 @@ impl Store {
             obj["status"]["phase"] = json!("Terminating");
         }
         if opts.dry_run {
-            return Ok((Arc::new(obj), false));
+            return Ok((Obj::new(obj), false));
         }
         let o = self.commit(&mut st, ChangeKind::Modified, rt, obj);
         Ok((o, false))
@@ -700,11 +786,69 @@ mod tests {
             )
             .unwrap();
         }
-        let (backlog, _) = s.watch_from(Some(s.current_rv() - 2)).unwrap();
-        assert_eq!(backlog.len(), 2);
-        assert_eq!(backlog[1].name(), "c4");
+        let mut sub = s.watch_from(Some(s.current_rv() - 2)).unwrap();
+        assert_eq!(sub.try_recv().unwrap().name(), "c3");
+        assert_eq!(sub.try_recv().unwrap().name(), "c4");
+        assert!(matches!(sub.try_recv(), Err(TryRecvError::Empty)));
         let oldest = s.watch_from(Some(start)).unwrap_err();
         assert!(oldest > start);
+    }
+
+    #[tokio::test]
+    async fn a_subscription_that_falls_out_of_the_history_lags_once_then_continues() {
+        let s = Store::with_history(Clock::new(1.0), 3);
+        s.create(kinds::namespaces(), json!({"metadata": {"name": "default"}}), false).unwrap();
+        let mut sub = s.subscribe();
+        for i in 0..5 {
+            s.create(
+                kinds::configmaps(),
+                json!({"metadata": {"name": format!("c{i}"), "namespace": "default"}}),
+                false,
+            )
+            .unwrap();
+        }
+        assert!(matches!(sub.recv().await, Err(RecvError::Lagged(2))));
+        let names: Vec<String> = (0..3).map(|_| sub.try_recv().unwrap().name().to_string()).collect();
+        assert_eq!(names, ["c2", "c3", "c4"]);
+        // A change made while it waits wakes it.
+        let writer = s.clone();
+        let wait = tokio::spawn(async move { sub.recv().await.map(|c| c.name().to_string()) });
+        tokio::task::yield_now().await;
+        writer
+            .create(kinds::configmaps(), json!({"metadata": {"name": "late", "namespace": "default"}}), false)
+            .unwrap();
+        assert_eq!(wait.await.unwrap().unwrap(), "late");
+    }
+
+    #[tokio::test]
+    async fn subscriptions_close_when_the_store_goes() {
+        let s = store();
+        let mut sub = s.subscribe();
+        let wait = tokio::spawn(async move { sub.recv().await.is_err() });
+        tokio::task::yield_now().await;
+        drop(s);
+        assert!(wait.await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn the_history_is_bounded_by_bytes_and_shares_current_versions() {
+        let s = store();
+        s.lock().history_bytes_limit = 10_000;
+        let big = "x".repeat(1_000);
+        for i in 0..30 {
+            s.create(
+                kinds::configmaps(),
+                json!({"metadata": {"name": format!("c{i}"), "namespace": "default"}, "data": {"k": big}}),
+                false,
+            )
+            .unwrap();
+        }
+        let st = s.lock();
+        assert!(st.history_bytes <= 10_000 && st.history.len() < 30, "{} bytes", st.history_bytes);
+        assert_eq!(st.history_bytes, st.history.iter().map(|c| c.object.json().len()).sum::<usize>());
+        let newest = st.history.back().unwrap();
+        assert!(newest.object.same(&st.tables[kinds::configmaps().storage][&("default".into(), "c29".into())]));
+        assert!(st.compacted_rv > 1);
     }
 
     #[tokio::test]

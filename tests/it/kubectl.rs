@@ -342,7 +342,9 @@ fn probe(sb: &SandboxProcess, name: &str, script: &str) -> String {
 
 #[test]
 fn the_seed_exercise_with_kubectl() {
-    let sb = SandboxProcess::start(&["--speed", "50"]);
+    // Fast, yet slow enough that a deleted pod stays Terminating for a few real milliseconds
+    // (kubectl delete's wait looks the pod up, then watches; see the kubelet's NGINX_STOP).
+    let sb = SandboxProcess::start(&["--speed", "25"]);
     let watch = PodWatch::start(&sb);
     let svc = sb.write("svc.yaml", SERVICE);
     let sts = sb.write("web.yaml", EXERCISE);
@@ -399,7 +401,8 @@ exit
     assert!(err.contains("command terminated with exit code 3"), "{err}");
 
     // Delete the pods: they return with the same names, and the init container appended again.
-    sb.run(&["delete", "pod", "-l", "app=nginx"]);
+    // kubectl waits for the deletion; bounded, so a missed event fails instead of hanging.
+    sb.run(&["delete", "pod", "-l", "app=nginx", "--timeout=60s"]);
     wait_running(&sb, 2);
     let new_ip0 = sb.run(&["get", "pod", "web-0", "-o", "jsonpath={.status.podIP}"]);
     assert_ne!(ip0, new_ip0, "a re-created pod gets a new IP");

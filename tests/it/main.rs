@@ -2,7 +2,9 @@
 //! 127.0.0.1:0 and talks to it the way a user would (kube-rs over HTTP, or the real kubectl).
 
 mod apply;
+mod cli;
 mod cluster;
+mod doctor;
 mod kubectl;
 mod kubectl_cmd;
 mod lesson;
@@ -13,3 +15,5 @@ mod tui_e2e;
 mod tui_fixture;
 mod tui_loop;
 mod tui_snap;
+mod watch;
+mod workshop;

@@ -2,6 +2,7 @@
 //! verbs, and every answer or error as upstream shapes it. Handlers never hold the store lock
 //! across an await; a panic in one request becomes a 500 Status and the server keeps serving.
 
+mod authz;
 mod crud;
 mod discovery;
 mod logs;
@@ -33,6 +34,8 @@ use request::{parse_route, read_body, Query, Route, Target};
 pub enum Identity {
     /// Full access (the sandbox's own kubeconfig).
     Admin,
+    /// A workshop attendee: only its own namespace, as an attendee Role would allow.
+    Attendee { namespace: String },
 }
 
 /// Bearer tokens the server accepts.
@@ -79,17 +82,20 @@ pub fn router(state: ApiState) -> Router {
 
 async fn handle(State(st): State<ApiState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
-    if st.auth.check(&parts.headers).is_none() {
+    let Some(who) = st.auth.check(&parts.headers).cloned() else {
         return ApiError::unauthorized().into_response();
-    }
+    };
     // attach and exec upgrade the connection to a WebSocket: they need the whole request.
     if let Ok(Route::Resource(t)) = parse_route(parts.uri.path()) {
         if matches!(t.sub.as_deref(), Some("attach" | "exec")) && t.name.is_some() {
+            if let Err(e) = authz::authorize(&who, &t, &Method::POST, &Query::default()) {
+                return e.into_response();
+            }
             let req = Request::from_parts(parts, body);
             return stream::stream(&st, &t, req).unwrap_or_else(IntoResponse::into_response);
         }
     }
-    let fut = dispatch(&st, parts.method, parts.uri, parts.headers, body);
+    let fut = dispatch(&st, &who, parts.method, parts.uri, parts.headers, body);
     match std::panic::AssertUnwindSafe(fut).catch_unwind().await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => e.into_response(),
@@ -123,11 +129,21 @@ fn method_not_allowed() -> ApiError {
 
 async fn dispatch(
     st: &ApiState,
+    who: &Identity,
     method: Method,
     uri: http::Uri,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
+    if uri.path().trim_end_matches('/') == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
+        if method != Method::POST {
+            return Err(method_not_allowed());
+        }
+        let content_type = request::media_type(&headers, http::header::CONTENT_TYPE);
+        let b = read_body(body).await?;
+        let review = authz::self_subject_access_review(who, &request::decode(&b, &content_type)?)?;
+        return Ok(json_response(StatusCode::CREATED, &review, &[]));
+    }
     let route = parse_route(uri.path())?;
     let q = Query::parse(uri.query());
     let ok = |v: Value| Ok(json_response(StatusCode::OK, &v, &[]));
@@ -163,7 +179,10 @@ async fn dispatch(
             let doc = super::openapi::v3_document(&path).ok_or_else(not_found)?;
             Ok(json_response(StatusCode::OK, &doc, &[]))
         }
-        Route::Resource(t) => resource(st, &t, method, &q, &headers, body).await,
+        Route::Resource(t) => {
+            authz::authorize(who, &t, &method, &q)?;
+            resource(st, &t, method, &q, &headers, body).await
+        }
     }
 }
 

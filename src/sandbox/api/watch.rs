@@ -10,7 +10,8 @@ use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use serde_json::{json, Value};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::present::present;
@@ -19,7 +20,7 @@ use super::{wants_table_of, ApiState};
 use crate::sandbox::error::{ApiError, ApiResult};
 use crate::sandbox::resources::ResourceType;
 use crate::sandbox::selector::{supported_fields, FieldSelector, LabelSelector};
-use crate::sandbox::store::{name_of, namespace_of, Change, ChangeKind};
+use crate::sandbox::store::{name_of, namespace_of, Change, ChangeKind, Subscription};
 use crate::sandbox::table::{self, IncludeObject};
 
 /// How often bookmarks go out when a client allows them.
@@ -146,40 +147,34 @@ pub fn watch(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiRe
 
     let (tx, body_rx) = mpsc::channel::<Result<Bytes, Infallible>>(256);
     let mut first: Vec<Bytes> = Vec::new();
-    let (backlog, rx, start_rv): (Vec<Change>, broadcast::Receiver<Change>, u64) =
-        if rv.is_none() || send_initial == Some(true) {
-            let (items, at, rx) = st.store.list_and_subscribe(t.rt, t.namespace.as_deref());
-            if send_initial != Some(false) {
-                for o in items.iter().filter(|o| filter.matches(o)) {
-                    first.push(enc.line("ADDED", o));
-                }
+    let (rx, start_rv): (Subscription, u64) = if rv.is_none() || send_initial == Some(true) {
+        let (items, at, rx) = st.store.list_and_subscribe(t.rt, t.namespace.as_deref());
+        if send_initial != Some(false) {
+            for o in items.iter().filter(|o| filter.matches(o)) {
+                first.push(enc.line("ADDED", o));
             }
-            if send_initial == Some(true) {
-                first.push(enc.bookmark(at, true));
-            }
-            (Vec::new(), rx, at)
-        } else {
-            let from = rv.unwrap_or(0);
-            match st.store.watch_from(Some(from)) {
-                Ok((backlog, rx)) => (backlog, rx, from),
-                Err(oldest) => {
-                    // Upstream answers 200 with one ERROR event carrying 410 Gone; clients relist.
-                    let e = ApiError::expired(format!("too old resource version: {from} ({oldest})"));
-                    let line = error_line(&e);
-                    tokio::spawn(async move {
-                        let _ = tx.send(Ok(line)).await;
-                    });
-                    return Ok(stream_response(body_rx));
-                }
-            }
-        };
-    for c in backlog.iter().filter(|c| c.storage == t.rt.storage) {
-        if let Some(k) = filtered_kind(&filter, c) {
-            first.push(enc.change_line(k, c));
         }
-    }
-    let last = backlog.last().map(|c| c.rv).unwrap_or(start_rv);
-    tokio::spawn(pump(enc, filter, first, rx, tx, last, bookmarks, timeout));
+        if send_initial == Some(true) {
+            first.push(enc.bookmark(at, true));
+        }
+        (rx, at)
+    } else {
+        // The changes still in the history after `from` come first from the subscription.
+        let from = rv.unwrap_or(0);
+        match st.store.watch_from(Some(from)) {
+            Ok(rx) => (rx, from),
+            Err(oldest) => {
+                // Upstream answers 200 with one ERROR event carrying 410 Gone; clients relist.
+                let e = ApiError::expired(format!("too old resource version: {from} ({oldest})"));
+                let line = error_line(&e);
+                tokio::spawn(async move {
+                    let _ = tx.send(Ok(line)).await;
+                });
+                return Ok(stream_response(body_rx));
+            }
+        }
+    };
+    tokio::spawn(pump(enc, filter, first, rx, tx, start_rv, bookmarks, timeout));
     Ok(stream_response(body_rx))
 }
 
@@ -197,7 +192,7 @@ async fn pump(
     enc: Encoder,
     filter: Filter,
     first: Vec<Bytes>,
-    mut rx: broadcast::Receiver<Change>,
+    mut rx: Subscription,
     tx: mpsc::Sender<Result<Bytes, Infallible>>,
     mut last: u64,
     bookmarks: bool,
@@ -228,13 +223,13 @@ async fn pump(
                         }
                     }
                 }
-                Err(broadcast::error::RecvError::Lagged(_)) => {
+                Err(RecvError::Lagged(_)) => {
                     // This watcher fell too far behind: tell it to relist, as upstream does.
                     let e = ApiError::expired(format!("too old resource version: {last} (the watch fell behind)"));
                     let _ = tx.send(Ok(error_line(&e))).await;
                     return;
                 }
-                Err(broadcast::error::RecvError::Closed) => return,
+                Err(RecvError::Closed) => return,
             },
             _ = tick.tick(), if bookmarks => {
                 if tx.send(Ok(enc.bookmark(last, false))).await.is_err() {

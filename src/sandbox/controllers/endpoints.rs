@@ -57,16 +57,10 @@ fn gather(
 ) {
     let o = &c.object;
     if c.storage == kinds::services().storage {
-        services.insert((namespace_of(o).to_string(), name_of(o).to_string()));
+        services.insert((o.namespace().to_string(), o.name().to_string()));
     } else if c.storage == kinds::pods().storage {
-        namespaces.insert(namespace_of(o).to_string());
+        namespaces.insert(o.namespace().to_string());
     }
-}
-
-fn pod_ready(p: &Value) -> bool {
-    p.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
 }
 
 /// The container port a service port's targetPort means on this pod.
@@ -97,14 +91,18 @@ fn sync(store: &Store, ns: &str, name: &str) {
     let selector = LabelSelector::from_object(&json!({"matchLabels": sel})).unwrap_or_default();
     let headless = svc.pointer("/spec/clusterIP") == Some(&json!("None"));
     let publish_not_ready = svc.pointer("/spec/publishNotReadyAddresses") == Some(&json!(true));
+    // Pods are read through their stored summaries: a sync never parses them.
     let pods: Vec<Obj> = store
         .list(kinds::pods(), Some(ns))
         .0
         .into_iter()
         .filter(|p| {
-            selector.matches(p) && p.pointer("/status/podIP").and_then(Value::as_str).is_some_and(|ip| !ip.is_empty())
+            selector.matches_meta(p.meta())
+                && p.meta()
+                    .pod
+                    .as_deref()
+                    .is_some_and(|m| !m.pod_ip.is_empty() && !matches!(&*m.phase, "Succeeded" | "Failed"))
         })
-        .filter(|p| !matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded") | Some("Failed")))
         .collect();
     let svc_ports: Vec<Value> = svc.pointer("/spec/ports").and_then(Value::as_array).cloned().unwrap_or_default();
 
@@ -113,14 +111,14 @@ fn sync(store: &Store, ns: &str, name: &str) {
     let mut slice_endpoints = Vec::new();
     let mut ports: Vec<Value> = Vec::new();
     for p in &pods {
-        let ip = p["status"]["podIP"].clone();
-        let terminating = p.pointer("/metadata/deletionTimestamp").is_some();
-        let is_ready = pod_ready(p) && !terminating;
-        let mut addr = json!({"ip": ip, "nodeName": p["spec"]["nodeName"],
-            "targetRef": {"kind": "Pod", "namespace": ns, "name": name_of(p), "uid": uid_of(p)}});
-        let hostname = p.pointer("/spec/hostname").and_then(Value::as_str);
-        let same_subdomain = p.pointer("/spec/subdomain").and_then(Value::as_str) == Some(name);
-        if let (Some(h), true) = (hostname, same_subdomain) {
+        let Some(m) = p.meta().pod.as_deref() else { continue };
+        let ip = json!(m.pod_ip);
+        let node = if m.node_name.is_empty() { Value::Null } else { json!(m.node_name) };
+        let terminating = p.meta().deleting;
+        let is_ready = m.ready && !terminating;
+        let mut addr = json!({"ip": ip, "nodeName": node,
+            "targetRef": {"kind": "Pod", "namespace": ns, "name": p.name(), "uid": p.uid()}});
+        if let (Some(h), true) = (m.hostname.as_deref(), m.subdomain.as_deref() == Some(name)) {
             addr["hostname"] = json!(h);
         }
         if ports.is_empty() {
@@ -134,9 +132,9 @@ fn sync(store: &Store, ns: &str, name: &str) {
                 }
             }
         }
-        let mut se = json!({"addresses": [ip], "conditions": {"ready": is_ready, "serving": pod_ready(p), "terminating": terminating},
-            "nodeName": p["spec"]["nodeName"],
-            "targetRef": {"kind": "Pod", "namespace": ns, "name": name_of(p), "uid": uid_of(p)}});
+        let mut se = json!({"addresses": [ip], "conditions": {"ready": is_ready, "serving": m.ready, "terminating": terminating},
+            "nodeName": node,
+            "targetRef": {"kind": "Pod", "namespace": ns, "name": p.name(), "uid": p.uid()}});
         if let Some(h) = addr.get("hostname") {
             se["hostname"] = h.clone();
         }
@@ -185,7 +183,7 @@ fn sync(store: &Store, ns: &str, name: &str) {
         .list(kinds::endpointslices(), Some(ns))
         .0
         .into_iter()
-        .find(|s| s.pointer("/metadata/labels/kubernetes.io~1service-name") == Some(&json!(name)));
+        .find(|s| s.meta().label("kubernetes.io/service-name") == Some(name));
     let slice_name = existing.as_ref().map(|s| name_of(s).to_string());
     let mut slice = json!({"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
         "metadata": {"namespace": ns, "labels": slice_labels, "ownerReferences": owner(&svc)},

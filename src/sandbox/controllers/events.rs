@@ -1,5 +1,6 @@
 //! Recording Events as upstream components do: one core/v1 Event per object, reason and
-//! message, repeated ones counted instead of duplicated.
+//! message, repeated ones counted instead of duplicated, and many similar ones (same object and
+//! reason, different messages) combined into one, as client-go's event aggregator does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -23,16 +24,45 @@ pub const PV_CONTROLLER: Reporter = Reporter { component: "persistentvolume-cont
 
 type Key = (String, String, String, &'static str);
 
+/// Similar events (same object, type, reason and reporter) with this many different messages
+/// within `AGGREGATE_INTERVAL_SECS` are combined into one (client-go's defaults).
+const AGGREGATE_MAX_EVENTS: usize = 10;
+const AGGREGATE_INTERVAL_SECS: i64 = 600;
+const COMBINED_PREFIX: &str = "(combined from similar events): ";
+
+/// The messages seen for one group of similar events, and when the last one came.
+struct Similar {
+    messages: Vec<String>,
+    last: jiff::Timestamp,
+}
+
 /// Records events; remembers the ones it made so repeats are counted without a scan.
 #[derive(Clone)]
 pub struct Recorder {
     store: Store,
     seen: Arc<Mutex<HashMap<Key, (String, String)>>>,
+    similar: Arc<Mutex<HashMap<Key, Similar>>>,
 }
 
 impl Recorder {
     pub fn new(store: Store) -> Self {
-        Recorder { store, seen: Arc::default() }
+        Recorder { store, seen: Arc::default(), similar: Arc::default() }
+    }
+
+    /// The message to record and whether it stands for combined similar events.
+    fn aggregate(&self, obj: &Value, event_type: &str, reason: &str, message: &str, who: Reporter) -> Option<String> {
+        let now = self.store.clock().now();
+        let key: Key = (uid_of(obj).to_string(), event_type.to_string(), reason.to_string(), who.component);
+        let mut similar = self.similar.lock().unwrap_or_else(|p| p.into_inner());
+        let s = similar.entry(key).or_insert_with(|| Similar { messages: Vec::new(), last: now });
+        if (now - s.last).get_seconds() > AGGREGATE_INTERVAL_SECS {
+            s.messages.clear();
+        }
+        s.last = now;
+        if s.messages.len() < AGGREGATE_MAX_EVENTS && !s.messages.iter().any(|m| m == message) {
+            s.messages.push(message.to_string());
+        }
+        (s.messages.len() >= AGGREGATE_MAX_EVENTS).then(|| format!("{COMBINED_PREFIX}{message}"))
     }
 
     /// Record `reason`/`message` about `obj` (type Normal or Warning). `field_path` names a
@@ -53,13 +83,18 @@ impl Recorder {
         };
         let now = store.clock().now_rfc3339();
         let rt = kinds::events();
-        let key: Key = (uid_of(obj).to_string(), reason.to_string(), message.to_string(), who.component);
+        let combined = self.aggregate(obj, event_type, reason, message, who);
+        // All combined events share one Event, whose message is the latest one.
+        let key_message = if combined.is_some() { COMBINED_PREFIX } else { message };
+        let message = combined.as_deref().unwrap_or(message);
+        let key: Key = (uid_of(obj).to_string(), reason.to_string(), key_message.to_string(), who.component);
         let known = self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
         if let Some((ens, ename)) = known {
             if let Some(e) = store.get(rt, &ens, &ename) {
                 let mut e = (*e).clone();
                 e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
                 e["lastTimestamp"] = json!(now);
+                e["message"] = json!(message);
                 let _ = store.update(rt, e, UpdateScope::All, false);
                 return;
             }
@@ -95,5 +130,37 @@ impl Recorder {
         if store.create(rt, event, false).is_ok() {
             self.seen.lock().unwrap_or_else(|p| p.into_inner()).insert(key, (ns.to_string(), name));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::clock::Clock;
+
+    #[tokio::test]
+    async fn similar_events_are_combined_after_ten_messages() {
+        let store = Store::new(Clock::new(1.0));
+        store.create(kinds::namespaces(), json!({"metadata": {"name": "default"}}), false).unwrap();
+        let rec = Recorder::new(store.clone());
+        let sts = json!({"kind": "StatefulSet", "apiVersion": "apps/v1",
+            "metadata": {"name": "big", "namespace": "default", "uid": "u-1"}});
+        for i in 0..12 {
+            let msg = format!("create Pod big-{i} in StatefulSet big successful");
+            rec.record(STATEFULSET_CONTROLLER, &sts, "Normal", "SuccessfulCreate", &msg, None);
+        }
+        // A repeat of an early message is counted on its own event.
+        rec.record(STATEFULSET_CONTROLLER, &sts, "Normal", "Other", "once", None);
+        rec.record(STATEFULSET_CONTROLLER, &sts, "Normal", "Other", "once", None);
+        let (events, _) = store.list(kinds::events(), Some("default"));
+        let messages: Vec<(&str, i64)> =
+            events.iter().map(|e| (e["message"].as_str().unwrap(), e["count"].as_i64().unwrap())).collect();
+        assert_eq!(events.len(), 11, "{messages:?}");
+        assert!(messages.contains(&("create Pod big-8 in StatefulSet big successful", 1)));
+        assert!(!messages.iter().any(|(m, _)| *m == "create Pod big-9 in StatefulSet big successful"));
+        assert!(
+            messages.contains(&("(combined from similar events): create Pod big-11 in StatefulSet big successful", 3))
+        );
+        assert!(messages.contains(&("once", 2)));
     }
 }

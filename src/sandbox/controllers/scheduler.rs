@@ -7,7 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::events::{Recorder, SCHEDULER};
 use crate::sandbox::bootstrap::NODE_NAME;
 use crate::sandbox::resources::kinds;
-use crate::sandbox::store::{name_of, namespace_of, Store, UpdateScope};
+use crate::sandbox::store::{name_of, namespace_of, Obj, Store, UpdateScope};
 
 pub async fn run(store: Store, recorder: Recorder) {
     let mut rx = store.subscribe();
@@ -21,7 +21,7 @@ pub async fn run(store: Store, recorder: Recorder) {
             }
             // A claim becoming Bound may unblock waiting pods.
             Ok(c) if c.storage == kinds::pvcs().storage => {
-                for p in store.list(kinds::pods(), Some(namespace_of(&c.object))).0 {
+                for p in store.list(kinds::pods(), Some(c.object.namespace())).0 {
                     schedule(&store, &recorder, &p);
                 }
             }
@@ -55,12 +55,12 @@ fn unschedulable(store: &Store, pod: &Value) -> Option<String> {
     None
 }
 
-fn schedule(store: &Store, recorder: &Recorder, pod: &Value) {
-    if pod.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty())
-        || pod.pointer("/metadata/deletionTimestamp").is_some()
-    {
+fn schedule(store: &Store, recorder: &Recorder, pod: &Obj) {
+    // Bound and terminating pods are skipped from the stored summary, without a parse.
+    if pod.meta().pod.as_deref().is_some_and(|p| !p.node_name.is_empty()) || pod.meta().deleting {
         return;
     }
+    let pod: &Value = pod;
     let now = store.clock().now_rfc3339();
     let mut new = pod.clone();
     match unschedulable(store, pod) {

@@ -16,7 +16,7 @@ use super::{controlled_by, create};
 use crate::sandbox::clock::parse_time;
 use crate::sandbox::resources::kinds;
 use crate::sandbox::selector::LabelSelector;
-use crate::sandbox::store::{name_of, namespace_of, uid_of, DeleteOpts, Obj, Store, UpdateScope};
+use crate::sandbox::store::{name_of, namespace_of, uid_of, DeleteOpts, Obj, PodMeta, Store, UpdateScope};
 
 type Key = (String, String);
 
@@ -70,14 +70,10 @@ fn all_sets(store: &Store) -> HashSet<Key> {
 fn enqueue(dirty: &mut HashSet<Key>, c: &crate::sandbox::store::Change) {
     let o = &c.object;
     if c.storage == kinds::statefulsets().storage {
-        dirty.insert((namespace_of(o).to_string(), name_of(o).to_string()));
+        dirty.insert((o.namespace().to_string(), o.name().to_string()));
     } else if c.storage == kinds::pods().storage || c.storage == kinds::pvcs().storage {
-        if let Some(refs) = o.pointer("/metadata/ownerReferences").and_then(Value::as_array) {
-            for r in refs.iter().filter(|r| r["kind"] == "StatefulSet") {
-                if let Some(n) = r["name"].as_str() {
-                    dirty.insert((namespace_of(o).to_string(), n.to_string()));
-                }
-            }
+        for r in o.meta().owners.iter().filter(|r| &*r.kind == "StatefulSet") {
+            dirty.insert((o.namespace().to_string(), r.name.to_string()));
         }
     }
 }
@@ -93,25 +89,26 @@ fn ordinal(set: &str, pod: &str) -> Option<i64> {
     (prefix == set).then(|| ord.parse().ok()).flatten()
 }
 
-fn revision_of(pod: &Value) -> &str {
-    pod.pointer("/metadata/labels/controller-revision-hash").and_then(Value::as_str).unwrap_or("")
+// Pods are read through their stored summary: a sync of a large set never parses them.
+
+fn revision_of(pod: &Obj) -> &str {
+    pod.meta().label("controller-revision-hash").unwrap_or("")
 }
 
-fn terminating(pod: &Value) -> bool {
-    pod.pointer("/metadata/deletionTimestamp").is_some()
+fn terminating(o: &Obj) -> bool {
+    o.meta().deleting
 }
 
-fn ready_condition(pod: &Value) -> Option<&Value> {
-    pod.pointer("/status/conditions")?.as_array()?.iter().find(|c| c["type"] == "Ready")
+fn pod_meta(pod: &Obj) -> Option<&PodMeta> {
+    pod.meta().pod.as_deref()
 }
 
-fn running_and_ready(pod: &Value) -> bool {
-    pod.pointer("/status/phase") == Some(&json!("Running"))
-        && ready_condition(pod).is_some_and(|c| c["status"] == "True")
+fn running_and_ready(pod: &Obj) -> bool {
+    pod_meta(pod).is_some_and(|p| &*p.phase == "Running" && p.ready)
 }
 
-fn finished(pod: &Value) -> bool {
-    matches!(pod.pointer("/status/phase").and_then(Value::as_str), Some("Failed") | Some("Succeeded"))
+fn finished(pod: &Obj) -> bool {
+    pod_meta(pod).is_some_and(|p| matches!(&*p.phase, "Failed" | "Succeeded"))
 }
 
 fn spec_i64(sts: &Value, ptr: &str, default: i64) -> i64 {
@@ -120,11 +117,11 @@ fn spec_i64(sts: &Value, ptr: &str, default: i64) -> i64 {
 
 impl Controller {
     /// How long until a pod becomes available (ready for minReadySeconds); zero when it is.
-    fn until_available(&self, pod: &Value, min_ready: i64) -> Duration {
+    fn until_available(&self, pod: &Obj, min_ready: i64) -> Duration {
         if min_ready <= 0 {
             return Duration::ZERO;
         }
-        let since = ready_condition(pod).and_then(|c| c["lastTransitionTime"].as_str()).and_then(parse_time);
+        let since = pod_meta(pod).and_then(|p| p.ready_since.as_deref()).and_then(parse_time);
         let Some(since) = since else { return Duration::from_secs(min_ready as u64) };
         let elapsed = (self.store.clock().now() - since).get_seconds().max(0);
         Duration::from_secs((min_ready - elapsed).max(0) as u64)
@@ -147,7 +144,7 @@ impl Controller {
             .list(kinds::pods(), Some(ns))
             .0
             .into_iter()
-            .filter(|p| controlled_by(p, &uid) && selector.matches(p))
+            .filter(|p| p.meta().controlled_by(&uid) && selector.matches_meta(p.meta()))
             .collect();
         let (current, update) = self.revisions(&sts, &pods)?;
         let replicas = spec_i64(&sts, "/spec/replicas", 1).max(0);
@@ -160,7 +157,7 @@ impl Controller {
         let mut slots: Vec<Option<Obj>> = vec![None; replicas as usize];
         let mut condemned: Vec<(i64, Obj)> = Vec::new();
         for p in &pods {
-            match ordinal(name, name_of(p)) {
+            match ordinal(name, p.name()) {
                 Some(o) if o >= start && o < start + replicas => slots[(o - start) as usize] = Some(p.clone()),
                 Some(o) => condemned.push((o, p.clone())),
                 None => {}
@@ -298,8 +295,7 @@ impl Controller {
     /// Keep at most revisionHistoryLimit revisions no pod uses, besides current and update.
     fn truncate_history(&self, sts: &Value, revs: &[Obj], current: &Obj, update: &Obj, pods: &[Obj]) {
         let limit = spec_i64(sts, "/spec/revisionHistoryLimit", 10).max(0) as usize;
-        let live: HashSet<&str> =
-            pods.iter().map(|p| revision_of(p)).chain([name_of(current), name_of(update)]).collect();
+        let live: HashSet<&str> = pods.iter().map(revision_of).chain([name_of(current), name_of(update)]).collect();
         let history: Vec<&Obj> = revs.iter().filter(|r| !live.contains(name_of(r))).collect();
         if history.len() > limit {
             for r in &history[..history.len() - limit] {
@@ -475,7 +471,9 @@ impl Controller {
             .list(kinds::pods(), Some(ns))
             .0
             .into_iter()
-            .filter(|p| controlled_by(p, uid) && selector.matches(p) && ordinal(set, name_of(p)).is_some())
+            .filter(|p| {
+                p.meta().controlled_by(uid) && selector.matches_meta(p.meta()) && ordinal(set, p.name()).is_some()
+            })
             .collect();
         let mut counts: HashMap<&str, i64> = HashMap::new();
         for p in &pods {

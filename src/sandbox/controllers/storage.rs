@@ -46,13 +46,11 @@ pub async fn run(store: Store, recorder: Recorder) {
 fn collect(c: &crate::sandbox::store::Change, claims: &mut HashSet<(String, String)>, all: &mut bool) {
     let o = &c.object;
     if c.storage == kinds::pvcs().storage {
-        claims.insert((namespace_of(o).to_string(), name_of(o).to_string()));
+        claims.insert((o.namespace().to_string(), o.name().to_string()));
     } else if c.storage == kinds::pods().storage {
         // A pod going away may release a claim held by pvc-protection.
-        for v in o.pointer("/spec/volumes").and_then(Value::as_array).into_iter().flatten() {
-            if let Some(claim) = v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) {
-                claims.insert((namespace_of(o).to_string(), claim.to_string()));
-            }
+        for claim in o.meta().pod.iter().flat_map(|p| p.claims.iter()) {
+            claims.insert((o.namespace().to_string(), claim.to_string()));
         }
     } else if c.storage == kinds::storageclasses().storage {
         *all = true;
@@ -190,11 +188,10 @@ impl Storage {
 
     fn in_use(&self, ns: &str, claim: &str) -> bool {
         self.store.list(kinds::pods(), Some(ns)).0.iter().any(|p| {
-            let done = matches!(p.pointer("/status/phase").and_then(Value::as_str), Some("Succeeded") | Some("Failed"));
-            !done
-                && p.pointer("/spec/volumes").and_then(Value::as_array).is_some_and(|vs| {
-                    vs.iter().any(|v| v.pointer("/persistentVolumeClaim/claimName") == Some(&json!(claim)))
-                })
+            p.meta()
+                .pod
+                .as_deref()
+                .is_some_and(|m| !matches!(&*m.phase, "Succeeded" | "Failed") && m.claims.iter().any(|c| &**c == claim))
         })
     }
 

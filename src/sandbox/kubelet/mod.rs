@@ -14,7 +14,6 @@ pub use host::ContainerHost;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
@@ -24,7 +23,7 @@ use super::controllers::events::Recorder;
 use super::logs::Logs;
 use super::resources::kinds;
 use super::sim::{ContainerFs, Volume};
-use super::store::{name_of, namespace_of, uid_of, Store};
+use super::store::{Obj, Store};
 
 /// A running nginx, reachable on its pod IP.
 #[derive(Clone)]
@@ -172,22 +171,16 @@ pub async fn run(kubelet: Kubelet) {
     let store = kubelet.inner.store.clone();
     let mut rx = store.subscribe();
     let mut workers: HashMap<String, mpsc::UnboundedSender<()>> = HashMap::new();
-    let poke = |workers: &mut HashMap<String, mpsc::UnboundedSender<()>>, pod: &Value| {
-        if pod.pointer("/spec/nodeName").and_then(Value::as_str) != Some(NODE_NAME) {
+    let poke = |workers: &mut HashMap<String, mpsc::UnboundedSender<()>>, pod: &Obj| {
+        if pod.meta().pod.as_deref().is_none_or(|p| &*p.node_name != NODE_NAME) {
             return;
         }
-        let uid = uid_of(pod).to_string();
+        let uid = pod.uid().to_string();
         let alive = workers.get(&uid).is_some_and(|tx| tx.send(()).is_ok());
         if !alive {
             let (tx, rx) = mpsc::unbounded_channel();
             workers.insert(uid.clone(), tx);
-            tokio::spawn(worker::run(
-                kubelet.clone(),
-                namespace_of(pod).to_string(),
-                name_of(pod).to_string(),
-                uid,
-                rx,
-            ));
+            tokio::spawn(worker::run(kubelet.clone(), pod.namespace().to_string(), pod.name().to_string(), uid, rx));
         }
     };
     for p in store.list(kinds::pods(), None).0 {
@@ -197,14 +190,14 @@ pub async fn run(kubelet: Kubelet) {
         match rx.recv().await {
             Ok(c) if c.storage == kinds::pods().storage => match c.kind {
                 super::store::ChangeKind::Deleted => {
-                    if let Some(tx) = workers.remove(uid_of(&c.object)) {
+                    if let Some(tx) = workers.remove(c.object.uid()) {
                         let _ = tx.send(());
                     }
                 }
                 _ => poke(&mut workers, &c.object),
             },
             Ok(c) if c.storage == kinds::pvs().storage && c.kind == super::store::ChangeKind::Deleted => {
-                lock(&kubelet.inner.volumes).remove(name_of(&c.object));
+                lock(&kubelet.inner.volumes).remove(c.object.name());
             }
             Ok(_) => {}
             Err(RecvError::Lagged(_)) => {

@@ -725,9 +725,13 @@ impl Worker {
         }
     }
 
-    /// Graceful termination: stop containers (nginx quits at once on SIGQUIT; a shell as PID 1
-    /// ignores SIGTERM and is killed when the grace period ends), then the final delete.
+    /// Graceful termination: stop containers (nginx quits on SIGQUIT; a shell as PID 1 ignores
+    /// SIGTERM and is killed when the grace period ends), then the final delete. Even a process
+    /// that quits at once leaves its pod Terminating for about a second, as a real kubelet's
+    /// stop, volume clean-up and status sync take: clients that delete and then wait (kubectl
+    /// delete looks the pod up, then watches for its deletion) rely on that.
     async fn terminate(&mut self) {
+        const NGINX_STOP: Duration = Duration::from_millis(1000);
         let Some(pod) = self.current() else { return };
         let grace =
             pod.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0).max(0) as u64;
@@ -748,7 +752,7 @@ impl Worker {
                 let stamp = self.k.inner.clock.now().strftime("%Y/%m/%d %H:%M:%S").to_string();
                 self.k.inner.logs.append(&self.ns, &self.name, &c.name, self.k.inner.clock.now_micro(),
                     &format!("{stamp} [notice] 1#1: signal 3 (SIGQUIT) received, shutting down\n{stamp} [notice] 1#1: exit\n"));
-                wait = wait.max(Duration::from_millis(200));
+                wait = wait.max(NGINX_STOP);
             } else {
                 wait = wait.max(Duration::from_secs(grace));
             }

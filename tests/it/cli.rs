@@ -1,0 +1,74 @@
+//! The real binary's cluster commands against a served sandbox, as an instructor or learner
+//! types them: `reset` (asks first, removes only labelled objects), `doctor --json`, and
+//! `progress --once`.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use kubetutor::sandbox::SandboxConfig;
+use serde_json::json;
+
+use super::support::serve_with;
+
+fn kubetutor(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kubetutor"))
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reset_doctor_and_progress_from_the_command_line() {
+    let served = serve_with(SandboxConfig { speed: f64::INFINITY, ..Default::default() }).await;
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("admin.kubeconfig");
+    std::fs::write(&kc, &served.kubeconfig).unwrap();
+    let kc = kc.to_str().unwrap().to_string();
+    let cms: Api<ConfigMap> = Api::namespaced(served.client().await, "default");
+    for (name, labelled) in [("lesson-made", true), ("learners-own", false)] {
+        let mut cm = json!({"metadata": {"name": name}, "data": {"a": "b"}});
+        if labelled {
+            cm["metadata"]["labels"] = json!({"app.kubernetes.io/managed-by": "kubetutor"});
+        }
+        cms.create(&PostParams::default(), &serde_json::from_value(cm).unwrap()).await.unwrap();
+    }
+
+    let (code, out, _) = kubetutor(&["reset", "--kubeconfig", &kc], "n\n");
+    assert_eq!(code, 0);
+    assert!(out.contains("[y/N]") && out.ends_with("Nothing deleted.\n"), "{out}");
+    assert!(cms.get_opt("lesson-made").await.unwrap().is_some());
+
+    let (code, out, err) = kubetutor(&["reset", "--kubeconfig", &kc, "--yes"], "");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, "Deleted 1 objects: ConfigMap/lesson-made\n");
+    assert!(cms.get_opt("lesson-made").await.unwrap().is_none());
+    assert!(cms.get_opt("learners-own").await.unwrap().is_some(), "an unlabelled object was touched");
+
+    let (code, out, err) = kubetutor(&["doctor", "--kubeconfig", &kc, "--json"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let findings: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+    let checks: Vec<&str> = findings.iter().map(|f| f["check"].as_str().unwrap()).collect();
+    assert_eq!(checks, ["API server", "namespace", "RBAC", "StorageClass", "cluster DNS", "image", "image", "image"]);
+    assert!(findings.iter().all(|f| f["level"] == "ok"), "{out}");
+
+    let (code, out, _) = kubetutor(&["progress", "--once", "--kubeconfig", &kc], "");
+    assert_eq!(code, 0);
+    assert!(out.starts_with("No learner has published progress yet"), "{out}");
+
+    let (code, _, err) = kubetutor(&["doctor", "--kubeconfig", "/nonexistent/kubeconfig"], "");
+    assert_eq!(code, 2);
+    assert!(err.starts_with("kubetutor: cannot read the kubeconfig"), "{err}");
+}
