@@ -90,7 +90,12 @@ fn main() {
             kubetutor::cluster::start_sandbox(config, state.path().join("sandbox.kubeconfig"), "default")
                 .await
                 .unwrap();
-        let info = ClusterInfo { describe: cluster.describe(), kubectl_hint: cluster.kubectl_hint(), sandbox: true };
+        let info = ClusterInfo {
+            describe: cluster.describe(),
+            namespace: cluster.namespace.clone(),
+            kubectl_hint: cluster.kubectl_hint(),
+            sandbox: true,
+        };
         let mut app = App::new(lesson.clone(), 0, Default::default(), info, Theme::dark(), state.path().to_path_buf());
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let _watch = kubetutor::app::start::spawn_watch(&cluster, tx.clone());

@@ -123,6 +123,35 @@ impl EditorState {
         true
     }
 
+    /// The starter blank the cursor is on (a selected `???`), by its place in the starter:
+    /// the blank of the starter on the cursor's line nearest to the cursor's column.
+    pub fn blank_at_cursor(&self) -> Option<(usize, &crate::lesson::Blank)> {
+        let starter = self.starter.as_ref()?;
+        let ((row, col), _) = self.area.selection_range()?;
+        let line = self.area.lines().get(row)?;
+        if !line.chars().skip(col).take(BLANK.len()).eq(BLANK.chars()) {
+            return None;
+        }
+        let mut index = 0;
+        let mut best: Option<(usize, usize)> = None;
+        for (l, text) in starter.text.lines().enumerate() {
+            let mut from = 0;
+            while let Some(i) = text[from..].find(BLANK) {
+                let c = text[..from + i].chars().count();
+                if l == row {
+                    let d = c.abs_diff(col);
+                    if best.is_none_or(|(_, bd)| d < bd) {
+                        best = Some((index, d));
+                    }
+                }
+                index += 1;
+                from += i + BLANK.len();
+            }
+        }
+        let (i, _) = best?;
+        starter.blanks.get(i).map(|b| (i, b))
+    }
+
     /// Feed a key to the text area; returns whether the text changed.
     pub fn input(&mut self, key: KeyEvent) -> bool {
         let changed = self.area.input(key);
@@ -260,6 +289,21 @@ mod tests {
         assert!(!e.select_blank(true));
         assert!(e.marks.is_empty(), "{:?}", e.marks);
         assert_eq!(e.generation, 9);
+    }
+
+    #[test]
+    fn the_selected_blank_is_named_even_after_others_are_filled() {
+        let mut st = starter();
+        let blank = |label: &str| crate::lesson::Blank { label: label.into(), ..Default::default() };
+        st.blanks = vec![blank("name"), blank("clusterIP")];
+        let mut e = EditorState::new(Some(st), None);
+        assert!(e.blank_at_cursor().is_none());
+        e.select_blank(true);
+        assert_eq!(e.blank_at_cursor().map(|(i, b)| (i, b.label.as_str())), Some((0, "name")));
+        typ(&mut e, "nginx");
+        assert!(e.blank_at_cursor().is_none());
+        e.select_blank(true);
+        assert_eq!(e.blank_at_cursor().map(|(i, b)| (i, b.label.as_str())), Some((1, "clusterIP")));
     }
 
     #[test]

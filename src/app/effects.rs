@@ -37,6 +37,8 @@ struct GradeTask {
     restore: Option<Restore>,
     /// After a restore: the current step's baseline is retaken once the restored pods are up.
     fresh: bool,
+    /// What was last published for the workshop table (`kubetutor progress`).
+    published: Option<crate::cluster::progress::Published>,
 }
 
 /// What to bring back on a fresh sandbox before grading starts.
@@ -90,6 +92,7 @@ impl GradeTask {
                     if before != self.progress.proven {
                         self.save(&tx);
                     }
+                    self.publish(&report).await;
                     if tx.send(Event::Graded(report)).is_err() {
                         return;
                     }
@@ -104,6 +107,55 @@ impl GradeTask {
         }
         self.progress.set_current(&self.lesson, current);
         self.save(tx);
+    }
+
+    /// Tell the workshop table where the learner is, when that changed (failures are only
+    /// logged: a learner without rights on ConfigMaps still gets graded).
+    async fn publish(&mut self, report: &crate::grade::StepReport) {
+        use crate::cluster::progress::{publish, Published};
+        let steps = self.lesson.steps.len();
+        let finished = (0..steps).all(|i| self.progress.is_done(&self.lesson, i));
+        let step = if finished { steps } else { self.progress.current_index(&self.lesson) };
+        if !finished && report.index != step {
+            return;
+        }
+        let first_open = report.checks.iter().find(|c| !c.outcome.is_pass());
+        let status = match report.status() {
+            crate::grade::StepStatus::Pass => "pass",
+            crate::grade::StepStatus::NotYet => "not_yet",
+            crate::grade::StepStatus::Waiting => "waiting",
+        };
+        let message = first_open.map(|c| match &c.outcome {
+            crate::grade::Outcome::NotYet { reason, .. } => reason.clone(),
+            crate::grade::Outcome::Waiting { what } => format!("waiting for {what}"),
+            crate::grade::Outcome::Pass => String::new(),
+        });
+        let now = jiff::Timestamp::now();
+        let mut p = Published {
+            lesson: self.lesson.slug.clone(),
+            step,
+            steps,
+            step_title: self.lesson.step(step).map(|s| s.title.clone()).unwrap_or_default(),
+            status: if finished { "pass".into() } else { status.into() },
+            check: if finished { None } else { first_open.map(|c| c.name.clone()) },
+            message: if finished { None } else { message },
+            since: now,
+            updated: now,
+        };
+        if let Some(last) = &self.published {
+            let same =
+                (last.step, &last.status, &last.check, &last.message) == (p.step, &p.status, &p.check, &p.message);
+            if same {
+                return;
+            }
+            if (last.step, &last.status) == (p.step, &p.status) {
+                p.since = last.since;
+            }
+        }
+        if let Err(e) = publish(self.grader.cluster(), &p).await {
+            tracing::info!("cannot publish progress for the workshop table: {e}");
+        }
+        self.published = Some(p);
     }
 
     fn waiting_report(&self, index: usize) -> crate::grade::StepReport {
@@ -172,7 +224,7 @@ impl Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
         progress.restore_into(&lesson, &mut grader);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(GradeTask { grader, lesson, progress, restore, fresh: false }.run(grx, tx));
+        tokio::spawn(GradeTask { grader, lesson, progress, restore, fresh: false, published: None }.run(grx, tx));
         Services { cluster: Some(cluster), grades: Some(gtx) }
     }
 

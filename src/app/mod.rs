@@ -179,6 +179,8 @@ pub enum ApplyState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterInfo {
     pub describe: String,
+    /// The namespace the lesson's objects live in.
+    pub namespace: String,
     pub kubectl_hint: Option<String>,
     pub sandbox: bool,
 }
@@ -321,9 +323,8 @@ impl App {
         names
     }
 
-    /// The lesson's namespace as the status bar names it.
     pub fn namespace(&self) -> &str {
-        self.cluster.describe.rsplit("ns ").next().unwrap_or("default")
+        &self.cluster.namespace
     }
 
     pub fn is_lesson_object(&self, name: &str) -> bool {

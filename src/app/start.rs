@@ -124,6 +124,7 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         let (cluster, _sandbox) = connect(&args, &state_dir).await?;
         let info = ClusterInfo {
             describe: cluster.describe(),
+            namespace: cluster.namespace.clone(),
             kubectl_hint: cluster.kubectl_hint(),
             sandbox: cluster.is_sandbox(),
         };

@@ -35,7 +35,7 @@ pub struct CheckArgs {
     /// The kubeconfig context (default: the current context).
     #[arg(long)]
     pub context: Option<String>,
-    /// The namespace the lesson's objects are in (default: the context's).
+    /// The namespace the lesson's objects are in (default: the context's, else "kubetutor").
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
     /// An extra folder of lessons (or one lesson folder).

@@ -20,9 +20,10 @@ use crate::lesson::Lesson;
 
 /// How long a probe pod may take (image pull and start included).
 pub const PROBE_TIMEOUT: Duration = Duration::from_secs(90);
-/// When some probe check did not pass, ask again after this long even if the pods are the same
-/// (DNS on a real cluster can take a moment to follow a new pod IP).
-const PROBE_RETRY: Duration = Duration::from_secs(5);
+/// When some probe check did not pass, ask again after this long even if the pods and the
+/// Service are the same (DNS on a real cluster can take a moment to follow a new pod IP). Not
+/// sooner: each probe pod is itself a change that triggers a re-grade.
+const PROBE_RETRY: Duration = Duration::from_secs(10);
 
 /// Check kinds whose pass stays: they prove something that happened and is over later on.
 fn latches(check: &Check) -> bool {
@@ -173,6 +174,11 @@ impl Grader {
         let mut key = String::new();
         for check in checks.iter().flatten() {
             let (Check::Dns(p) | Check::HttpIndex(p)) = check else { continue };
+            // A changed Service (a fixed selector) changes the answers too.
+            if let Some(svc) = snapshot.services.get(&p.service) {
+                let (uid, rv) = (svc.uid().unwrap_or_default(), svc.resource_version().unwrap_or_default());
+                key.push_str(&format!("svc {}={uid}@{rv};", p.service));
+            }
             for n in 0..p.replicas {
                 let name = format!("{}-{n}", p.statefulset);
                 let Some(pod) = snapshot.pods.get(&name).filter(|pod| is_ready(pod)) else {

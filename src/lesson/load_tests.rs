@@ -152,3 +152,26 @@ fn solutions_and_actions() {
     let e = error_of(|s| s.replace("url: \"https://", "url: \"ftp://"));
     assert!(e.starts_with("links[0].url: \"ftp://"), "{e}");
 }
+
+#[test]
+fn steps_and_checks_must_be_told_apart() {
+    let two_steps = |s: String| {
+        let step = s[s.find("  - id: svc").unwrap()..s.find("recap:").unwrap()].to_string();
+        s.replace("recap:", &format!("{step}recap:"))
+    };
+    let e = error_of(two_steps);
+    assert_eq!(e, "step 1 (svc): id: \"svc\" is already the id of an earlier step");
+    let e = error_of(|s| {
+        s.replace(
+            "        params: {service: nginx}\n",
+            "        params: {service: nginx}\n      - name: headless\n        kind: headless_service\n        params: {service: nginx}\n",
+        )
+    });
+    assert_eq!(e, "step 0 (svc): checks[1] (headless): two checks of a step cannot have the same name");
+    let e = error_of(|s| {
+        let start = s.find("    checks:").unwrap();
+        let end = s.find("    solution:").unwrap();
+        format!("{}    checks: []\n{}", &s[..start], &s[end..]).replace("[\"wait for headless\"]", "[]")
+    });
+    assert_eq!(e, "step 0 (svc): checks: a step needs at least one check");
+}

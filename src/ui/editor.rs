@@ -60,6 +60,16 @@ fn footer(app: &App) -> Line<'static> {
             Span::raw(why.clone()),
         ]),
         ApplyState::Idle if !cursor_marks.is_empty() => Line::from(Span::styled(cursor_marks.join("; "), t.fail)),
+        ApplyState::Idle if app.editor.blank_at_cursor().is_some() => {
+            let (i, blank) = app.editor.blank_at_cursor().expect("checked above");
+            let total = app.editor.starter.as_ref().map(|s| s.blanks.len()).unwrap_or(0);
+            let mut spans = vec![Span::styled(format!("??? {}/{total} {}", i + 1, blank.label), t.waiting)];
+            if let Some(a) = &blank.agrees_with {
+                spans.push(Span::styled(format!(" · must agree with {a}"), t.dim));
+            }
+            spans.push(Span::styled(" · type to fill", t.dim));
+            Line::from(spans)
+        }
         ApplyState::Idle => {
             let (r, c) = app.editor.area.cursor();
             Line::from(Span::styled(format!("{}:{}", r + 1, c + 1), t.dim))

@@ -24,7 +24,7 @@ pub fn step_symbol(app: &App, i: usize) -> (&'static str, Style) {
     } else if i == app.step {
         (text::SYM_CURRENT, t.current)
     } else {
-        (text::SYM_TODO, t.dim)
+        (text::SYM_NOT_STARTED, t.dim)
     }
 }
 

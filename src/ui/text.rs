@@ -15,7 +15,7 @@ pub const PANE_DIFF: &str = "Diff: live object → editor";
 pub const SYM_DONE: &str = "✓";
 pub const SYM_CURRENT: &str = "▶";
 pub const SYM_FAILING: &str = "✗";
-pub const SYM_TODO: &str = "·";
+pub const SYM_NOT_STARTED: &str = "·";
 pub const SYM_WAITING: &str = "…";
 
 pub const CHECK_PASS: &str = "pass";

@@ -150,7 +150,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let pods = pod_lines(app);
     let status = status_lines(app);
     let h = inner.height;
-    let pods_h = (pods.len() as u16).min(h.saturating_sub(3).max(1));
+    let mut pods = pods;
+    let room = h.saturating_sub(3).max(1) as usize;
+    if pods.len() > room {
+        // Say how many rows did not fit rather than dropping them silently.
+        let hidden = pods.len() - (room - 1);
+        pods.truncate(room - 1);
+        pods.push(Line::from(Span::styled(format!("… {hidden} more pods"), t.dim)));
+    }
+    let pods_h = pods.len() as u16;
     let status_h = (status.len() as u16).min(h.saturating_sub(pods_h + 2));
     let [p, s, sep, tl] = Layout::vertical([
         Constraint::Length(pods_h),

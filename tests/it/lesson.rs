@@ -175,6 +175,19 @@ async fn a_typo_in_the_image() {
     assert!(report.checks.iter().any(|c| c.name == SPEC && c.outcome.is_pass()));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_started_in_parallel_are_not_in_order() {
+    let mut t = tutor().await;
+    t.apply(&t.solution(0)).await;
+    t.passes(0).await;
+    t.apply(&t.solution(1).replace("  replicas: 2\n", "  replicas: 2\n  podManagementPolicy: Parallel\n")).await;
+    t.passes(1).await;
+    let o = t.fails_with(2, "web-1 was created only after web-0 was Ready", "was created before").await;
+    let (reason, field, _) = concern(&o);
+    assert_eq!(reason, "web-1 was created before web-0 was Ready: spec.podManagementPolicy is Parallel");
+    assert_eq!(field.as_deref(), Some("spec.podManagementPolicy"));
+}
+
 mod whole {
     //! The whole lesson, step by step, the way a learner does it.
 

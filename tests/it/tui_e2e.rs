@@ -11,10 +11,11 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn start(state_dir: &Path) -> Tmux {
-        let session = format!("kubetutor-e2e-{}", std::process::id());
+    fn start(state_dir: &Path, name: &str) -> Tmux {
+        let session = format!("kubetutor-e2e-{name}-{}", std::process::id());
+        // After the tutor exits, the shell prints its exit code on the (restored) normal screen.
         let cmd = format!(
-            "env KUBETUTOR_STATE_DIR={} NO_COLOR= {} --speed 20",
+            "env KUBETUTOR_STATE_DIR={} NO_COLOR= {} --speed 20; echo kubetutor-exited-$?; sleep 30",
             state_dir.display(),
             env!("CARGO_BIN_EXE_kubetutor")
         );
@@ -34,6 +35,14 @@ impl Tmux {
     fn text(&self, text: &str) {
         let status = Command::new("tmux").args(["send-keys", "-t", &self.session, "-l", text]).status().unwrap();
         assert!(status.success());
+    }
+
+    /// The pid of kubetutor: the child of the pane's shell (`env` execs it).
+    fn pid(&self) -> String {
+        let out = Command::new("tmux").args(["list-panes", "-t", &self.session, "-F", "#{pane_pid}"]).output().unwrap();
+        let shell = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let out = Command::new("pgrep").args(["-P", &shell]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).lines().next().expect("kubetutor runs in the pane").to_string()
     }
 
     fn capture(&self) -> String {
@@ -81,7 +90,7 @@ fn pod_row<'a>(screen: &'a str, pod: &str) -> Option<&'a str> {
 #[test]
 fn fill_apply_pass_and_watch_pods_start_in_order() {
     let state = tempfile::tempdir().unwrap();
-    let tmux = Tmux::start(state.path());
+    let tmux = Tmux::start(state.path(), "lesson");
     tmux.wait(20, "the first frame", |s| s.contains("Editor: nginx-service.yaml") && s.contains("connected"));
     tmux.wait(5, "five blanks", |s| s.contains("5 blanks left"));
     tmux.fill(&["None", "app", "nginx", "web", "web"]);
@@ -113,6 +122,7 @@ fn fill_apply_pass_and_watch_pods_start_in_order() {
     let at: Vec<usize> = order.iter().map(|e| screen.find(e).unwrap_or_else(|| panic!("no {e}:\n{screen}"))).collect();
     assert!(at.windows(2).all(|w| w[0] < w[1]), "timeline out of order:\n{screen}");
     tmux.keys(&["C-q"]);
+    tmux.wait(5, "a clean exit", |s| s.contains("kubetutor-exited-0") && !s.contains("Editor:"));
     let draft = state.path().join("drafts/statefulset/statefulset.yaml");
     let deadline = Instant::now() + Duration::from_secs(5);
     while !draft.exists() {
@@ -120,4 +130,27 @@ fn fill_apply_pass_and_watch_pods_start_in_order() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(std::fs::read_to_string(&draft).unwrap().contains("serviceName: \"nginx\""));
+}
+
+#[test]
+fn sigterm_saves_the_draft_and_gives_the_terminal_back() {
+    let state = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(state.path(), "term");
+    tmux.wait(20, "the first frame", |s| s.contains("5 blanks left"));
+    tmux.fill(&["None", "app"]);
+    tmux.wait(5, "two blanks filled", |s| s.contains("3 blanks left"));
+    let status = Command::new("kill").args(["-TERM", &tmux.pid()]).status().unwrap();
+    assert!(status.success());
+    let draft = state.path().join("drafts/statefulset/headless-service.yaml");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let text = std::fs::read_to_string(&draft).unwrap_or_default();
+        if text.contains("clusterIP: None") && text.contains("app: ???") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "draft not saved on SIGTERM: {text:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // A clean exit, and the normal screen is back (the shell's line is visible, the tutor's gone).
+    tmux.wait(5, "a clean exit", |s| s.contains("kubetutor-exited-0") && !s.contains("Editor:"));
 }

@@ -113,6 +113,7 @@ pub fn lesson() -> Lesson {
 pub fn app(state_dir: &Path, theme: Theme) -> App {
     let cluster = ClusterInfo {
         describe: "sandbox (simulated pods, DNS, HTTP) · ns default".into(),
+        namespace: "default".into(),
         kubectl_hint: Some("export KUBECONFIG=/state/sandbox.kubeconfig".into()),
         sandbox: true,
     };

@@ -43,7 +43,12 @@ impl Harness {
         let (cluster, sandbox) =
             cluster::start_sandbox(config, dir.path().join("kubeconfig"), "default").await.unwrap();
         let lesson = Arc::new(kubetutor::lesson::load::find("statefulset").unwrap());
-        let info = ClusterInfo { describe: cluster.describe(), kubectl_hint: cluster.kubectl_hint(), sandbox: true };
+        let info = ClusterInfo {
+            describe: cluster.describe(),
+            namespace: cluster.namespace.clone(),
+            kubectl_hint: cluster.kubectl_hint(),
+            sandbox: true,
+        };
         let mut app = App::new(lesson.clone(), 0, Default::default(), info, Theme::dark(), dir.path().to_path_buf());
         app.focus = kubetutor::app::Pane::Editor;
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -123,6 +128,18 @@ async fn blanks_filled_applied_and_the_step_passes() {
     h.until(20, "the apply", |a| matches!(a.apply, ApplyState::Applied(_)) || a.step == 1).await;
     h.until(20, "step 0 to pass", |a| a.step == 1).await;
     assert!(h.app.done.contains(&0));
+    // The workshop table sees the learner on step 1 once step 1 has been graded.
+    h.until(20, "a grade of step 1", |a| a.reports.contains_key(&1)).await;
+    let client = h.runtime.services.cluster.as_ref().unwrap().client.clone();
+    let rows = crate::support::eventually(20, "the published progress of step 1", || {
+        let client = client.clone();
+        async move {
+            let rows = kubetutor::cluster::progress::collect(&client).await.ok()?;
+            rows.into_iter().find(|r| r.progress.step == 1)
+        }
+    })
+    .await;
+    assert_eq!((rows.namespace.as_str(), rows.progress.steps), ("default", 5));
     // The draft of step 0 was saved on the way.
     let draft = std::fs::read_to_string(h.dir.path().join("drafts/statefulset/headless-service.yaml")).unwrap();
     assert!(draft.contains("clusterIP: None"));

@@ -214,3 +214,37 @@ fn command_step_shows_its_command_log() {
     assert!(screen.contains("statefulset.apps/web scaled"), "{screen}");
     insta::assert_snapshot!("command_step", screen);
 }
+
+#[test]
+fn a_lost_connection_says_reconnecting_and_recovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    let error = "error trying to connect: connection refused".to_string();
+    update(&mut app, Event::Cluster(ClusterEvent::Connection(Connection::Reconnecting { error })));
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("reconnecting: error trying to connect: connection refused"), "{screen}");
+    // The pods seen before stay on screen meanwhile.
+    assert!(screen.contains("web-0 1/1   Running"), "{screen}");
+    update(&mut app, Event::Cluster(ClusterEvent::Connection(Connection::Connected)));
+    let screen = render(&app, 120, 40);
+    assert!(!screen.contains("reconnecting") && screen.contains("● connected"), "{screen}");
+}
+
+#[test]
+fn pods_that_do_not_fit_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = tui_fixture::app(dir.path(), Theme::dark());
+    let mut snap = kubetutor::cluster::Snapshot::default();
+    for n in 0..30 {
+        let name = format!("web-{n}");
+        snap.pods.insert(name.clone(), tui_fixture::pod(&name, true, "2026-01-01T00:03:00Z"));
+    }
+    update(&mut app, Event::Cluster(ClusterEvent::Changed { snapshot: Arc::new(snap), new_entries: vec![] }));
+    app.focus = Pane::Watch;
+    let screen = render(&app, 80, 24);
+    // Ordered by ordinal, and the rest counted.
+    let rows: Vec<&str> = screen.lines().filter(|l| l.contains("web-")).collect();
+    assert!(rows[0].contains("web-0 ") && rows[1].contains("web-1 ") && rows[2].contains("web-2 "), "{screen}");
+    let shown = rows.len();
+    assert!(screen.contains(&format!("… {} more pods", 30 - shown)), "{screen}");
+}
