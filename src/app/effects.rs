@@ -20,6 +20,7 @@ enum GradeRequest {
     Grade { index: usize, snapshot: Arc<Snapshot>, history: History },
     Progress { current: usize, done: BTreeSet<usize> },
     Hint { index: usize },
+    Restart { index: usize },
 }
 
 /// The cluster-facing side of the app. Without a cluster (render tests) nothing is sent.
@@ -63,12 +64,14 @@ impl GradeTask {
                 match (&req, next) {
                     (_, GradeRequest::Progress { current, done }) => self.set_progress(current, &done, &tx),
                     (_, GradeRequest::Hint { index }) => self.hint(index, &tx),
+                    (_, GradeRequest::Restart { index }) => self.restart(index, &tx).await,
                     (_, grade) => req = grade,
                 }
             }
             match req {
                 GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
                 GradeRequest::Hint { index } => self.hint(index, &tx),
+                GradeRequest::Restart { index } => self.restart(index, &tx).await,
                 GradeRequest::Grade { index, snapshot, history } => {
                     if self.fresh {
                         if !sets_settled(&snapshot) {
@@ -127,7 +130,7 @@ impl GradeTask {
         };
         let message = first_open.map(|c| match &c.outcome {
             crate::grade::Outcome::NotYet { reason, .. } => reason.clone(),
-            crate::grade::Outcome::Waiting { what } => format!("waiting for {what}"),
+            crate::grade::Outcome::Waiting { what } => what.clone(),
             crate::grade::Outcome::Pass => String::new(),
         });
         let now = jiff::Timestamp::now();
@@ -169,6 +172,27 @@ impl GradeTask {
             })
             .collect();
         crate::grade::StepReport { index, id: step.id.clone(), title: step.title.clone(), checks }
+    }
+
+    /// Delete the lesson's objects and solve the steps before `index` with their reference
+    /// solutions; progress then says steps `0..index` are done and `index` is current.
+    async fn restart(&mut self, index: usize, tx: &UnboundedSender<Event>) {
+        let cluster = self.grader.cluster().clone();
+        let result = match crate::grade::watched::Watched::start(&cluster).await {
+            Ok(mut watched) => crate::grade::solve::reset_step(&mut self.grader, &mut watched, index).await,
+            Err(e) => Err(e),
+        };
+        let result = result.map_err(|e| e.to_string());
+        if result.is_ok() {
+            self.progress.reset_from(&self.lesson, 0);
+            for i in 0..index {
+                self.progress.mark_done(&self.lesson, i);
+            }
+            self.progress.set_current(&self.lesson, index);
+            self.progress.absorb(&self.lesson, &self.grader);
+            self.save(tx);
+        }
+        let _ = tx.send(Event::Restarted { index, result });
     }
 
     fn hint(&mut self, index: usize, tx: &UnboundedSender<Event>) {
@@ -265,6 +289,12 @@ impl Services {
             let result = result.map(|o| o.text).map_err(|e| e.to_string());
             let _ = tx.send(Event::CommandDone { echo, result });
         });
+    }
+
+    pub fn restart(&self, index: usize) {
+        if let Some(g) = &self.grades {
+            let _ = g.send(GradeRequest::Restart { index });
+        }
     }
 
     pub fn hint_used(&self, index: usize) {

@@ -45,6 +45,8 @@ pub enum Action {
     ScrollDown,
     NextHint,
     ShowSolution,
+    /// Start the selected step afresh (reset this one, or skip ahead to a later one).
+    Restart,
     // editor pane
     NextBlank,
     PrevBlank,
@@ -108,6 +110,14 @@ pub const LESSON: &[Binding] = &[
     b(KeyCode::PageDown, NONE, Action::ScrollDown, "PgDn", "scroll the text down", "scroll"),
     b(KeyCode::Char('h'), NONE, Action::NextHint, "h", "reveal the next hint", "hint"),
     b(KeyCode::Char('s'), NONE, Action::ShowSolution, "s", "show the reference solution (after a pass)", "solution"),
+    b(
+        KeyCode::Char('R'),
+        NONE,
+        Action::Restart,
+        "R",
+        "start the selected step afresh or skip ahead to it (asks first)",
+        "",
+    ),
     b(KeyCode::Char(':'), NONE, Action::CommandLine, ":", "open the command line", "command"),
     b(KeyCode::Char('?'), NONE, Action::Help, "?", "show all keys", ""),
     b(KeyCode::Char('q'), NONE, Action::Quit, "q", "quit", ""),

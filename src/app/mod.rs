@@ -57,6 +57,11 @@ pub enum Event {
     Paste(String),
     /// SIGTERM / SIGHUP: save and leave.
     Terminate,
+    /// A restart of step `index` finished: what was deleted, or why it failed.
+    Restarted {
+        index: usize,
+        result: Result<Vec<String>, String>,
+    },
 }
 
 /// Debounce and fade timers; each carries the generation it was set for, so only the last
@@ -106,6 +111,10 @@ pub enum Effect {
     HintUsed {
         index: usize,
     },
+    /// Delete the lesson's objects and solve the steps before `index`.
+    Restart {
+        index: usize,
+    },
     After {
         delay: Duration,
         timer: Timer,
@@ -139,7 +148,15 @@ pub struct DiffLine {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Confirm {
     ResetEditor,
-    RunCommand { line: String, question: String },
+    RunCommand {
+        line: String,
+        question: String,
+    },
+    /// Start step `index` afresh (reset or skip ahead).
+    Restart {
+        index: usize,
+        question: String,
+    },
 }
 
 /// The `:` line being typed.
@@ -186,6 +203,8 @@ pub struct ClusterInfo {
 }
 
 pub struct App {
+    /// Watch and grade only (`--readonly`): nothing the learner does changes the cluster.
+    pub readonly: bool,
     pub lesson: Arc<Lesson>,
     /// The open step.
     pub step: usize,
@@ -243,6 +262,7 @@ impl App {
         let step = step.min(lesson.steps.len().saturating_sub(1));
         let editor = EditorState::new(None, None);
         let mut app = App {
+            readonly: false,
             lesson,
             step,
             selected: step,

@@ -48,6 +48,7 @@ impl Runtime {
             }
             Effect::SaveProgress { current, done } => self.services.save_progress(current, &done),
             Effect::HintUsed { index } => self.services.hint_used(index),
+            Effect::Restart { index } => self.services.restart(index),
             Effect::Grade { index, snapshot, history } => self.services.grade(index, snapshot, history),
             Effect::Apply { yaml, dry_run, force } => self.services.apply(yaml, dry_run, force, self.tx.clone()),
             Effect::RunCommand { line, editor_text } => self.services.command(line, editor_text, self.tx.clone()),

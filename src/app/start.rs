@@ -42,6 +42,9 @@ pub struct TutorArgs {
     /// Which lesson to open.
     #[arg(long, default_value = "statefulset")]
     pub lesson: String,
+    /// Watch and grade only: no apply, no deleting, scaling or patching (for review sessions).
+    #[arg(long)]
+    pub readonly: bool,
 }
 
 /// Restores the terminal when dropped (normal exit and errors).
@@ -95,12 +98,36 @@ async fn connect(args: &TutorArgs, state_dir: &std::path::Path) -> Result<(Clust
             context: args.context.clone(),
             namespace: args.namespace.clone(),
         };
-        return Ok((cluster::connect_kubeconfig(&opts).await?, None));
+        let cluster = cluster::connect_kubeconfig(&opts).await?;
+        if !args.readonly {
+            cluster.ensure_namespace().await?;
+        }
+        return Ok((cluster, None));
     }
     let config = SandboxConfig { speed: args.speed, ..Default::default() };
     let ns = args.namespace.as_deref().unwrap_or("default");
     let (cluster, sandbox) = cluster::start_sandbox(config, state_dir.join("sandbox.kubeconfig"), ns).await?;
     Ok((cluster, Some(sandbox)))
+}
+
+/// On a real cluster, the preflight doctor runs as the lesson opens: all well is one line,
+/// anything else opens its findings with the fixes.
+fn spawn_doctor(cluster: &Cluster, lesson: &crate::lesson::Lesson, tx: tokio::sync::mpsc::UnboundedSender<Event>) {
+    use crate::cluster::doctor;
+    let cluster = cluster.clone();
+    let needs =
+        doctor::Needs { images: crate::lesson::images::of_lesson(lesson), timeout: std::time::Duration::from_secs(90) };
+    tokio::spawn(async move {
+        let findings = doctor::run(&cluster, &needs).await;
+        let event = match doctor::worst(&findings) {
+            doctor::Level::Ok => Event::Notice(
+                super::Level::Good,
+                "Preflight: this cluster can run the lesson (kubetutor doctor found nothing to fix).".into(),
+            ),
+            _ => Event::CommandDone { echo: "$ kubetutor doctor".into(), result: Ok(doctor::render(&findings)) },
+        };
+        let _ = tx.send(event);
+    });
 }
 
 /// Run the tutor screen until the learner quits.
@@ -122,14 +149,19 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     rt.block_on(async move {
         let (cluster, _sandbox) = connect(&args, &state_dir).await?;
+        let describe = if args.readonly { format!("{} · read-only", cluster.describe()) } else { cluster.describe() };
         let info = ClusterInfo {
-            describe: cluster.describe(),
+            describe,
             namespace: cluster.namespace.clone(),
             kubectl_hint: cluster.kubectl_hint(),
             sandbox: cluster.is_sandbox(),
         };
         let mut app = App::new(lesson.clone(), start_step, done.clone(), info, theme, state_dir.clone());
+        app.readonly = args.readonly;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+        if !cluster.is_sandbox() {
+            spawn_doctor(&cluster, &lesson, tx.clone());
+        }
         let _watch = spawn_watch(&cluster, tx.clone());
         spawn_signals(tx.clone());
         let restore =

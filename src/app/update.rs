@@ -115,6 +115,24 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             app.message = Some(Message { level: Level::Problem, text: what });
             app.dirty = true;
         }
+        Event::Restarted { index, result } => {
+            app.dirty = true;
+            match result {
+                Ok(deleted) => {
+                    app.done = (0..index).collect();
+                    app.reports.clear();
+                    app.open_step(index);
+                    let text =
+                        text::RESTARTED.replace("{n}", &index.to_string()).replace("{k}", &deleted.len().to_string());
+                    app.message = Some(Message { level: Level::Good, text });
+                    fx.extend(grade(app));
+                }
+                Err(e) => {
+                    app.message =
+                        Some(Message { level: Level::Problem, text: format!("{}: {e}", text::RESTART_FAILED) });
+                }
+            }
+        }
         Event::Terminate => {
             fx.extend(save_draft(app));
             fx.push(Effect::Quit);
@@ -209,6 +227,12 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
                     }
                 }
                 Confirm::RunCommand { line, .. } => fx.push(run_command(app, line)),
+                Confirm::Restart { index, .. } => {
+                    fx.extend(save_draft(app));
+                    app.message =
+                        Some(Message { level: Level::Info, text: text::RESTARTING.replace("{n}", &index.to_string()) });
+                    fx.push(Effect::Restart { index });
+                }
             }
         }
         return;
@@ -304,6 +328,18 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 app.message = Some(Message { level: Level::Info, text: "no more hints for this step".into() });
             }
         }
+        Action::Restart if app.readonly => {
+            app.message = Some(Message { level: Level::Info, text: text::READ_ONLY.into() });
+        }
+        Action::Restart => {
+            let index = app.selected;
+            let question = if index > app.step {
+                text::SKIP_QUESTION.replace("{n}", &index.to_string())
+            } else {
+                text::RESTART_QUESTION.replace("{n}", &index.to_string())
+            };
+            app.confirm = Some(Confirm::Restart { index, question });
+        }
         Action::ShowSolution => {
             if app.done.contains(&app.step) {
                 app.overlay = Some(Overlay::Solution { scroll: 0 });
@@ -355,6 +391,10 @@ fn hint_tiers(app: &App) -> usize {
 }
 
 fn start_apply(app: &mut App, fx: &mut Vec<Effect>) {
+    if app.readonly {
+        app.message = Some(Message { level: Level::Info, text: text::READ_ONLY.into() });
+        return;
+    }
     if !app.editor.has_starter() {
         app.message = Some(Message { level: Level::Info, text: text::EDITOR_NO_STARTER.into() });
         return;
@@ -525,6 +565,10 @@ fn submit_command(app: &mut App, line: String, fx: &mut Vec<Effect>) {
     };
     if cmd.editor_apply {
         return start_apply(app, fx);
+    }
+    if app.readonly && (cmd.destructive || cmd.everything) {
+        app.message = Some(Message { level: Level::Info, text: text::READ_ONLY.into() });
+        return;
     }
     if cmd.destructive || cmd.everything {
         let mut outside: Vec<String> = cmd

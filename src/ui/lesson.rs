@@ -143,7 +143,7 @@ pub fn check_lines(app: &App) -> Vec<Line<'static>> {
                         }
                     }
                     Outcome::Waiting { what } => lines.push(Line::from(vec![
-                        Span::styled(format!("  {} {} ", text::SYM_WAITING, text::CHECK_WAITING), t.waiting),
+                        Span::styled(format!("  {} ", text::SYM_WAITING), t.waiting),
                         Span::styled(what.clone(), t.base),
                         Span::styled(format!("  ({})", check.name), t.dim),
                     ])),

@@ -14,7 +14,7 @@ use crate::cluster::watch::Connection;
 
 fn first_line(app: &App, width: usize) -> Line<'static> {
     let t = &app.theme;
-    if let Some(Confirm::RunCommand { question, .. }) = &app.confirm {
+    if let Some(Confirm::RunCommand { question, .. } | Confirm::Restart { question, .. }) = &app.confirm {
         return Line::from(Span::styled(fit(question, width), t.fail));
     }
     if let Some(cmd) = &app.command {

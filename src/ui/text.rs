@@ -20,7 +20,16 @@ pub const SYM_WAITING: &str = "…";
 
 pub const CHECK_PASS: &str = "pass";
 pub const CHECK_NOT_YET: &str = "not yet";
-pub const CHECK_WAITING: &str = "waiting for";
+pub const RESTART_QUESTION: &str =
+    "Start step {n} afresh? This deletes the lesson's objects and re-applies the reference solutions of the steps before it. [y/n]";
+pub const SKIP_QUESTION: &str =
+    "Skip ahead to step {n}? This deletes the lesson's objects and applies the reference solutions of every step before it. [y/n]";
+pub const RESTARTING: &str = "Preparing step {n}: deleting the lesson's objects, then solving the steps before it...";
+pub const RESTARTED: &str =
+    "Step {n} starts afresh: {k} objects deleted, the steps before it solved with their reference solutions.";
+pub const READ_ONLY: &str =
+    "Read-only session (--readonly): the tutor watches and grades, but applies, deletes, scales and patches nothing.";
+pub const RESTART_FAILED: &str = "Could not prepare the step";
 pub const CHECKS: &str = "Checks";
 pub const CHECKS_NONE: &str = "not checked yet (apply, or press the grade key)";
 pub const CHECKS_RUNNING: &str = "checking…";

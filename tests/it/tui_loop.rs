@@ -276,3 +276,69 @@ async fn a_fresh_sandbox_gets_the_finished_steps_back() {
     h.until(30, "the pods of step 1", |a| a.snapshot.pods.len() >= 2 && a.snapshot.services.contains_key("nginx"))
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn skip_ahead_solves_the_steps_before_and_restart_starts_over() {
+    let mut h = Harness::new().await;
+    h.app.focus = kubetutor::app::Pane::Lesson;
+    // Select step 2 and skip ahead to it: asks first.
+    h.key(KeyCode::Down);
+    h.key(KeyCode::Down);
+    h.send(Event::Key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT)));
+    let Some(Confirm::Restart { index: 2, question }) = h.app.confirm.clone() else {
+        panic!("no question: {:?}", h.app.confirm)
+    };
+    assert!(question.starts_with("Skip ahead to step 2?"), "{question}");
+    h.key(KeyCode::Char('y'));
+    h.until(60, "step 2 prepared", |a| a.step == 2 && a.done.len() == 2).await;
+    let message = h.app.message.clone().unwrap().text;
+    assert!(message.starts_with("Step 2 starts afresh: 0 objects deleted"), "{message}");
+    assert_eq!(h.app.done.iter().copied().collect::<Vec<_>>(), [0, 1]);
+    // The reference solutions of steps 0 and 1 are on the cluster: step 2 passes by itself.
+    h.until(60, "step 2 graded as passing", |a| {
+        a.reports.get(&2).is_some_and(|r| r.status() == kubetutor::grade::StepStatus::Pass)
+    })
+    .await;
+
+    // Restart step 1: its objects go, step 0's come back, step 1 is current again.
+    h.app.selected = 1;
+    h.send(Event::Key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT)));
+    assert!(
+        matches!(&h.app.confirm, Some(Confirm::Restart { index: 1, question }) if question.starts_with("Start step 1 afresh?"))
+    );
+    h.key(KeyCode::Char('y'));
+    h.until(60, "step 1 restarted", |a| a.step == 1 && a.done.len() == 1).await;
+    let message = h.app.message.clone().unwrap().text;
+    assert!(message.starts_with("Step 1 starts afresh: ") && !message.contains(": 0 objects"), "{message}");
+    h.until(60, "step 1 not passing without its StatefulSet", |a| {
+        a.reports.get(&1).is_some_and(|r| r.status() == kubetutor::grade::StepStatus::NotYet)
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_session_changes_nothing() {
+    let mut h = Harness::new().await;
+    h.app.readonly = true;
+    h.fill_step0("web");
+    h.ctrl('s');
+    assert!(matches!(h.app.apply, ApplyState::Idle), "{:?}", h.app.apply);
+    assert!(h.app.message.clone().unwrap().text.starts_with("Read-only session"));
+    h.app.focus = kubetutor::app::Pane::Lesson;
+    h.key(KeyCode::Char(':'));
+    h.typ("delete pod web-0");
+    h.key(KeyCode::Enter);
+    assert!(h.app.message.clone().unwrap().text.starts_with("Read-only session"));
+    h.send(Event::Key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT)));
+    assert!(h.app.confirm.is_none());
+    // Reading still works.
+    h.key(KeyCode::Char(':'));
+    h.typ("get pods");
+    h.key(KeyCode::Enter);
+    h.until(
+        30,
+        "the get output",
+        |a| matches!(&a.overlay, Some(Overlay::Output { text, .. }) if text.contains("No resources found")),
+    )
+    .await;
+}
