@@ -8,7 +8,7 @@ use kubetutor::cluster::doctor::{self, Level, Needs};
 use kubetutor::cluster::{self, KubeconfigOptions};
 use kubetutor::sandbox::SandboxConfig;
 
-use super::support::serve_with;
+use super::support::{serve_with, server_of};
 
 async fn connect(kubeconfig: &str, namespace: Option<&str>) -> (cluster::Cluster, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -59,8 +59,7 @@ async fn a_healthy_sandbox_passes_and_a_bare_one_lacks_storage() {
 #[tokio::test]
 async fn an_attendee_outside_its_namespace_lacks_every_verb() {
     let served = serve_with(SandboxConfig { speed: f64::INFINITY, attendees: 2, ..Default::default() }).await;
-    let kc = kube::config::Kubeconfig::from_yaml(&served.kubeconfig).unwrap();
-    let server = kc.clusters[0].cluster.as_ref().unwrap().server.clone().unwrap();
+    let server = server_of(&served.kubeconfig);
     let attendee = served.sandbox.attendee_kubeconfig(&server, &served.sandbox.attendees()[0]);
 
     let (own, _d) = connect(&attendee, None).await;

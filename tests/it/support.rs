@@ -43,6 +43,12 @@ pub async fn client_from(kubeconfig: &str) -> kube::Client {
     kube::Client::try_from(cfg).unwrap()
 }
 
+/// The server URL a kubeconfig names (its first cluster).
+pub fn server_of(kubeconfig: &str) -> String {
+    let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
+    kc.clusters[0].cluster.as_ref().unwrap().server.clone().unwrap()
+}
+
 impl Served {
     pub async fn client(&self) -> kube::Client {
         client_from(&self.kubeconfig).await

@@ -7,7 +7,7 @@ use kube::api::{Api, ListParams, PostParams};
 use kubetutor::sandbox::SandboxConfig;
 use serde_json::json;
 
-use super::support::{client_from, serve_with};
+use super::support::{client_from, serve_with, server_of};
 
 async fn can_i(client: &kube::Client, verb: &str, resource: &str, namespace: &str) -> bool {
     let review = SelfSubjectAccessReview {
@@ -33,13 +33,7 @@ async fn attendees_are_confined_to_their_namespaces() {
     let names: Vec<&str> = sb.attendees().iter().map(|a| a.namespace.as_str()).collect();
     assert_eq!(names, ["attendee-01", "attendee-02"]);
     assert_ne!(sb.attendees()[0].token, sb.attendees()[1].token);
-    let server = kube::config::Kubeconfig::from_yaml(&served.kubeconfig).unwrap().clusters[0]
-        .cluster
-        .as_ref()
-        .unwrap()
-        .server
-        .clone()
-        .unwrap();
+    let server = server_of(&served.kubeconfig);
     let one = client_from(&sb.attendee_kubeconfig(&server, &sb.attendees()[0])).await;
     assert_eq!(one.default_namespace(), "attendee-01");
 
@@ -81,13 +75,7 @@ async fn the_instructor_sees_every_attendee_by_step() {
 
     let served = serve_with(SandboxConfig { speed: f64::INFINITY, attendees: 3, ..Default::default() }).await;
     let sb = &served.sandbox;
-    let server = kube::config::Kubeconfig::from_yaml(&served.kubeconfig).unwrap().clusters[0]
-        .cluster
-        .as_ref()
-        .unwrap()
-        .server
-        .clone()
-        .unwrap();
+    let server = server_of(&served.kubeconfig);
     let now = jiff::Timestamp::now();
     let admin = served.client().await;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
