@@ -30,7 +30,7 @@ pub struct TutorArgs {
     /// Use this kubeconfig context (implies a real cluster).
     #[arg(long)]
     pub context: Option<String>,
-    /// The namespace the lesson's objects live in (default: `default`, or the context's).
+    /// The namespace the lesson's objects live in (sandbox: default; a real cluster: the context's, else "kubetutor").
     #[arg(long, short = 'n')]
     pub namespace: Option<String>,
     /// Colours: dark, light, high-contrast (colour-blind safe) or mono. NO_COLOR forces mono.
