@@ -8,7 +8,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 
-use super::snapshot::is_ready;
+use super::snapshot::{is_ready, ready_since};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
@@ -93,18 +93,6 @@ impl Default for History {
 
 fn first_image(pod: &Pod) -> Option<String> {
     pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone())
-}
-
-fn ready_since(pod: &Pod) -> Option<jiff::Timestamp> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready")?
-        .last_transition_time
-        .as_ref()
-        .map(|t| t.0)
 }
 
 fn set_image(sts: &StatefulSet) -> Option<String> {

@@ -72,6 +72,19 @@ pub fn is_ready(pod: &Pod) -> bool {
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
+/// When the pod's Ready condition last changed (to True, for a Ready pod).
+pub fn ready_since(pod: &Pod) -> Option<jiff::Timestamp> {
+    pod.status
+        .as_ref()?
+        .conditions
+        .as_ref()?
+        .iter()
+        .find(|c| c.type_ == "Ready")?
+        .last_transition_time
+        .as_ref()
+        .map(|t| t.0)
+}
+
 fn event_time(e: &Event) -> Option<jiff::Timestamp> {
     e.last_timestamp
         .as_ref()

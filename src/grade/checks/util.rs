@@ -73,15 +73,7 @@ pub(crate) fn created(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::Obj
 
 /// When the pod's Ready condition last changed (to True, for a Ready pod).
 pub(crate) fn ready_at(pod: &Pod) -> Option<jiff::Timestamp> {
-    pod.status
-        .as_ref()?
-        .conditions
-        .as_ref()?
-        .iter()
-        .find(|c| c.type_ == "Ready")?
-        .last_transition_time
-        .as_ref()
-        .map(|t| t.0)
+    crate::cluster::snapshot::ready_since(pod)
 }
 
 /// Why a pod cannot get going, when the reason is one the learner must fix: a container
