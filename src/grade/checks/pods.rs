@@ -79,14 +79,17 @@ pub fn ordered_creation(p: &SetParams, snapshot: &Snapshot, history: &History) -
         else {
             return Outcome::waiting(format!("waiting for {later_name}'s creation time"));
         };
-        if earlier_created <= later_created {
+        // Timestamps have one-second resolution: in the same second, the order is not visible
+        // there, and the claims (made in order, before their pods, and kept) decide.
+        if earlier_created < later_created {
             match ready_at(earlier) {
                 Some(ready) if later_created >= ready => {}
                 _ => return out_of_order(&later_name, &earlier_name),
             }
         } else {
-            // The earlier ordinal was re-created since (a rolling update goes high to low): its
-            // first pod's claim was made right before that pod, so the claims keep the order.
+            // The earlier ordinal was re-created since (a rolling update goes high to low), or
+            // both came in the same second: each first pod's claim was made right before it and is kept, so
+            // the claims keep the order.
             let sts = &snapshot.statefulsets[&p.statefulset];
             let Some(claim) = claim_names(sts).into_iter().next() else { continue };
             let claim_time =
