@@ -78,15 +78,9 @@ async fn wait_ready(sb: &Sandbox, ns: &str, n: usize, what: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (pods, _) = sb.store().list(kinds::pods(), Some(ns));
-        let ready = pods
-            .iter()
-            .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
-            .filter(|p| {
-                p.pointer("/status/conditions")
-                    .and_then(Value::as_array)
-                    .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
-            })
-            .count();
+        // From the stored summaries: parsing every pod on every change would load the machine.
+        let ready =
+            pods.iter().filter(|p| !p.meta().deleting && p.meta().pod.as_deref().is_some_and(|m| m.ready)).count();
         if ready >= n {
             return;
         }
@@ -103,7 +97,17 @@ async fn wait_sts(sb: &Sandbox, name: &str, what: &str, ok: impl Fn(&Value) -> b
             return;
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        let _ = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await;
+        // Looked at again when a StatefulSet changes (or after a while): the harness must not
+        // spend the machine's time re-reading the set on each of the pods' changes.
+        let sets = kinds::statefulsets().storage;
+        let _ = tokio::time::timeout(Duration::from_millis(50), async {
+            while let Ok(c) = rx.recv().await {
+                if c.storage == sets {
+                    return;
+                }
+            }
+        })
+        .await;
     }
 }
 

@@ -4,6 +4,7 @@
 //! store's change stream, with an owner index so each change costs only its own dependents.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
@@ -11,19 +12,52 @@ use tokio::sync::broadcast::error::RecvError;
 use super::resources::{self, kinds, RESOURCES};
 use super::store::{finalizers, name_of, Change, ChangeKind, DeleteOpts, Obj, Store, UpdateScope};
 
+/// An object the collector knows: namespace, name and uid in one shared string (the index
+/// holds one per object in the store, and a few copies of each).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct Ref {
     storage: &'static str,
-    ns: String,
-    name: String,
-    uid: String,
+    ids: Arc<str>,
+    ends: [u32; 2],
 }
 
 impl Ref {
     fn of(storage: &'static str, o: &Obj) -> Ref {
-        Ref { storage, ns: o.namespace().to_string(), name: o.name().to_string(), uid: o.uid().to_string() }
+        let (ns, name) = (o.namespace(), o.name());
+        let ends = [ns.len() as u32, (ns.len() + name.len()) as u32];
+        Ref { storage, ids: [ns, name, o.uid()].concat().into(), ends }
+    }
+    fn ns(&self) -> &str {
+        &self.ids[..self.ends[0] as usize]
+    }
+    fn name(&self) -> &str {
+        &self.ids[self.ends[0] as usize..self.ends[1] as usize]
+    }
+    fn uid(&self) -> &str {
+        &self.ids[self.ends[1] as usize..]
     }
 }
+
+/// A `Ref` found by its uid.
+#[derive(Debug)]
+struct ByUid(Ref);
+
+impl std::borrow::Borrow<str> for ByUid {
+    fn borrow(&self) -> &str {
+        self.0.uid()
+    }
+}
+impl std::hash::Hash for ByUid {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.uid().hash(h)
+    }
+}
+impl PartialEq for ByUid {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.uid() == other.0.uid()
+    }
+}
+impl Eq for ByUid {}
 
 fn owner_uids(o: &Obj) -> Vec<String> {
     o.meta().owners.iter().filter(|r| !r.uid.is_empty()).map(|r| r.uid.to_string()).collect()
@@ -32,7 +66,7 @@ fn owner_uids(o: &Obj) -> Vec<String> {
 #[derive(Default)]
 struct Index {
     /// Every live object by uid.
-    objects: HashMap<String, Ref>,
+    objects: HashSet<ByUid>,
     /// Owner uid -> its dependents.
     dependents: HashMap<String, HashSet<Ref>>,
     terminating_namespaces: HashSet<String>,
@@ -43,7 +77,7 @@ impl Index {
         for owner in owner_uids(o) {
             self.dependents.entry(owner).or_default().insert(r.clone());
         }
-        self.objects.insert(r.uid.clone(), r);
+        self.objects.replace(ByUid(r));
     }
     fn remove(&mut self, r: &Ref, o: &Obj) {
         for owner in owner_uids(o) {
@@ -54,7 +88,7 @@ impl Index {
                 }
             }
         }
-        self.objects.remove(&r.uid);
+        self.objects.remove(r.uid());
     }
 }
 
@@ -91,7 +125,7 @@ fn rebuild(store: &Store) -> Index {
 
 /// Act on every object as if it had just changed (after start or a lag).
 fn sweep(store: &Store, ix: &mut Index) {
-    let all: Vec<Ref> = ix.objects.values().cloned().collect();
+    let all: Vec<Ref> = ix.objects.iter().map(|b| b.0.clone()).collect();
     for r in all {
         if let Some(o) = get(store, &r) {
             on_present(store, ix, &r, &o);
@@ -100,7 +134,7 @@ fn sweep(store: &Store, ix: &mut Index) {
 }
 
 fn get(store: &Store, r: &Ref) -> Option<Obj> {
-    store.get(resources::by_storage(r.storage)?, &r.ns, &r.name)
+    store.get(resources::by_storage(r.storage)?, r.ns(), r.name())
 }
 
 fn handle(store: &Store, ix: &mut Index, c: &Change) {
@@ -116,21 +150,21 @@ fn handle(store: &Store, ix: &mut Index, c: &Change) {
         ChangeKind::Deleted => {
             ix.remove(&r, &c.object);
             // Its dependents may now be orphans.
-            if let Some(deps) = ix.dependents.remove(&r.uid) {
+            if let Some(deps) = ix.dependents.remove(r.uid()) {
                 for d in deps {
                     collect_if_orphaned(store, ix, &d);
                 }
             }
             // Owners waiting in the foreground for this one may be done.
             for owner in owner_uids(&c.object) {
-                if let Some(o) = ix.objects.get(&owner).cloned() {
+                if let Some(o) = ix.objects.get(owner.as_str()).map(|b| b.0.clone()) {
                     if let Some(obj) = get(store, &o) {
                         on_present(store, ix, &o, &obj);
                     }
                 }
             }
-            if ix.terminating_namespaces.contains(&r.ns) {
-                finish_namespace(store, ix, &r.ns.clone());
+            if ix.terminating_namespaces.contains(r.ns()) {
+                finish_namespace(store, ix, &r.ns().to_string());
             }
         }
     }
@@ -140,23 +174,23 @@ fn handle(store: &Store, ix: &mut Index, c: &Change) {
 fn collect_if_orphaned(store: &Store, ix: &Index, d: &Ref) {
     let Some(obj) = get(store, d) else { return };
     let owners = owner_uids(&obj);
-    if owners.iter().any(|u| ix.objects.contains_key(u)) {
+    if owners.iter().any(|u| ix.objects.contains(u.as_str())) {
         let mut new = (*obj).clone();
         if let Some(refs) = new.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
-            refs.retain(|r| r["uid"].as_str().is_some_and(|u| ix.objects.contains_key(u)));
+            refs.retain(|r| r["uid"].as_str().is_some_and(|u| ix.objects.contains(u)));
         }
         if let Some(rt) = resources::by_storage(d.storage) {
             let _ = store.update(rt, new, UpdateScope::All, false);
         }
     } else if let Some(rt) = resources::by_storage(d.storage) {
-        let _ = store.delete(rt, &d.ns, &d.name, &DeleteOpts::default());
+        let _ = store.delete(rt, d.ns(), d.name(), &DeleteOpts::default());
     }
 }
 
 fn on_present(store: &Store, ix: &mut Index, r: &Ref, o: &Obj) {
     // An object created with owners none of which exist is garbage from the start.
     let owners = owner_uids(o);
-    if !owners.is_empty() && !owners.iter().any(|u| ix.objects.contains_key(u)) {
+    if !owners.is_empty() && !owners.iter().any(|u| ix.objects.contains(u.as_str())) {
         collect_if_orphaned(store, ix, r);
         return;
     }
@@ -165,18 +199,18 @@ fn on_present(store: &Store, ix: &mut Index, r: &Ref, o: &Obj) {
     }
     let fins = finalizers(o);
     if r.storage == kinds::namespaces().storage {
-        ix.terminating_namespaces.insert(r.name.clone());
-        empty_namespace(store, &r.name);
-        finish_namespace(store, ix, &r.name.clone());
+        ix.terminating_namespaces.insert(r.name().to_string());
+        empty_namespace(store, r.name());
+        finish_namespace(store, ix, &r.name().to_string());
         return;
     }
-    let deps: Vec<Ref> = ix.dependents.get(&r.uid).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+    let deps: Vec<Ref> = ix.dependents.get(r.uid()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
     if fins.iter().any(|f| f == "orphan") {
         for d in &deps {
             if let (Some(rt), Some(obj)) = (resources::by_storage(d.storage), get(store, d)) {
                 let mut new = (*obj).clone();
                 if let Some(refs) = new.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
-                    refs.retain(|x| x["uid"] != json!(r.uid));
+                    refs.retain(|x| x["uid"] != json!(r.uid()));
                 }
                 let _ = store.update(rt, new, UpdateScope::All, false);
             }
@@ -188,7 +222,7 @@ fn on_present(store: &Store, ix: &mut Index, r: &Ref, o: &Obj) {
         } else {
             for d in &deps {
                 if let Some(rt) = resources::by_storage(d.storage) {
-                    let _ = store.delete(rt, &d.ns, &d.name, &DeleteOpts::default());
+                    let _ = store.delete(rt, d.ns(), d.name(), &DeleteOpts::default());
                 }
             }
         }
@@ -198,7 +232,7 @@ fn on_present(store: &Store, ix: &mut Index, r: &Ref, o: &Obj) {
 fn drop_finalizer(store: &Store, r: &Ref, finalizer: &str) {
     let Some(rt) = resources::by_storage(r.storage) else { return };
     for _ in 0..5 {
-        let Some(obj) = store.get(rt, &r.ns, &r.name) else { return };
+        let Some(obj) = store.get(rt, r.ns(), r.name()) else { return };
         let mut new = (*obj).clone();
         let kept: Vec<String> = finalizers(&obj).into_iter().filter(|f| f != finalizer).collect();
         new["metadata"]["finalizers"] = json!(kept);

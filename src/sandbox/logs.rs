@@ -15,11 +15,46 @@ pub struct LogLine {
     pub text: String,
 }
 
+/// One container instance's lines, compactly (thousands of pods keep their logs as long as
+/// they live): the texts back to back, where each ends, and the time of each run of lines
+/// written at one instant.
+#[derive(Debug, Default)]
+struct Buf {
+    text: String,
+    ends: Vec<u32>,
+    /// (index of the first line, time) for each run of lines with the same time.
+    times: Vec<(u32, Box<str>)>,
+}
+
+impl Buf {
+    fn push(&mut self, time: &str, line: &str) {
+        if self.times.last().is_none_or(|(_, t)| &**t != time) {
+            self.times.push((self.ends.len() as u32, time.into()));
+        }
+        self.text.push_str(line);
+        self.ends.push(self.text.len() as u32);
+    }
+
+    fn lines(&self) -> Vec<LogLine> {
+        let mut out = Vec::with_capacity(self.ends.len());
+        let (mut start, mut run) = (0, 0);
+        for (i, &end) in self.ends.iter().enumerate() {
+            while self.times.get(run + 1).is_some_and(|(first, _)| *first as usize <= i) {
+                run += 1;
+            }
+            let time = self.times.get(run).map_or("", |(_, t)| t);
+            out.push(LogLine { time: time.to_string(), text: self.text[start..end as usize].to_string() });
+            start = end as usize;
+        }
+        out
+    }
+}
+
 #[derive(Debug, Default)]
 struct ContainerLog {
     pod_uid: String,
-    current: Vec<LogLine>,
-    previous: Option<Vec<LogLine>>,
+    current: Buf,
+    previous: Option<Buf>,
     /// The current instance has exited: followers stop.
     ended: bool,
     started: bool,
@@ -78,11 +113,16 @@ impl Logs {
         let k = key(ns, pod, container);
         let mut lines = Vec::new();
         self.with(|m| {
+            // Looked up under the log's lock: a follower subscribes before it reads the log, so
+            // it either reads these lines or is found here.
+            let followed = self.followers.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&k);
             let entry = m.entry(k.clone()).or_default();
             for l in text.split_inclusive('\n') {
-                let line = LogLine { time: time.clone(), text: l.trim_end_matches('\n').to_string() };
-                entry.current.push(line.clone());
-                lines.push(line);
+                let text = l.trim_end_matches('\n');
+                entry.current.push(&time, text);
+                if followed {
+                    lines.push(LogLine { time: time.clone(), text: text.to_string() });
+                }
             }
         });
         for l in lines {
@@ -112,9 +152,9 @@ impl Logs {
         self.with(|m| {
             let e = m.get(&key(ns, pod, container))?;
             if previous {
-                e.previous.clone().map(|p| (p, true))
+                e.previous.as_ref().map(|p| (p.lines(), true))
             } else if e.started {
-                Some((e.current.clone(), e.ended))
+                Some((e.current.lines(), e.ended))
             } else {
                 None
             }

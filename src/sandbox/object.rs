@@ -25,9 +25,9 @@ struct Stored {
 /// The fields hot readers need, taken from the object when it is stored.
 #[derive(Debug, Default)]
 pub struct Meta {
-    /// Name, namespace and uid in one allocation, split at `ends`.
+    /// Name, namespace, uid and resourceVersion in one allocation, split at `ends`.
     ids: Box<str>,
-    ends: [u32; 2],
+    ends: [u32; 3],
     /// `metadata.labels`, sorted by key.
     pub labels: Box<[(Box<str>, Box<str>)]>,
     /// Every ownerReference.
@@ -114,9 +114,11 @@ impl Meta {
         });
         let field = |ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("");
         let (name, namespace, uid) = (field("/metadata/name"), field("/metadata/namespace"), field("/metadata/uid"));
+        let rv = field("/metadata/resourceVersion");
+        let ends = [name.len(), name.len() + namespace.len(), name.len() + namespace.len() + uid.len()];
         Meta {
-            ids: [name, namespace, uid].concat().into_boxed_str(),
-            ends: [name.len() as u32, (name.len() + namespace.len()) as u32],
+            ids: [name, namespace, uid, rv].concat().into_boxed_str(),
+            ends: ends.map(|e| e as u32),
             labels: labels.into(),
             owners,
             deleting: v.pointer("/metadata/deletionTimestamp").is_some(),
@@ -133,7 +135,11 @@ impl Meta {
     }
 
     pub fn uid(&self) -> &str {
-        &self.ids[self.ends[1] as usize..]
+        &self.ids[self.ends[1] as usize..self.ends[2] as usize]
+    }
+
+    pub fn resource_version(&self) -> &str {
+        &self.ids[self.ends[2] as usize..]
     }
 
     pub fn label(&self, key: &str) -> Option<&str> {
@@ -241,7 +247,7 @@ mod tests {
 
     #[test]
     fn summary_and_lazy_parse() {
-        let pod = json!({"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default", "uid": "u",
+        let pod = json!({"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default", "uid": "u", "resourceVersion": "7",
             "labels": {"b": "2", "a": "1"},
             "ownerReferences": [{"kind": "StatefulSet", "name": "web", "uid": "s", "controller": true}]},
             "spec": {"nodeName": "n", "volumes": [{"name": "www", "persistentVolumeClaim": {"claimName": "www-web-0"}}]},
@@ -250,6 +256,7 @@ mod tests {
         let o = Obj::new(pod.clone());
         let m = o.meta();
         assert_eq!((o.name(), o.namespace(), o.uid()), ("web-0", "default", "u"));
+        assert_eq!(m.resource_version(), "7");
         assert_eq!((m.label("a"), m.label("b"), m.label("c")), (Some("1"), Some("2"), None));
         assert!(m.controlled_by("s") && !m.controlled_by("x"));
         let p = m.pod.as_deref().expect("pod meta");

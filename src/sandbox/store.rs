@@ -462,6 +462,31 @@ impl Store {
         Ok(self.commit(&mut st, ChangeKind::Modified, rt, merged))
     }
 
+    /// Replace the status of the object `ns/name` while it still has `uid` (`None`: any), as
+    /// an update of the status subresource does. The stored object is parsed once, here: the
+    /// kubelet and controllers write statuses often. `Ok(None)` when the status is unchanged.
+    pub fn update_status(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        uid: Option<&str>,
+        status: Value,
+    ) -> ApiResult<Option<Obj>> {
+        let mut st = self.lock();
+        let old = st.tables[rt.storage]
+            .get(&(ns.to_string(), name.to_string()))
+            .filter(|o| uid.is_none_or(|u| o.uid() == u))
+            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))?;
+        // Written by serde_json from a Value, so it parses back.
+        let mut obj: Value = serde_json::from_str(old.json()).unwrap_or(Value::Null);
+        if obj.get("status") == Some(&status) || !obj.is_object() {
+            return Ok(None);
+        }
+        obj["status"] = status;
+        Ok(Some(self.commit(&mut st, ChangeKind::Modified, rt, obj)))
+    }
+
     /// Delete an object, gracefully where upstream does: pods bound to a node get a
     /// deletionTimestamp and go when the kubelet confirms; objects with finalizers wait for them.
     /// Returns the object as it is after the call, and whether it is gone.

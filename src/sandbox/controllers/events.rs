@@ -8,7 +8,45 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use crate::sandbox::resources::kinds;
-use crate::sandbox::store::{name_of, namespace_of, rv_of, uid_of, Store, UpdateScope};
+use crate::sandbox::store::{name_of, namespace_of, rv_of, uid_of, Obj, Store, UpdateScope};
+
+/// The object an event is about (`involvedObject`).
+#[derive(Debug, Clone, Copy)]
+pub struct Involved<'a> {
+    pub kind: &'a str,
+    pub api_version: &'a str,
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub uid: &'a str,
+    pub resource_version: &'a str,
+}
+
+impl<'a> Involved<'a> {
+    pub fn of(obj: &'a Value) -> Self {
+        Involved {
+            kind: obj["kind"].as_str().unwrap_or(""),
+            api_version: obj["apiVersion"].as_str().unwrap_or(""),
+            namespace: namespace_of(obj),
+            name: name_of(obj),
+            uid: uid_of(obj),
+            resource_version: rv_of(obj),
+        }
+    }
+
+    /// A stored pod, from its summary: the kubelet records several events per pod and step,
+    /// and parsing the pod for each would cost more than the event.
+    pub fn pod(pod: &'a Obj) -> Self {
+        let m = pod.meta();
+        Involved {
+            kind: "Pod",
+            api_version: "v1",
+            namespace: m.namespace(),
+            name: m.name(),
+            uid: m.uid(),
+            resource_version: m.resource_version(),
+        }
+    }
+}
 
 /// Who reports an event (`source.component`).
 #[derive(Debug, Clone, Copy)]
@@ -60,9 +98,9 @@ impl Recorder {
     }
 
     /// The message to record and whether it stands for combined similar events.
-    fn aggregate(&self, obj: &Value, event_type: &str, reason: &str, message: &str, who: Reporter) -> Option<String> {
+    fn aggregate(&self, about: Involved, event_type: &str, reason: &str, message: &str, who: Reporter) -> Option<String> {
         let now = self.store.clock().now();
-        let key = key_of(&[uid_of(obj), event_type, reason, who.component]);
+        let key = key_of(&[about.uid, event_type, reason, who.component]);
         let mut similar = self.similar.lock().unwrap_or_else(|p| p.into_inner());
         let s = similar.entry(key).or_insert_with(|| Similar { messages: Vec::new(), last: now });
         if (now - s.last).get_seconds() > AGGREGATE_INTERVAL_SECS {
@@ -81,24 +119,24 @@ impl Recorder {
     pub fn record(
         &self,
         who: Reporter,
-        obj: &Value,
+        about: Involved,
         event_type: &str,
         reason: &str,
         message: &str,
         field_path: Option<&str>,
     ) {
         let store = &self.store;
-        let ns = match namespace_of(obj) {
+        let ns = match about.namespace {
             "" => "default",
             ns => ns,
         };
         let now = store.clock().now_rfc3339();
         let rt = kinds::events();
-        let combined = self.aggregate(obj, event_type, reason, message, who);
+        let combined = self.aggregate(about, event_type, reason, message, who);
         // All combined events share one Event, whose message is the latest one.
         let key_message = if combined.is_some() { COMBINED_PREFIX } else { message };
         let message = combined.as_deref().unwrap_or(message);
-        let key = key_of(&[uid_of(obj), reason, key_message, who.component]);
+        let key = key_of(&[about.uid, reason, key_message, who.component]);
         let known = self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
         if let Some((ens, ename)) = known {
             if let Some(e) = store.get(rt, &ens, &ename) {
@@ -111,19 +149,19 @@ impl Recorder {
             }
         }
         let mut involved = json!({
-            "kind": obj["kind"], "namespace": namespace_of(obj), "name": name_of(obj),
-            "uid": uid_of(obj), "apiVersion": obj["apiVersion"], "resourceVersion": rv_of(obj),
+            "kind": about.kind, "namespace": about.namespace, "name": about.name,
+            "uid": about.uid, "apiVersion": about.api_version, "resourceVersion": about.resource_version,
         });
         if let Some(fp) = field_path {
             involved["fieldPath"] = json!(fp);
         }
-        if namespace_of(obj).is_empty() {
+        if about.namespace.is_empty() {
             if let Some(m) = involved.as_object_mut() {
                 m.remove("namespace");
             }
         }
         let suffix: u64 = rand::random::<u64>() & 0x000f_ffff_ffff_ffff;
-        let name = format!("{}.{suffix:x}", name_of(obj));
+        let name = format!("{}.{suffix:x}", about.name);
         let mut source = json!({"component": who.component});
         if let Some(h) = who.host {
             source["host"] = json!(h);
@@ -158,11 +196,11 @@ mod tests {
             "metadata": {"name": "big", "namespace": "default", "uid": "u-1"}});
         for i in 0..12 {
             let msg = format!("create Pod big-{i} in StatefulSet big successful");
-            rec.record(STATEFULSET_CONTROLLER, &sts, "Normal", "SuccessfulCreate", &msg, None);
+            rec.record(STATEFULSET_CONTROLLER, Involved::of(&sts), "Normal", "SuccessfulCreate", &msg, None);
         }
         // A repeat of an early message is counted on its own event.
-        rec.record(STATEFULSET_CONTROLLER, &sts, "Normal", "Other", "once", None);
-        rec.record(STATEFULSET_CONTROLLER, &sts, "Normal", "Other", "once", None);
+        rec.record(STATEFULSET_CONTROLLER, Involved::of(&sts), "Normal", "Other", "once", None);
+        rec.record(STATEFULSET_CONTROLLER, Involved::of(&sts), "Normal", "Other", "once", None);
         let (events, _) = store.list(kinds::events(), Some("default"));
         let messages: Vec<(&str, i64)> =
             events.iter().map(|e| (e["message"].as_str().unwrap(), e["count"].as_i64().unwrap())).collect();

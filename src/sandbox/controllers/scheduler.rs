@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::events::{Recorder, SCHEDULER};
+use super::events::{Involved, Recorder, SCHEDULER};
 use crate::sandbox::bootstrap::NODE_NAME;
 use crate::sandbox::resources::kinds;
 use crate::sandbox::store::{name_of, namespace_of, Obj, Store, UpdateScope};
@@ -72,7 +72,7 @@ fn schedule(store: &Store, recorder: &Recorder, pod: &Obj) {
             }
             new["status"] = json!({"phase": "Pending", "conditions": cond, "qosClass": "BestEffort"});
             if store.update(kinds::pods(), new, UpdateScope::Status, false).is_ok() {
-                recorder.record(SCHEDULER, pod, "Warning", "FailedScheduling", &msg, None);
+                recorder.record(SCHEDULER, Involved::of(pod), "Warning", "FailedScheduling", &msg, None);
             }
         }
         None => {
@@ -82,7 +82,7 @@ fn schedule(store: &Store, recorder: &Recorder, pod: &Obj) {
             if store.update(kinds::pods(), new, UpdateScope::All, false).is_ok() {
                 recorder.record(
                     SCHEDULER,
-                    pod,
+                    Involved::of(pod),
                     "Normal",
                     "Scheduled",
                     &format!("Successfully assigned {}/{} to {NODE_NAME}", namespace_of(pod), name_of(pod)),

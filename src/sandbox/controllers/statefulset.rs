@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use super::events::{Recorder, STATEFULSET_CONTROLLER};
+use super::events::{Involved, Recorder, STATEFULSET_CONTROLLER};
 use super::revision::{self, new_revision, template_of};
 use super::{create, Pacer};
 use crate::sandbox::clock::parse_time;
@@ -137,7 +137,7 @@ impl Controller {
     }
 
     fn event(&self, sts: &Value, kind: &str, reason: &str, msg: String) {
-        self.recorder.record(STATEFULSET_CONTROLLER, sts, kind, reason, &msg, None);
+        self.recorder.record(STATEFULSET_CONTROLLER, Involved::of(sts), kind, reason, &msg, None);
     }
 
     /// One reconcile of a StatefulSet; returns when to look again if time alone changes things.
@@ -525,13 +525,7 @@ impl Controller {
         if let Some(m) = status.as_object_mut() {
             m.retain(|k, v| k == "replicas" || k == "availableReplicas" || k == "collisionCount" || v != &json!(0));
         }
-        let Some(fresh) = self.store.get(kinds::statefulsets(), ns, set) else { return };
-        if fresh.get("status") == Some(&status) {
-            return;
-        }
-        let mut new = (*fresh).clone();
-        new["status"] = status;
-        let _ = self.store.update(kinds::statefulsets(), new, UpdateScope::Status, false);
+        let _ = self.store.update_status(kinds::statefulsets(), ns, set, Some(uid_of(sts)), status);
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::events::{Recorder, PV_CONTROLLER};
+use super::events::{Involved, Recorder, PV_CONTROLLER};
 use super::{create, Reporter};
 use crate::sandbox::bootstrap::PROVISIONER;
 use crate::sandbox::resources::kinds;
@@ -94,7 +94,7 @@ impl Storage {
             self.set_pending(&pvc);
             self.recorder.record(
                 PV_CONTROLLER,
-                &pvc,
+                Involved::of(&pvc),
                 "Warning",
                 if class_name.is_empty() { "FailedBinding" } else { "ProvisioningFailed" },
                 &msg,
@@ -104,7 +104,7 @@ impl Storage {
         };
         if class["provisioner"] != PROVISIONER {
             self.set_pending(&pvc);
-            self.recorder.record(PV_CONTROLLER, &pvc, "Normal", "ExternalProvisioning", &format!(
+            self.recorder.record(PV_CONTROLLER, Involved::of(&pvc), "Normal", "ExternalProvisioning", &format!(
                 "Waiting for a volume to be created either by the external provisioner '{}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.",
                 class["provisioner"].as_str().unwrap_or("")), None);
             return;
@@ -147,7 +147,7 @@ impl Storage {
                     let _ = self.store.update(kinds::pvs(), bound, UpdateScope::Status, false);
                     self.recorder.record(
                         PROVISIONER_REPORTER,
-                        pvc,
+                        Involved::of(pvc),
                         "Normal",
                         "ProvisioningSucceeded",
                         &format!("Successfully provisioned volume {pv_name} (simulated by kubetutor)"),
@@ -157,7 +157,7 @@ impl Storage {
                 Err(e) => {
                     self.recorder.record(
                         PROVISIONER_REPORTER,
-                        pvc,
+                        Involved::of(pvc),
                         "Warning",
                         "ProvisioningFailed",
                         &format!(

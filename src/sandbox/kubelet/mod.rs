@@ -11,11 +11,12 @@ mod worker;
 pub use console::{Console, Input};
 pub use host::ContainerHost;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 use super::bootstrap::NODE_NAME;
 use super::clock::Clock;
@@ -167,21 +168,79 @@ impl Kubelet {
     }
 }
 
+/// What wakes a pod's worker: changes of its pod, the pod's end, and exits of its processes.
+/// (Two channels per pod cost over a kilobyte each; this is a tenth of one.)
+#[derive(Default)]
+pub(crate) struct Inbox {
+    changed: Notify,
+    exited: Notify,
+    /// The pod is gone: every wait for a change ends at once.
+    closed: AtomicBool,
+    /// The worker has ended: the next change of the pod starts a new one.
+    gone: AtomicBool,
+    exits: Mutex<VecDeque<(usize, i32)>>,
+}
+
+impl Inbox {
+    /// Tell the worker its pod changed; false when no worker is there to hear it.
+    fn poke(&self) -> bool {
+        if self.gone.load(Ordering::Acquire) {
+            return false;
+        }
+        self.changed.notify_one();
+        true
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.changed.notify_one();
+    }
+
+    fn worker_gone(&self) {
+        self.gone.store(true, Ordering::Release);
+    }
+
+    /// Wait for a change of the pod (changes while nobody waits are remembered, several as
+    /// one); `None` once the pod is gone.
+    async fn changed(&self) -> Option<()> {
+        if !self.closed.load(Ordering::Acquire) {
+            self.changed.notified().await;
+        }
+        (!self.closed.load(Ordering::Acquire)).then_some(())
+    }
+
+    /// A process of container `i` exited with `code`.
+    fn exited(&self, i: usize, code: i32) {
+        lock(&self.exits).push_back((i, code));
+        self.exited.notify_one();
+    }
+
+    /// The next exit, in order.
+    async fn next_exit(&self) -> (usize, i32) {
+        loop {
+            if let Some(e) = lock(&self.exits).pop_front() {
+                return e;
+            }
+            self.exited.notified().await;
+        }
+    }
+}
+
 /// Runs the node: a worker per pod bound to it, poked on every change of its pod.
 pub async fn run(kubelet: Kubelet) {
     let store = kubelet.inner.store.clone();
     let mut rx = store.subscribe();
-    let mut workers: HashMap<String, mpsc::UnboundedSender<()>> = HashMap::new();
-    let poke = |workers: &mut HashMap<String, mpsc::UnboundedSender<()>>, pod: &Obj| {
+    let mut workers: HashMap<String, Arc<Inbox>> = HashMap::new();
+    let poke = |workers: &mut HashMap<String, Arc<Inbox>>, pod: &Obj| {
         if pod.meta().pod.as_deref().is_none_or(|p| &*p.node_name != NODE_NAME) {
             return;
         }
         let uid = pod.uid().to_string();
-        let alive = workers.get(&uid).is_some_and(|tx| tx.send(()).is_ok());
+        let alive = workers.get(&uid).is_some_and(|inbox| inbox.poke());
         if !alive {
-            let (tx, rx) = mpsc::unbounded_channel();
-            workers.insert(uid.clone(), tx);
-            tokio::spawn(worker::run(kubelet.clone(), pod.namespace().to_string(), pod.name().to_string(), uid, rx));
+            let inbox = Arc::new(Inbox::default());
+            workers.insert(uid.clone(), inbox.clone());
+            tokio::spawn(worker::run(kubelet.clone(), pod.namespace().to_string(), pod.name().to_string(), uid, inbox));
         }
     };
     for p in store.list(kinds::pods(), None).0 {
@@ -191,8 +250,8 @@ pub async fn run(kubelet: Kubelet) {
         match rx.recv().await {
             Ok(c) if c.storage == kinds::pods().storage => match c.kind {
                 super::store::ChangeKind::Deleted => {
-                    if let Some(tx) = workers.remove(c.object.uid()) {
-                        let _ = tx.send(());
+                    if let Some(inbox) = workers.remove(c.object.uid()) {
+                        inbox.close();
                     }
                 }
                 _ => poke(&mut workers, &c.object),

@@ -7,20 +7,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
 use super::console::{self, Console};
 use super::host::ContainerHost;
 use super::status::{ContainerState, PodState, State};
-use super::{Kubelet, RunningContainer, Server};
+use super::{Inbox, Kubelet, RunningContainer, Server};
 use crate::sandbox::bootstrap::{DNS_SERVICE_IP, NODE_NAME};
 use crate::sandbox::catalogue::{self, ImageKind};
-use crate::sandbox::controllers::events::KUBELET;
+use crate::sandbox::controllers::events::{Involved, KUBELET};
 use crate::sandbox::dns::CLUSTER_DOMAIN;
 use crate::sandbox::resources::kinds;
 use crate::sandbox::sim::{self, image as simimage, ContainerFs, Output, Stream, Volume};
-use crate::sandbox::store::{DeleteOpts, Obj, UpdateScope};
+use crate::sandbox::store::{DeleteOpts, Obj};
 
 /// Why a wait ended early.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,16 +41,20 @@ struct Worker {
     state: PodState,
     etc: Volume,
     empty_dirs: HashMap<String, Volume>,
-    poke: mpsc::UnboundedReceiver<()>,
+    /// Changes of the pod and exits of its processes.
+    inbox: Arc<Inbox>,
     /// Running processes of main containers, by index.
     procs: HashMap<usize, AbortHandle>,
-    exits_tx: mpsc::UnboundedSender<(usize, i32)>,
-    exits: mpsc::UnboundedReceiver<(usize, i32)>,
 }
 
-pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, poke: mpsc::UnboundedReceiver<()>) {
+impl Drop for Worker {
+    fn drop(&mut self) {
+        self.inbox.worker_gone();
+    }
+}
+
+pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, inbox: Arc<Inbox>) {
     let now = k.inner.clock.now_rfc3339();
-    let (exits_tx, exits) = mpsc::unbounded_channel();
     let etc = Volume::at(k.inner.clock.now());
     let mut w = Worker {
         k,
@@ -60,7 +63,8 @@ pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, poke:
         uid,
         state: PodState {
             phase: "Pending",
-            conditions: Vec::new(),
+            // PodReadyToStartContainers, Initialized, Ready, ContainersReady, PodScheduled.
+            conditions: Vec::with_capacity(5),
             init: Vec::new(),
             containers: Vec::new(),
             pod_ip: String::new(),
@@ -71,10 +75,8 @@ pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, poke:
         },
         etc,
         empty_dirs: HashMap::new(),
-        poke,
+        inbox,
         procs: HashMap::new(),
-        exits_tx,
-        exits,
     };
     w.life().await;
     w.cleanup();
@@ -82,6 +84,12 @@ pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, poke:
 
 fn containers(pod: &Value, list: &str) -> Vec<Value> {
     pod.pointer(&format!("/spec/{list}")).and_then(Value::as_array).cloned().unwrap_or_default()
+}
+
+/// Container `i` of the pod's init containers or containers.
+fn spec_in(pod: &Value, init: bool, i: usize) -> Option<Value> {
+    let list = if init { "initContainers" } else { "containers" };
+    pod.get("spec")?.get(list)?.get(i).cloned()
 }
 
 fn field_path(init: bool, name: &str) -> String {
@@ -118,7 +126,7 @@ impl Worker {
 
     fn event(&self, kind: &str, reason: &str, msg: &str, fp: Option<&str>) {
         if let Some(p) = self.current() {
-            self.k.inner.recorder.record(KUBELET, &p, kind, reason, msg, fp);
+            self.k.inner.recorder.record(KUBELET, Involved::pod(&p), kind, reason, msg, fp);
         }
     }
 
@@ -126,18 +134,7 @@ impl Worker {
         let now = self.now();
         self.state.refresh_conditions(&now);
         let status = self.state.to_json();
-        for _ in 0..5 {
-            let Some(p) = self.current() else { return };
-            if p.get("status") == Some(&status) {
-                return;
-            }
-            let mut new = (*p).clone();
-            new["status"] = status.clone();
-            match self.k.inner.store.update(kinds::pods(), new, UpdateScope::Status, false) {
-                Err(e) if e.reason == "Conflict" => continue,
-                _ => return,
-            }
-        }
+        let _ = self.k.inner.store.update_status(kinds::pods(), &self.ns, &self.name, Some(&self.uid), status);
     }
 
     /// Wait a simulated duration, waking early when the pod changes.
@@ -153,7 +150,7 @@ impl Worker {
         }
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => Wake::Elapsed,
-            p = self.poke.recv() => {
+            p = self.inbox.changed() => {
                 if p.is_none() || self.stopping() {
                     Wake::Stop
                 } else {
@@ -325,8 +322,7 @@ impl Worker {
     }
 
     fn spec_of(&self, init: bool, i: usize) -> Option<Value> {
-        let p = self.current()?;
-        containers(&p, if init { "initContainers" } else { "containers" }).get(i).cloned()
+        spec_in(&*self.current()?, init, i)
     }
 
     fn slot(&mut self, init: bool, i: usize) -> &mut ContainerState {
@@ -420,7 +416,7 @@ impl Worker {
         let image = spec["image"].as_str().unwrap_or("");
         let clock = self.k.inner.clock;
         let root = Volume::at(clock.now());
-        let parsed = simimage::Image::parse(image);
+        let parsed = simimage::Image::shared(image);
         parsed.populate(&root, clock.now());
         let mut fs = ContainerFs::new(root, parsed).with_clock(move || clock.now());
         let volumes = containers(pod, "volumes");
@@ -537,7 +533,7 @@ impl Worker {
     /// Run init container `i` to completion; None when the pod is going away meanwhile.
     async fn run_init(&mut self, i: usize) -> Option<i32> {
         let pod = self.current()?;
-        let spec = self.spec_of(true, i)?;
+        let spec = spec_in(&pod, true, i)?;
         let name = spec["name"].as_str().unwrap_or("").to_string();
         let host = self.host_for(&pod, &spec);
         let argv = Self::argv(&spec);
@@ -551,7 +547,7 @@ impl Worker {
         let code = loop {
             tokio::select! {
                 r = &mut task => break r.unwrap_or(137),
-                p = self.poke.recv() => {
+                p = self.inbox.changed() => {
                     if p.is_none() || self.stopping() {
                         abort.abort();
                         self.k.inner.logs.end(&self.ns, &self.name, &name);
@@ -588,7 +584,7 @@ impl Worker {
     }
 
     fn start_main(&mut self, pod: &Value, i: usize) {
-        let Some(spec) = self.spec_of(false, i) else { return };
+        let Some(spec) = spec_in(pod, false, i) else { return };
         let name = spec["name"].as_str().unwrap_or("").to_string();
         let host = Arc::new(self.host_for(pod, &spec));
         self.mark_started(false, i, &name);
@@ -623,7 +619,7 @@ impl Worker {
             return;
         }
         let mut argv = Self::argv(&spec);
-        let tx = self.exits_tx.clone();
+        let inbox = self.inbox.clone();
         let shell_image =
             catalogue::lookup(spec["image"].as_str().unwrap_or("")).is_ok_and(|img| img.kind == ImageKind::Shell);
         if argv.is_empty() && shell_image {
@@ -646,14 +642,14 @@ impl Worker {
                 Box::new(move |text: &str| logs.append(&ns, &pod, &c, clock.now_micro(), text));
             tokio::spawn(async move {
                 let code = console::run_shell(&argv[0], host, con, input, Some(log)).await;
-                let _ = tx.send((i, code));
+                inbox.exited(i, code);
             })
         } else {
             self.k.register(&self.ns, &self.name, &name, RunningContainer { host: host.clone(), console: None });
             let mut out = self.log_sink(&name);
             tokio::spawn(async move {
                 let code = sim::run_argv(&argv, host.as_ref(), &mut out).await;
-                let _ = tx.send((i, code));
+                inbox.exited(i, code);
             })
         };
         self.procs.insert(i, task.abort_handle());
@@ -666,13 +662,13 @@ impl Worker {
         loop {
             let next = restart_at.iter().map(|(t, _)| *t).min();
             tokio::select! {
-                p = self.poke.recv() => {
+                p = self.inbox.changed() => {
                     if p.is_none() || self.stopping() {
                         self.terminate().await;
                         return;
                     }
                 }
-                Some((i, code)) = self.exits.recv() => {
+                (i, code) = self.inbox.next_exit() => {
                     self.procs.remove(&i);
                     let name = self.state.containers[i].name.clone();
                     self.k.unregister(&self.ns, &self.name, Some(&name));
@@ -736,7 +732,7 @@ impl Worker {
 
     async fn wait_for_deletion(&mut self) {
         while !self.stopping() {
-            if self.poke.recv().await.is_none() {
+            if self.inbox.changed().await.is_none() {
                 return;
             }
         }
@@ -780,7 +776,7 @@ impl Worker {
         while tokio::time::Instant::now() < deadline {
             tokio::select! {
                 _ = tokio::time::sleep_until(deadline) => {}
-                p = self.poke.recv() => {
+                p = self.inbox.changed() => {
                     if p.is_none() || self.current().is_none() {
                         break;
                     }

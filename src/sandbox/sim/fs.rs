@@ -85,8 +85,9 @@ struct Place<'a> {
 #[derive(Clone)]
 pub struct ContainerFs {
     root: Volume,
-    mounts: Vec<Mount>,
-    image: Image,
+    /// Shared by clones (a running nginx and exec into the same container see one list).
+    mounts: Arc<Vec<Mount>>,
+    image: Arc<Image>,
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
 }
 
@@ -108,8 +109,8 @@ impl ContainerFs {
         ContainerFs::new(root, image)
     }
 
-    pub fn new(root: Volume, image: Image) -> Self {
-        ContainerFs { root, mounts: Vec::new(), image, clock: Arc::new(Timestamp::now) }
+    pub fn new(root: Volume, image: impl Into<Arc<Image>>) -> Self {
+        ContainerFs { root, mounts: Arc::default(), image: image.into(), clock: Arc::new(Timestamp::now) }
     }
 
     /// Use the sandbox's simulated clock for file times.
@@ -160,7 +161,7 @@ impl ContainerFs {
                 mkdir_in(&mut guard, &place.inner, true, now)?;
             }
         }
-        self.mounts.push(Mount { at, volume, sub_path: sub, read_only });
+        Arc::make_mut(&mut self.mounts).push(Mount { at, volume, sub_path: sub, read_only });
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! kubelet bind-mounts into every container (/etc/hosts, /etc/resolv.conf, /etc/hostname).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jiff::Timestamp;
 
@@ -112,6 +112,13 @@ impl Image {
         Image { reference: reference.to_string(), name, tag, userland, nginx_version, os }
     }
 
+    /// The parse of `reference`, shared by every container of that image.
+    pub fn shared(reference: &str) -> Arc<Image> {
+        static PARSED: OnceLock<Mutex<HashMap<String, Arc<Image>>>> = OnceLock::new();
+        let mut parsed = PARSED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        parsed.entry(reference.to_string()).or_insert_with(|| Arc::new(Image::parse(reference))).clone()
+    }
+
     pub fn is_nginx(&self) -> bool {
         self.nginx_version.is_some()
     }
@@ -146,9 +153,10 @@ impl Image {
             }
         };
         root.restore(tree);
-        for dir in ["/", "/etc"] {
-            let _ = root.set_mtime(dir, created);
-        }
+        // Only the root directory's own time: /etc stays the image's, as its files (and the
+        // kubelet's mount points in it) come with the image, and changing it would copy the
+        // shared tree for every container.
+        let _ = root.set_mtime("/", created);
     }
 
     /// Write the image's files, all dated with the image's build date.
@@ -287,6 +295,13 @@ impl Image {
             files.extend(nginx_files(version));
             files.push(("docker-entrypoint.d/".into(), String::new()));
             files.push(("docker-entrypoint.sh".into(), ENTRYPOINT.into()));
+        }
+        // The files the kubelet bind-mounts over come with every image (empty ones, as an image
+        // build leaves them), so mounting them changes nothing in the shared tree.
+        for f in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+            if !files.iter().any(|(p, _)| p == f) {
+                files.push((f.into(), String::new()));
+            }
         }
         // alpine-baselayout gained /opt after 3.8.
         let old_alpine = self.userland == Userland::BusyboxMusl128;

@@ -178,6 +178,14 @@ pub(super) fn write_in(
 }
 
 pub(super) fn mkdir_in(root: &mut Node, path: &[String], parents: bool, now: Timestamp) -> Result<(), FsError> {
+    // An existing path is answered without touching the tree: writing through a shared
+    // directory would copy it (every container's /etc, say, shares its image's).
+    match root.walk(path) {
+        Ok(Node::Dir { .. }) if parents || path.is_empty() => return Ok(()),
+        Ok(Node::Dir { .. }) => return Err(FsError::Exists),
+        Ok(Node::File { .. }) => return Err(if parents { FsError::Exists } else { FsError::NotADirectory }),
+        Err(_) => {}
+    }
     let mut node = root;
     for (i, name) in path.iter().enumerate() {
         let last = i + 1 == path.len();
