@@ -67,14 +67,17 @@ fn text(v: &Value, ptr: &str) -> Box<str> {
 
 impl Meta {
     fn of(v: &Value) -> Meta {
-        let mut labels: Vec<(Box<str>, Box<str>)> = v
-            .pointer("/metadata/labels")
+        // Each part is looked up once: this runs on every write.
+        let meta = v.get("metadata");
+        let field = |key: &str| meta.and_then(|m| m.get(key)).and_then(Value::as_str).unwrap_or("");
+        let mut labels: Vec<(Box<str>, Box<str>)> = meta
+            .and_then(|m| m.get("labels"))
             .and_then(Value::as_object)
             .map(|m| m.iter().filter_map(|(k, x)| Some((k.as_str().into(), x.as_str()?.into()))).collect())
             .unwrap_or_default();
         labels.sort();
-        let owners = v
-            .pointer("/metadata/ownerReferences")
+        let owners = meta
+            .and_then(|m| m.get("ownerReferences"))
             .and_then(Value::as_array)
             .map(|refs| {
                 refs.iter()
@@ -88,21 +91,19 @@ impl Meta {
             })
             .unwrap_or_default();
         let pod = (v["kind"] == "Pod").then(|| {
-            let ready = v
-                .pointer("/status/conditions")
-                .and_then(Value::as_array)
-                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
+            let (spec, status) = (&v["spec"], &v["status"]);
+            let ready = status["conditions"].as_array().and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
+            let spec_text = |key: &str| spec[key].as_str();
             Box::new(PodMeta {
-                node_name: text(v, "/spec/nodeName"),
-                phase: text(v, "/status/phase"),
-                pod_ip: text(v, "/status/podIP"),
-                hostname: v.pointer("/spec/hostname").and_then(Value::as_str).map(Into::into),
-                subdomain: v.pointer("/spec/subdomain").and_then(Value::as_str).map(Into::into),
+                node_name: spec_text("nodeName").unwrap_or("").into(),
+                phase: status["phase"].as_str().unwrap_or("").into(),
+                pod_ip: status["podIP"].as_str().unwrap_or("").into(),
+                hostname: spec_text("hostname").map(Into::into),
+                subdomain: spec_text("subdomain").map(Into::into),
                 ready: ready.is_some_and(|c| c["status"] == "True"),
                 ready_since: ready.and_then(|c| c["lastTransitionTime"].as_str()).map(Into::into),
-                claims: v
-                    .pointer("/spec/volumes")
-                    .and_then(Value::as_array)
+                claims: spec["volumes"]
+                    .as_array()
                     .map(|vs| {
                         vs.iter()
                             .filter_map(|x| x.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str))
@@ -112,16 +113,15 @@ impl Meta {
                     .unwrap_or_default(),
             })
         });
-        let field = |ptr: &str| v.pointer(ptr).and_then(Value::as_str).unwrap_or("");
-        let (name, namespace, uid) = (field("/metadata/name"), field("/metadata/namespace"), field("/metadata/uid"));
-        let rv = field("/metadata/resourceVersion");
+        let (name, namespace, uid) = (field("name"), field("namespace"), field("uid"));
+        let rv = field("resourceVersion");
         let ends = [name.len(), name.len() + namespace.len(), name.len() + namespace.len() + uid.len()];
         Meta {
             ids: [name, namespace, uid, rv].concat().into_boxed_str(),
             ends: ends.map(|e| e as u32),
             labels: labels.into(),
             owners,
-            deleting: v.pointer("/metadata/deletionTimestamp").is_some(),
+            deleting: meta.and_then(|m| m.get("deletionTimestamp")).is_some(),
             pod,
         }
     }
@@ -157,7 +157,68 @@ impl Meta {
     }
 }
 
+/// A random marker for the resourceVersion of an object serialized before its version is
+/// known; no object can contain it by chance.
+fn rv_marker() -> &'static str {
+    static MARKER: OnceLock<String> = OnceLock::new();
+    MARKER.get_or_init(|| format!("kubetutor-rv-{:016x}", rand::random::<u64>()))
+}
+
+/// An object serialized and summarised, waiting for its resourceVersion (`finish`): the store
+/// does this costly part before it takes its lock, and only puts the version in under it.
+pub struct Prepared {
+    value: Value,
+    json: String,
+    /// Where the version goes in `json`.
+    hole: Option<usize>,
+    meta: Meta,
+}
+
+impl Prepared {
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// Whether this is `old` again, byte for byte but for the resourceVersion.
+    pub fn same_text(&self, old: &Obj) -> bool {
+        let (new, old_json) = (self.json.as_bytes(), old.json().as_bytes());
+        let Some(at) = self.hole else { return new == old_json };
+        let rv = old.meta().resource_version().len();
+        old_json.len() == new.len() + rv && old_json[..at] == new[..at] && old_json[at + rv..] == new[at..]
+    }
+
+    /// The object without a version, to change and prepare again.
+    pub fn into_value(self) -> Value {
+        self.value
+    }
+
+    pub fn finish(self, rv: u64) -> Obj {
+        let rv = rv.to_string();
+        let Prepared { mut value, mut json, hole, mut meta } = self;
+        if let Some(at) = hole {
+            json.insert_str(at, &rv);
+        }
+        value["metadata"]["resourceVersion"] = Value::String(rv.clone());
+        let ids = [&meta.ids[..meta.ends[2] as usize], rv.as_str()].concat();
+        meta.ids = ids.into_boxed_str();
+        Obj { stored: Arc::new(Stored { json: json.into_boxed_str(), meta }), parsed: OnceLock::from(Box::new(value)) }
+    }
+}
+
 impl Obj {
+    /// Serialize and summarise `value` for the store, leaving a place for its resourceVersion.
+    pub fn prepare(mut value: Value) -> Prepared {
+        let marker = rv_marker();
+        value["metadata"]["resourceVersion"] = Value::String(marker.to_string());
+        let mut json = serde_json::to_string(&value).unwrap_or_default();
+        let hole = json.find(marker);
+        if let Some(at) = hole {
+            json.replace_range(at..at + marker.len(), "");
+        }
+        let meta = Meta::of(&value);
+        Prepared { value, json, hole, meta }
+    }
+
     /// Store `value` as compact JSON with its summary; the handle keeps the value as its parse.
     pub fn new(value: Value) -> Obj {
         let json = serde_json::to_string(&value).unwrap_or_default().into_boxed_str();
@@ -269,5 +330,24 @@ mod tests {
         assert!(copy.parsed.get().is_none());
         assert_eq!(*copy, pod);
         assert_eq!(serde_json::from_str::<Value>(copy.json()).unwrap(), pod);
+    }
+
+    #[test]
+    fn prepared_objects_get_their_version_at_the_end() {
+        let pod = json!({"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default", "uid": "u",
+            "annotations": {"note": "resourceVersion"}}, "status": {"phase": "Pending"}});
+        let p = Obj::prepare(pod.clone());
+        assert_eq!(p.meta().name(), "web-0");
+        let o = p.finish(42);
+        let mut want = pod;
+        want["metadata"]["resourceVersion"] = json!("42");
+        assert_eq!(serde_json::from_str::<Value>(o.json()).unwrap(), want);
+        assert_eq!(*o, want);
+        assert_eq!((o.uid(), o.meta().resource_version()), ("u", "42"));
+        assert_eq!(o.json(), serde_json::to_string(&want).unwrap());
+        let mut again = want.clone();
+        assert!(Obj::prepare(again.clone()).same_text(&o));
+        again["status"]["phase"] = json!("Running");
+        assert!(!Obj::prepare(again).same_text(&o));
     }
 }

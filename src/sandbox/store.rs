@@ -14,7 +14,7 @@ use super::clock::Clock;
 use super::error::{ApiError, ApiResult};
 use super::resources::{kinds, ResourceType, RESOURCES};
 
-pub use super::object::{Meta, Obj, Owner, PodMeta};
+pub use super::object::{Meta, Obj, Owner, PodMeta, Prepared};
 
 /// What happened to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -326,12 +326,17 @@ impl Store {
         self.subscription_at(rv)
     }
 
-    fn commit(&self, st: &mut State, kind: ChangeKind, rt: &ResourceType, mut obj: Value) -> Obj {
+    fn commit(&self, st: &mut State, kind: ChangeKind, rt: &ResourceType, obj: Value) -> Obj {
+        self.commit_prepared(st, kind, rt, Obj::prepare(obj))
+    }
+
+    /// Store a prepared object with the next resourceVersion. Only this part of a write runs
+    /// under the lock where it can: preparing (serializing) is most of a write's cost.
+    fn commit_prepared(&self, st: &mut State, kind: ChangeKind, rt: &ResourceType, obj: Prepared) -> Obj {
         st.rv += 1;
         let rv = st.rv;
-        obj["metadata"]["resourceVersion"] = json!(rv.to_string());
-        let key = (namespace_of(&obj).to_string(), name_of(&obj).to_string());
-        let obj = Obj::new(obj);
+        let key = (obj.meta().namespace().to_string(), obj.meta().name().to_string());
+        let obj = obj.finish(rv);
         let table = st.tables.get_mut(rt.storage).expect("table per storage");
         let prev = match kind {
             ChangeKind::Deleted => table.remove(&key),
@@ -361,25 +366,33 @@ impl Store {
     /// Store a new object. Sets uid, resourceVersion, creationTimestamp and generation, and
     /// resolves generateName. The caller has validated and defaulted it.
     pub fn create(&self, rt: &ResourceType, mut obj: Value, dry_run: bool) -> ApiResult<Obj> {
-        let mut st = self.lock();
         let ns = namespace_of(&obj).to_string();
+        let mut name = name_of(&obj).to_string();
+        let prefix = obj.pointer("/metadata/generateName").and_then(Value::as_str).unwrap_or("").to_string();
+        // A named object is serialized before the lock is taken; others get their name under it.
+        let named = !name.is_empty();
+        let mut prepared = None;
+        if named {
+            Self::system_metadata(rt, &mut obj, self.shared.clock.now_rfc3339());
+            if !dry_run {
+                prepared = Some(Obj::prepare(std::mem::take(&mut obj)));
+            }
+        }
+        let mut st = self.lock();
         if rt.namespaced {
             let namespaces = &st.tables[kinds::namespaces().storage];
             match namespaces.get(&(String::new(), ns.clone())) {
                 None => return Err(ApiError::not_found("", "namespaces", &ns)),
-                Some(n) if n.pointer("/metadata/deletionTimestamp").is_some() => {
+                Some(n) if n.meta().deleting => {
                     return Err(ApiError::forbidden(format!(
-                        "{} \"{}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
+                        "{} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
                         rt.plural,
-                        name_of(&obj)
                     )))
                 }
                 Some(_) => {}
             }
         }
-        let mut name = name_of(&obj).to_string();
-        if name.is_empty() {
-            let prefix = obj.pointer("/metadata/generateName").and_then(Value::as_str).unwrap_or("").to_string();
+        if !named {
             if prefix.is_empty() {
                 return Err(ApiError::invalid(
                     rt.group,
@@ -401,13 +414,27 @@ impl Store {
                 }
             }
             obj["metadata"]["name"] = json!(name);
+            Self::system_metadata(rt, &mut obj, self.shared.clock.now_rfc3339());
         }
         if st.tables[rt.storage].contains_key(&(ns.clone(), name.clone())) {
             return Err(ApiError::already_exists(rt.group, rt.plural, &name));
         }
+        if dry_run {
+            obj["metadata"]["resourceVersion"] = json!("");
+            return Ok(Obj::new(obj));
+        }
+        let prepared = prepared.unwrap_or_else(|| Obj::prepare(obj));
+        Ok(self.commit_prepared(&mut st, ChangeKind::Added, rt, prepared))
+    }
+
+    /// What the server sets on a new object: uid, creationTimestamp, generation, kind.
+    fn system_metadata(rt: &ResourceType, obj: &mut Value, now: String) {
+        if !obj["metadata"].is_object() {
+            obj["metadata"] = json!({});
+        }
         let meta = obj["metadata"].as_object_mut().expect("metadata object");
         meta.insert("uid".into(), json!(new_uid()));
-        meta.insert("creationTimestamp".into(), json!(self.shared.clock.now_rfc3339()));
+        meta.insert("creationTimestamp".into(), json!(now));
         meta.remove("deletionTimestamp");
         meta.remove("deletionGracePeriodSeconds");
         if rt.has_generation {
@@ -417,11 +444,6 @@ impl Store {
         }
         obj["apiVersion"] = json!(rt.api_version());
         obj["kind"] = json!(rt.kind);
-        if dry_run {
-            obj["metadata"]["resourceVersion"] = json!("");
-            return Ok(Obj::new(obj));
-        }
-        Ok(self.commit(&mut st, ChangeKind::Added, rt, obj))
     }
 
     /// Replace an object. A `resourceVersion` in the new object must match the stored one
@@ -429,42 +451,46 @@ impl Store {
     /// `generation` is bumped when anything outside metadata and status changes. An update that
     /// changes nothing keeps the resourceVersion and sends no event.
     pub fn update(&self, rt: &ResourceType, new: Value, scope: UpdateScope, dry_run: bool) -> ApiResult<Obj> {
-        let mut st = self.lock();
-        let ns = namespace_of(&new).to_string();
-        let name = name_of(&new).to_string();
-        let old = st.tables[rt.storage]
-            .get(&(ns.clone(), name.clone()))
-            .cloned()
-            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, &name))?;
-        let wanted_rv = rv_of(&new);
-        if !wanted_rv.is_empty() && wanted_rv != rv_of(&old) {
-            return Err(ApiError::conflict(
-                rt.group,
-                rt.plural,
-                &name,
-                "the object has been modified; please apply your changes to the latest version and try again",
-            ));
-        }
-        let merged = merge_update(rt, &old, new, scope);
-        if merged == *old {
-            return Ok(old);
-        }
-        if dry_run {
-            return Ok(Obj::new(merged));
-        }
-        // Removing the last finalizer of an object being deleted finishes the deletion.
-        if merged.pointer("/metadata/deletionTimestamp").is_some() && finalizers(&merged).is_empty() {
-            let grace = merged.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
-            if rt.kind != "Pod" || grace == 0 {
-                return Ok(self.commit(&mut st, ChangeKind::Deleted, rt, merged));
+        let key = (namespace_of(&new).to_string(), name_of(&new).to_string());
+        // Merged, compared and serialized outside the lock, then stored if the object is still
+        // the version it was merged with (else merged again with the newer one).
+        loop {
+            let old = self.lock().tables[rt.storage]
+                .get(&key)
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, &key.1))?;
+            let wanted_rv = rv_of(&new);
+            if !wanted_rv.is_empty() && wanted_rv != old.meta().resource_version() {
+                return Err(ApiError::conflict(
+                    rt.group,
+                    rt.plural,
+                    &key.1,
+                    "the object has been modified; please apply your changes to the latest version and try again",
+                ));
+            }
+            let merged = merge_update(rt, &old, new.clone(), scope);
+            if merged == *old {
+                return Ok(old);
+            }
+            if dry_run {
+                return Ok(Obj::new(merged));
+            }
+            // Removing the last finalizer of an object being deleted finishes the deletion.
+            let finished = merged.pointer("/metadata/deletionTimestamp").is_some()
+                && finalizers(&merged).is_empty()
+                && (rt.kind != "Pod"
+                    || merged.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0);
+            let kind = if finished { ChangeKind::Deleted } else { ChangeKind::Modified };
+            let prepared = Obj::prepare(merged);
+            let mut st = self.lock();
+            if st.tables[rt.storage].get(&key).is_some_and(|cur| cur.same(&old)) {
+                return Ok(self.commit_prepared(&mut st, kind, rt, prepared));
             }
         }
-        Ok(self.commit(&mut st, ChangeKind::Modified, rt, merged))
     }
 
     /// Replace the status of the object `ns/name` while it still has `uid` (`None`: any), as
-    /// an update of the status subresource does. The stored object is parsed once, here: the
-    /// kubelet and controllers write statuses often. `Ok(None)` when the status is unchanged.
+    /// an update of the status subresource does. `Ok(None)` when the status is unchanged.
     pub fn update_status(
         &self,
         rt: &ResourceType,
@@ -473,18 +499,43 @@ impl Store {
         uid: Option<&str>,
         status: Value,
     ) -> ApiResult<Option<Obj>> {
-        let mut st = self.lock();
-        let old = st.tables[rt.storage]
-            .get(&(ns.to_string(), name.to_string()))
-            .filter(|o| uid.is_none_or(|u| o.uid() == u))
-            .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))?;
-        // Written by serde_json from a Value, so it parses back.
-        let mut obj: Value = serde_json::from_str(old.json()).unwrap_or(Value::Null);
-        if obj.get("status") == Some(&status) || !obj.is_object() {
-            return Ok(None);
+        self.modify(rt, ns, name, uid, |o| o["status"] = status.clone())
+    }
+
+    /// Change the stored object `ns/name` (while it still has `uid`, if given) with `f`, which
+    /// must not rename it. The kubelet and controllers write this way: the object is parsed
+    /// once and serialized outside the lock, and stored if nobody changed it meanwhile (else
+    /// `f` runs again on the newer version). `Ok(None)` when `f` changed nothing.
+    pub fn modify(
+        &self,
+        rt: &ResourceType,
+        ns: &str,
+        name: &str,
+        uid: Option<&str>,
+        f: impl Fn(&mut Value),
+    ) -> ApiResult<Option<Obj>> {
+        let key = (ns.to_string(), name.to_string());
+        loop {
+            let old = self.lock().tables[rt.storage]
+                .get(&key)
+                .filter(|o| uid.is_none_or(|u| o.uid() == u))
+                .cloned()
+                .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name))?;
+            // Written by serde_json from a Value, so it parses back.
+            let mut obj: Value = serde_json::from_str(old.json()).unwrap_or(Value::Null);
+            if !obj.is_object() {
+                return Ok(None);
+            }
+            f(&mut obj);
+            let prepared = Obj::prepare(obj);
+            if prepared.same_text(&old) {
+                return Ok(None);
+            }
+            let mut st = self.lock();
+            if st.tables[rt.storage].get(&key).is_some_and(|cur| cur.same(&old)) {
+                return Ok(Some(self.commit_prepared(&mut st, ChangeKind::Modified, rt, prepared)));
+            }
         }
-        obj["status"] = status;
-        Ok(Some(self.commit(&mut st, ChangeKind::Modified, rt, obj)))
     }
 
     /// Delete an object, gracefully where upstream does: pods bound to a node get a

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use crate::sandbox::resources::kinds;
-use crate::sandbox::store::{name_of, namespace_of, rv_of, uid_of, Obj, Store, UpdateScope};
+use crate::sandbox::store::{name_of, namespace_of, rv_of, uid_of, Obj, Store};
 
 /// The object an event is about (`involvedObject`).
 #[derive(Debug, Clone, Copy)]
@@ -139,12 +139,12 @@ impl Recorder {
         let key = key_of(&[about.uid, reason, key_message, who.component]);
         let known = self.seen.lock().unwrap_or_else(|p| p.into_inner()).get(&key).cloned();
         if let Some((ens, ename)) = known {
-            if let Some(e) = store.get(rt, &ens, &ename) {
-                let mut e = (*e).clone();
+            let counted = store.modify(rt, &ens, &ename, None, |e| {
                 e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
                 e["lastTimestamp"] = json!(now);
                 e["message"] = json!(message);
-                let _ = store.update(rt, e, UpdateScope::All, false);
+            });
+            if counted.is_ok() {
                 return;
             }
         }

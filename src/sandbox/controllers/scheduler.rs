@@ -7,7 +7,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::events::{Involved, Recorder, SCHEDULER};
 use crate::sandbox::bootstrap::NODE_NAME;
 use crate::sandbox::resources::kinds;
-use crate::sandbox::store::{name_of, namespace_of, Obj, Store, UpdateScope};
+use crate::sandbox::store::{name_of, namespace_of, uid_of, Obj, Store, UpdateScope};
 
 pub async fn run(store: Store, recorder: Recorder) {
     let mut rx = store.subscribe();
@@ -62,9 +62,9 @@ fn schedule(store: &Store, recorder: &Recorder, pod: &Obj) {
     }
     let pod: &Value = pod;
     let now = store.clock().now_rfc3339();
-    let mut new = pod.clone();
     match unschedulable(store, pod) {
         Some(msg) => {
+            let mut new = pod.clone();
             let cond = json!([{"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": msg,
                                "lastProbeTime": null, "lastTransitionTime": now}]);
             if pod.pointer("/status/conditions/0/message") == Some(&json!(msg)) {
@@ -76,10 +76,17 @@ fn schedule(store: &Store, recorder: &Recorder, pod: &Obj) {
             }
         }
         None => {
-            new["spec"]["nodeName"] = json!(NODE_NAME);
-            new["status"] = json!({"phase": "Pending", "qosClass": "BestEffort", "conditions": [
+            let status = json!({"phase": "Pending", "qosClass": "BestEffort", "conditions": [
                 {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": now}]});
-            if store.update(kinds::pods(), new, UpdateScope::All, false).is_ok() {
+            let bound = store.modify(kinds::pods(), namespace_of(pod), name_of(pod), Some(uid_of(pod)), |p| {
+                // Bound elsewhere or going away meanwhile: nothing to do.
+                if p["spec"]["nodeName"].is_string() || p["metadata"].get("deletionTimestamp").is_some() {
+                    return;
+                }
+                p["spec"]["nodeName"] = json!(NODE_NAME);
+                p["status"] = status.clone();
+            });
+            if matches!(bound, Ok(Some(_))) {
                 recorder.record(
                     SCHEDULER,
                     Involved::of(pod),
