@@ -177,6 +177,32 @@ async fn ordered_creation_waits_for_each_pod_to_be_ready() {
 }
 
 #[tokio::test]
+async fn min_ready_seconds_holds_the_next_pod_until_the_last_is_available() {
+    let s = serve().await;
+    let client = s.client().await;
+    Api::<Service>::default_namespaced(client.clone()).create(&PostParams::default(), &headless()).await.unwrap();
+    let sts: Api<StatefulSet> = Api::default_namespaced(client.clone());
+    sts.create(&PostParams::default(), &web(2, json!({"minReadySeconds": 2}))).await.unwrap();
+    let pods: Api<Pod> = Api::default_namespaced(client.clone());
+    ready_pods(&pods, 1).await;
+    // Ready but not yet available: the count says so and web-1 waits.
+    let st = sts_status(&sts, "web-0 counted ready", |s| s["readyReplicas"] == 1).await;
+    assert_eq!(st["availableReplicas"], 0, "{st}");
+    assert!(pods.get_opt("web-1").await.unwrap().is_none(), "web-1 was created before web-0 was available");
+
+    let both = ready_pods(&pods, 2).await;
+    let time = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
+    let web0 = serde_json::to_value(both.iter().find(|p| p.metadata.name.as_deref() == Some("web-0")).unwrap()).unwrap();
+    let web1 = serde_json::to_value(both.iter().find(|p| p.metadata.name.as_deref() == Some("web-1")).unwrap()).unwrap();
+    let ready_at = web0["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap()
+        ["lastTransitionTime"]
+        .clone();
+    let waited = time(&web1["metadata"]["creationTimestamp"]) - time(&ready_at);
+    assert!(waited.get_seconds() >= 2, "web-1 created {waited:?} after web-0 was Ready");
+    sts_status(&sts, "both available", |s| s["availableReplicas"] == 2).await;
+}
+
+#[tokio::test]
 async fn parallel_creates_every_pod_without_waiting() {
     let s = serve().await;
     let client = s.client().await;

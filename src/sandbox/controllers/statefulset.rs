@@ -38,9 +38,8 @@ pub async fn run(store: Store, recorder: Recorder) {
             pacer.ran(key.clone(), started.elapsed());
             if let Some(after) = requeue {
                 let tx = requeue_tx.clone();
-                let clock = store.clock();
                 tokio::spawn(async move {
-                    clock.sleep(after).await;
+                    tokio::time::sleep(after).await;
                     let _ = tx.send(key);
                 });
             }
@@ -126,6 +125,7 @@ fn spec_i64(sts: &Value, ptr: &str, default: i64) -> i64 {
 
 impl Controller {
     /// How long until a pod becomes available (ready for minReadySeconds); zero when it is.
+    /// Real time, whatever the speed: it is measured on the pods' timestamps.
     fn until_available(&self, pod: &Obj, min_ready: i64) -> Duration {
         if min_ready <= 0 {
             return Duration::ZERO;
@@ -140,7 +140,8 @@ impl Controller {
         self.recorder.record(STATEFULSET_CONTROLLER, Involved::of(sts), kind, reason, &msg, None);
     }
 
-    /// One reconcile of a StatefulSet; returns when to look again if time alone changes things.
+    /// One reconcile of a StatefulSet; returns when (in real time) to look again if time alone
+    /// changes things.
     fn sync(&self, ns: &str, name: &str) -> Option<Duration> {
         let sts = self.store.get(kinds::statefulsets(), ns, name)?;
         if terminating(&sts) {
@@ -202,7 +203,7 @@ impl Controller {
                             (&update, template_of(&update))
                         };
                         if !self.create_pod(&sts, &template, ord, name_of(rev)) {
-                            requeue = Some(Duration::from_secs(10));
+                            requeue = Some(self.store.clock().backoff(Duration::from_secs(10)));
                         }
                         if !parallel {
                             break 'work;
