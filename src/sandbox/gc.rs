@@ -164,7 +164,7 @@ fn handle(store: &Store, ix: &mut Index, c: &Change) {
                 }
             }
             if ix.terminating_namespaces.contains(r.ns()) {
-                finish_namespace(store, ix, &r.ns().to_string());
+                finish_namespace(store, ix, r.ns());
             }
         }
     }
@@ -201,7 +201,7 @@ fn on_present(store: &Store, ix: &mut Index, r: &Ref, o: &Obj) {
     if r.storage == kinds::namespaces().storage {
         ix.terminating_namespaces.insert(r.name().to_string());
         empty_namespace(store, r.name());
-        finish_namespace(store, ix, &r.name().to_string());
+        finish_namespace(store, ix, r.name());
         return;
     }
     let deps: Vec<Ref> = ix.dependents.get(r.uid()).map(|s| s.iter().cloned().collect()).unwrap_or_default();

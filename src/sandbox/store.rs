@@ -476,10 +476,10 @@ impl Store {
                 return Ok(Obj::new(merged));
             }
             // Removing the last finalizer of an object being deleted finishes the deletion.
+            let grace = merged.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0);
             let finished = merged.pointer("/metadata/deletionTimestamp").is_some()
                 && finalizers(&merged).is_empty()
-                && (rt.kind != "Pod"
-                    || merged.pointer("/metadata/deletionGracePeriodSeconds").and_then(Value::as_i64).unwrap_or(0) == 0);
+                && (rt.kind != "Pod" || grace == 0);
             let kind = if finished { ChangeKind::Deleted } else { ChangeKind::Modified };
             let prepared = Obj::prepare(merged);
             let mut st = self.lock();

@@ -192,8 +192,10 @@ async fn min_ready_seconds_holds_the_next_pod_until_the_last_is_available() {
 
     let both = ready_pods(&pods, 2).await;
     let time = |v: &Value| v.as_str().unwrap().parse::<jiff::Timestamp>().unwrap();
-    let web0 = serde_json::to_value(both.iter().find(|p| p.metadata.name.as_deref() == Some("web-0")).unwrap()).unwrap();
-    let web1 = serde_json::to_value(both.iter().find(|p| p.metadata.name.as_deref() == Some("web-1")).unwrap()).unwrap();
+    let web0 =
+        serde_json::to_value(both.iter().find(|p| p.metadata.name.as_deref() == Some("web-0")).unwrap()).unwrap();
+    let web1 =
+        serde_json::to_value(both.iter().find(|p| p.metadata.name.as_deref() == Some("web-1")).unwrap()).unwrap();
     let ready_at = web0["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap()
         ["lastTransitionTime"]
         .clone();

@@ -98,7 +98,14 @@ impl Recorder {
     }
 
     /// The message to record and whether it stands for combined similar events.
-    fn aggregate(&self, about: Involved, event_type: &str, reason: &str, message: &str, who: Reporter) -> Option<String> {
+    fn aggregate(
+        &self,
+        about: Involved,
+        event_type: &str,
+        reason: &str,
+        message: &str,
+        who: Reporter,
+    ) -> Option<String> {
         let now = self.store.clock().now();
         let key = key_of(&[about.uid, event_type, reason, who.component]);
         let mut similar = self.similar.lock().unwrap_or_else(|p| p.into_inner());
