@@ -85,7 +85,7 @@ struct Place<'a> {
 #[derive(Clone)]
 pub struct ContainerFs {
     root: Volume,
-    /// Shared by clones (a running nginx and exec into the same container see one list).
+    /// Shared by clones (the nginx server and exec of one container) until one mounts more.
     mounts: Arc<Vec<Mount>>,
     image: Arc<Image>,
     clock: Arc<dyn Fn() -> Timestamp + Send + Sync>,
