@@ -137,11 +137,13 @@ impl ApiError {
         ApiError::new(405, "MethodNotAllowed", message)
     }
     pub fn unsupported_media_type(content_type: &str) -> Self {
-        ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got \"{content_type}\")"),
-        )
+        // Upstream also lists protobuf; the sandbox reads it only for SelfSubjectAccessReviews.
+        let message = if content_type == "application/vnd.kubernetes.protobuf" {
+            "the kubetutor sandbox reads protobuf only for SelfSubjectAccessReviews: send this body as application/json or application/yaml".to_string()
+        } else {
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/yaml (got \"{content_type}\")")
+        };
+        ApiError::new(415, "UnsupportedMediaType", message)
     }
     pub fn too_large() -> Self {
         ApiError::new(413, "RequestEntityTooLarge", "Request entity too large: limit is 3145728")

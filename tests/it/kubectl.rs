@@ -104,6 +104,22 @@ data:
 ";
 
 #[test]
+fn kubectl_auth_can_i_for_the_admin_and_an_attendee() {
+    // kubectl sends this review as protobuf only.
+    let sb = SandboxProcess::start(&["--attendees", "2"]);
+    assert_eq!(sb.run(&["auth", "can-i", "create", "statefulsets"]).trim(), "yes");
+    let attendee = sb.dir.path().join("attendee-01.kubeconfig");
+    let can_i = |ns: &str| {
+        let out =
+            sb.kubectl().env("KUBECONFIG", &attendee).args(["auth", "can-i", "delete", "pods", "-n", ns]).output();
+        let out = out.unwrap();
+        (String::from_utf8_lossy(&out.stdout).trim().to_string(), out.status.code())
+    };
+    assert_eq!(can_i("attendee-01"), ("yes".to_string(), Some(0)));
+    assert_eq!(can_i("attendee-02"), ("no".to_string(), Some(1)));
+}
+
+#[test]
 fn kubectl_apply_get_patch_delete() {
     let sb = SandboxProcess::start(&[]);
     let svc = sb.write("svc.yaml", SERVICE);

@@ -7,6 +7,7 @@ mod crud;
 mod discovery;
 mod logs;
 mod present;
+mod protobuf;
 mod request;
 mod stream;
 mod watch;
@@ -141,7 +142,12 @@ async fn dispatch(
         }
         let content_type = request::media_type(&headers, http::header::CONTENT_TYPE);
         let b = read_body(body).await?;
-        let review = authz::self_subject_access_review(who, &request::decode(&b, &content_type)?)?;
+        let asked = if content_type == protobuf::MEDIA_TYPE {
+            protobuf::self_subject_access_review(&b)?
+        } else {
+            request::decode(&b, &content_type)?
+        };
+        let review = authz::self_subject_access_review(who, &asked)?;
         return Ok(json_response(StatusCode::CREATED, &review, &[]));
     }
     let route = parse_route(uri.path())?;
