@@ -99,8 +99,20 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
     lines
 }
 
-/// The live result of each check of the open step (kept in view below the text).
-pub fn check_lines(app: &App) -> Vec<Line<'static>> {
+/// A check's detail line, wrapped to `width` with its text hanging under the first line's
+/// (`      try: ...` continues under `...`, not at the pane's edge).
+fn detail(lines: &mut Vec<Line<'static>>, width: usize, lead: &str, text: &str, style: ratatui::style::Style) {
+    let first = format!("      {lead}");
+    let hang = " ".repeat(first.chars().count());
+    let opts = textwrap::Options::new(width.max(first.len() + 12)).initial_indent(&first).subsequent_indent(&hang);
+    for l in textwrap::wrap(text, opts) {
+        lines.push(Line::from(Span::styled(l.into_owned(), style)));
+    }
+}
+
+/// The live result of each check of the open step (kept in view below the text), for a pane
+/// `width` columns wide.
+pub fn check_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
     let mut lines = Vec::new();
@@ -121,7 +133,7 @@ pub fn check_lines(app: &App) -> Vec<Line<'static>> {
                             Span::styled(format!("  {} {} ", text::SYM_FAILING, text::CHECK_NOT_YET), t.fail),
                             Span::styled(check.name.clone(), t.strong),
                         ]));
-                        lines.push(Line::from(Span::styled(format!("      {reason}"), t.base)));
+                        detail(&mut lines, width, "", reason, t.base);
                         let blank = concern.blank.and_then(|b| {
                             step.starter.as_ref().and_then(|s| s.blanks.get(b)).map(|bl| (b, bl.label.clone()))
                         });
@@ -136,10 +148,10 @@ pub fn check_lines(app: &App) -> Vec<Line<'static>> {
                             place.push(format!("blank #{} ({label})", n + 1));
                         }
                         if !place.is_empty() {
-                            lines.push(Line::from(Span::styled(format!("      at {}", place.join(" · ")), t.dim)));
+                            detail(&mut lines, width, "at ", &place.join(" · "), t.dim);
                         }
                         if let Some(h) = hint {
-                            lines.push(Line::from(Span::styled(format!("      try: {h}"), t.waiting)));
+                            detail(&mut lines, width, "try: ", h, t.waiting);
                         }
                     }
                     Outcome::Waiting { what } => lines.push(Line::from(vec![
@@ -166,8 +178,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     frame.render_widget(block, area);
     let list_height = (total as u16).min(inner.height / 3).max(1);
     let msg_height = u16::from(app.message.is_some());
-    let checks = check_lines(app);
     let width = inner.width.max(1) as usize;
+    let checks = check_lines(app, width);
     let wrapped: usize = checks.iter().map(|l| l.width().max(1).div_ceil(width)).sum();
     let checks_height = (wrapped as u16 + 1).min(inner.height.saturating_sub(list_height + 4) / 2);
     let [list, _gap, body, check_area, msg] = Layout::vertical([
