@@ -187,11 +187,6 @@ impl Prepared {
         old_json.len() == new.len() + rv && old_json[..at] == new[..at] && old_json[at + rv..] == new[at..]
     }
 
-    /// The object without a version, to change and prepare again.
-    pub fn into_value(self) -> Value {
-        self.value
-    }
-
     pub fn finish(self, rv: u64) -> Obj {
         let rv = rv.to_string();
         let Prepared { mut value, mut json, hole, mut meta } = self;
@@ -211,7 +206,9 @@ impl Obj {
         let marker = rv_marker();
         value["metadata"]["resourceVersion"] = Value::String(marker.to_string());
         let mut json = serde_json::to_string(&value).unwrap_or_default();
-        let hole = json.find(marker);
+        // The key with its value: the marker alone could also stand in a string before it.
+        let field = format!("\"resourceVersion\":\"{marker}\"");
+        let hole = json.find(&field).map(|at| at + field.len() - marker.len() - 1);
         if let Some(at) = hole {
             json.replace_range(at..at + marker.len(), "");
         }
@@ -334,8 +331,9 @@ mod tests {
 
     #[test]
     fn prepared_objects_get_their_version_at_the_end() {
+        // The marker's text in a string before the version changes nothing.
         let pod = json!({"kind": "Pod", "metadata": {"name": "web-0", "namespace": "default", "uid": "u",
-            "annotations": {"note": "resourceVersion"}}, "status": {"phase": "Pending"}});
+            "annotations": {"note": rv_marker()}}, "status": {"phase": "Pending"}});
         let p = Obj::prepare(pod.clone());
         assert_eq!(p.meta().name(), "web-0");
         let o = p.finish(42);

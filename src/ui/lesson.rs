@@ -110,6 +110,17 @@ fn detail(lines: &mut Vec<Line<'static>>, width: usize, lead: &str, text: &str, 
     }
 }
 
+/// A check's first line: its mark, then its name wrapped to `width` under itself.
+fn headed(lines: &mut Vec<Line<'static>>, width: usize, mark: Span<'static>, name: &str, style: ratatui::style::Style) {
+    let lead = mark.content.chars().count();
+    let pad = " ".repeat(lead);
+    let opts = textwrap::Options::new(width.max(lead + 12)).initial_indent(&pad).subsequent_indent(&pad);
+    let mut wrapped = textwrap::wrap(name, opts).into_iter();
+    let first = wrapped.next().map(|l| l[lead.min(l.len())..].to_string()).unwrap_or_default();
+    lines.push(Line::from(vec![mark, Span::styled(first, style)]));
+    lines.extend(wrapped.map(|l| Line::from(Span::styled(l.into_owned(), style))));
+}
+
 /// The live result of each check of the open step (kept in view below the text), for a pane
 /// `width` columns wide.
 pub fn check_lines(app: &App, width: usize) -> Vec<Line<'static>> {
@@ -124,15 +135,21 @@ pub fn check_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         Some(report) => {
             for check in &report.checks {
                 match &check.outcome {
-                    Outcome::Pass => lines.push(Line::from(vec![
+                    Outcome::Pass => headed(
+                        &mut lines,
+                        width,
                         Span::styled(format!("  {} {} ", text::SYM_DONE, text::CHECK_PASS), t.pass),
-                        Span::styled(check.name.clone(), t.base),
-                    ])),
+                        &check.name,
+                        t.base,
+                    ),
                     Outcome::NotYet { reason, concern, hint } => {
-                        lines.push(Line::from(vec![
+                        headed(
+                            &mut lines,
+                            width,
                             Span::styled(format!("  {} {} ", text::SYM_FAILING, text::CHECK_NOT_YET), t.fail),
-                            Span::styled(check.name.clone(), t.strong),
-                        ]));
+                            &check.name,
+                            t.strong,
+                        );
                         detail(&mut lines, width, "", reason, t.base);
                         let blank = concern.blank.and_then(|b| {
                             step.starter.as_ref().and_then(|s| s.blanks.get(b)).map(|bl| (b, bl.label.clone()))
@@ -210,5 +227,34 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             Paragraph::new(Line::from(Span::styled(m.text.clone(), style))).wrap(Wrap { trim: true }),
             msg,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::style::Style;
+
+    fn texts(lines: &[Line]) -> Vec<String> {
+        lines.iter().map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect()).collect()
+    }
+
+    #[test]
+    fn check_text_wraps_under_itself() {
+        let mut lines = Vec::new();
+        headed(&mut lines, 30, Span::raw("  ✗ not yet "), "StatefulSet web agrees with the Service", Style::new());
+        detail(&mut lines, 30, "try: ", "Fill in the blanks of web.yaml and :apply.", Style::new());
+        assert_eq!(
+            texts(&lines),
+            [
+                "  ✗ not yet StatefulSet web",
+                "            agrees with the",
+                "            Service",
+                "      try: Fill in the blanks",
+                "           of web.yaml and",
+                "           :apply.",
+            ]
+        );
+        assert!(lines.iter().all(|l| l.width() <= 30));
     }
 }

@@ -261,8 +261,19 @@ pub async fn run(kubelet: Kubelet) {
             }
             Ok(_) => {}
             Err(RecvError::Lagged(_)) => {
-                for p in store.list(kinds::pods(), None).0 {
-                    poke(&mut workers, &p);
+                // Changes were missed: every pod is looked at again, and the workers of pods
+                // deleted meanwhile are told so.
+                let pods = store.list(kinds::pods(), None).0;
+                let live: HashSet<&str> = pods.iter().map(|p| p.uid()).collect();
+                workers.retain(|uid, inbox| {
+                    let keep = live.contains(uid.as_str());
+                    if !keep {
+                        inbox.close();
+                    }
+                    keep
+                });
+                for p in &pods {
+                    poke(&mut workers, p);
                 }
             }
             Err(RecvError::Closed) => return,

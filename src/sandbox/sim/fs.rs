@@ -423,6 +423,7 @@ mod tests {
         assert_eq!(etc.read_file("hosts").unwrap(), "127.0.0.1\tlocalhost\nx\n");
         assert_eq!(fs.remove("/etc/hosts", false), Err(FsError::Busy));
         assert_eq!(fs.mkdir("/etc/hosts", true), Err(FsError::Exists));
+        assert_eq!(fs.mkdir("/etc/hosts", false), Err(FsError::Exists));
         assert_eq!(fs.read("/etc/hosts/x"), Err(FsError::NotADirectory));
         let names: Vec<_> = fs.list("/etc").unwrap().into_iter().map(|e| e.name).collect();
         assert!(names.contains(&"hosts".to_string()));

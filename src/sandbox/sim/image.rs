@@ -137,7 +137,7 @@ impl Image {
     }
 
     /// Write the image's files into a fresh root volume. Files carry the image's build date;
-    /// `/` and `/etc` are dated `created`, when the runtime set the container up.
+    /// `/` is dated `created`, when the runtime set the container up.
     pub fn populate(&self, root: &Volume, created: Timestamp) {
         static TREES: OnceLock<Mutex<HashMap<String, Node>>> = OnceLock::new();
         let trees = TREES.get_or_init(Default::default);

@@ -183,7 +183,7 @@ pub(super) fn mkdir_in(root: &mut Node, path: &[String], parents: bool, now: Tim
     match root.walk(path) {
         Ok(Node::Dir { .. }) if parents || path.is_empty() => return Ok(()),
         Ok(Node::Dir { .. }) => return Err(FsError::Exists),
-        Ok(Node::File { .. }) => return Err(if parents { FsError::Exists } else { FsError::NotADirectory }),
+        Ok(Node::File { .. }) => return Err(FsError::Exists),
         Err(_) => {}
     }
     let mut node = root;
