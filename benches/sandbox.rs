@@ -395,7 +395,8 @@ async fn main() {
             .output()
             .expect("memory benchmark");
         let text = String::from_utf8_lossy(&out.stdout);
-        for line in text.lines().filter(|l| l.starts_with("| ") && !l.starts_with("| measurement")) {
+        let rows_only = |l: &&str| l.starts_with("| ") && !l.starts_with("| measurement") && !l.starts_with("| ---");
+        for line in text.lines().filter(rows_only) {
             let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
             if let [k, v] = cells[..] {
                 rows.push((k.to_string(), v.to_string()));
