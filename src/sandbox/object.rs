@@ -164,6 +164,12 @@ fn rv_marker() -> &'static str {
     MARKER.get_or_init(|| format!("kubetutor-rv-{:016x}", rand::random::<u64>()))
 }
 
+/// The marker as the serialized field, `"resourceVersion":"<marker>"`.
+fn rv_marker_field() -> &'static str {
+    static FIELD: OnceLock<String> = OnceLock::new();
+    FIELD.get_or_init(|| format!("\"resourceVersion\":\"{}\"", rv_marker()))
+}
+
 /// An object serialized and summarised, waiting for its resourceVersion (`finish`): the store
 /// does this costly part before it takes its lock, and only puts the version in under it.
 pub struct Prepared {
@@ -207,8 +213,8 @@ impl Obj {
         value["metadata"]["resourceVersion"] = Value::String(marker.to_string());
         let mut json = serde_json::to_string(&value).unwrap_or_default();
         // The key with its value: the marker alone could also stand in a string before it.
-        let field = format!("\"resourceVersion\":\"{marker}\"");
-        let hole = json.find(&field).map(|at| at + field.len() - marker.len() - 1);
+        let field = rv_marker_field();
+        let hole = json.find(field).map(|at| at + field.len() - marker.len() - 1);
         if let Some(at) = hole {
             json.replace_range(at..at + marker.len(), "");
         }
