@@ -121,7 +121,13 @@ impl Sandbox {
         let logs = Logs::default();
         let recorder = controllers::events::Recorder::new(store.clone());
         let kubelet = kubelet::Kubelet::new(store.clone(), logs.clone(), recorder.clone());
-        let state = ApiState { store: store.clone(), logs, auth: Arc::new(auth), kubelet: kubelet.clone() };
+        let state = ApiState {
+            store: store.clone(),
+            logs,
+            auth: Arc::new(auth),
+            kubelet: kubelet.clone(),
+            decoders: Arc::new(tokio::sync::Semaphore::new(api::DECODERS)),
+        };
         let tasks = vec![
             tokio::spawn(gc::run(store.clone())).abort_handle(),
             tokio::spawn(controllers::statefulset::run(store.clone(), recorder.clone())).abort_handle(),

@@ -5,6 +5,7 @@ mod apply;
 mod cli;
 mod cluster;
 mod doctor;
+mod hardening;
 mod kubectl;
 mod kubectl_cmd;
 mod lesson;

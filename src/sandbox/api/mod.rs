@@ -11,6 +11,7 @@ mod protobuf;
 mod request;
 mod stream;
 mod watch;
+mod yaml;
 
 pub use discovery::KUBE_VERSION;
 
@@ -74,6 +75,31 @@ pub struct ApiState {
     pub auth: Arc<Auth>,
     /// The node's kubelet, for attach and exec.
     pub kubelet: super::kubelet::Kubelet,
+    /// Slots for writes with large bodies, decoded on the blocking pool ([`DECODERS`] of them).
+    pub decoders: Arc<tokio::sync::Semaphore>,
+}
+
+/// Writes with bodies up to this size are decoded where they arrive; it takes microseconds.
+pub const INLINE_BODY: usize = 64 * 1024;
+
+/// Writes with larger bodies decoded at once, each on a thread of the blocking pool, so that a
+/// few 3 MiB bodies neither stall the async workers that answer everyone else nor start a
+/// thread per request.
+pub const DECODERS: usize = 2;
+
+/// Run a write handler (decoding, admission, store) for a body of `len` bytes: inline when
+/// small, else on the blocking pool once a decoder slot is free.
+async fn decode_off_workers<F>(st: &ApiState, len: usize, f: F) -> ApiResult<Response>
+where
+    F: FnOnce() -> ApiResult<Response> + Send + 'static,
+{
+    if len <= INLINE_BODY {
+        return f();
+    }
+    let _slot = st.decoders.acquire().await.map_err(|_| ApiError::internal("the sandbox is shutting down"))?;
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|_| {
+        Err(ApiError::internal("an internal error occurred in the sandbox; the request was not applied"))
+    })
 }
 
 /// The router serving the Kubernetes API for this state.
@@ -142,13 +168,17 @@ async fn dispatch(
         }
         let content_type = request::media_type(&headers, http::header::CONTENT_TYPE);
         let b = read_body(body).await?;
-        let asked = if content_type == protobuf::MEDIA_TYPE {
-            protobuf::self_subject_access_review(&b)?
-        } else {
-            request::decode(&b, &content_type)?
-        };
-        let review = authz::self_subject_access_review(who, &asked)?;
-        return Ok(json_response(StatusCode::CREATED, &review, &[]));
+        let who = who.clone();
+        return decode_off_workers(st, b.len(), move || {
+            let asked = if content_type == protobuf::MEDIA_TYPE {
+                protobuf::self_subject_access_review(&b)?
+            } else {
+                request::decode(&b, &content_type)?
+            };
+            let review = authz::self_subject_access_review(&who, &asked)?;
+            Ok(json_response(StatusCode::CREATED, &review, &[]))
+        })
+        .await;
     }
     let route = parse_route(uri.path())?;
     let q = Query::parse(uri.query());
@@ -240,31 +270,37 @@ async fn resource(
         (Method::POST, false, None) => {
             verb_allowed(t, "create")?;
             let b = read_body(body).await?;
-            crud::create(st, t, q, headers, &b)
+            let (s2, t, q, headers) = (st.clone(), t.clone(), q.clone(), headers.clone());
+            decode_off_workers(st, b.len(), move || crud::create(&s2, &t, &q, &headers, &b)).await
         }
         (Method::POST, true, Some("binding")) => {
             let b = read_body(body).await?;
-            crud::bind(st, t, headers, &b)
+            let (s2, t, headers) = (st.clone(), t.clone(), headers.clone());
+            decode_off_workers(st, b.len(), move || crud::bind(&s2, &t, &headers, &b)).await
         }
         (Method::PUT, true, None | Some("status") | Some("scale")) => {
             verb_allowed(t, "update")?;
             let b = read_body(body).await?;
-            crud::update(st, t, q, headers, &b)
+            let (s2, t, q, headers) = (st.clone(), t.clone(), q.clone(), headers.clone());
+            decode_off_workers(st, b.len(), move || crud::update(&s2, &t, &q, &headers, &b)).await
         }
         (Method::PATCH, true, None | Some("status") | Some("scale")) => {
             verb_allowed(t, "patch")?;
             let b = read_body(body).await?;
-            crud::patch(st, t, q, headers, &b)
+            let (s2, t, q, headers) = (st.clone(), t.clone(), q.clone(), headers.clone());
+            decode_off_workers(st, b.len(), move || crud::patch(&s2, &t, &q, &headers, &b)).await
         }
         (Method::DELETE, true, None) => {
             verb_allowed(t, "delete")?;
             let b = read_body(body).await?;
-            crud::delete(st, t, q, &b)
+            let (s2, t, q) = (st.clone(), t.clone(), q.clone());
+            decode_off_workers(st, b.len(), move || crud::delete(&s2, &t, &q, &b)).await
         }
         (Method::DELETE, false, None) => {
             verb_allowed(t, "deletecollection")?;
             let b = read_body(body).await?;
-            crud::delete_collection(st, t, q, &b)
+            let (s2, t, q) = (st.clone(), t.clone(), q.clone());
+            decode_off_workers(st, b.len(), move || crud::delete_collection(&s2, &t, &q, &b)).await
         }
         _ => Err(method_not_allowed()),
     }

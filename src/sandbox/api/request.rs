@@ -29,7 +29,7 @@ pub enum Route {
 }
 
 /// A resource request: collection or object, maybe a subresource.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Target {
     pub rt: &'static ResourceType,
     /// `None` for cluster-scoped types and for lists across all namespaces.
@@ -97,7 +97,7 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Option<Route> {
 }
 
 /// Query parameters, first value wins.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Query(HashMap<String, String>);
 
 impl Query {
@@ -176,9 +176,7 @@ pub fn decode(body: &[u8], content_type: &str) -> ApiResult<Value> {
         | "application/strategic-merge-patch+json" => serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding the JSON body: {e}"))),
         t if is_yaml(t) => {
-            let v: Value = serde_yaml::from_slice(body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding the YAML body: {e}")))?;
-            Ok(v)
+            super::yaml::decode(body).map_err(|e| ApiError::bad_request(format!("error decoding the YAML body: {e}")))
         }
         other => Err(ApiError::unsupported_media_type(other)),
     }
@@ -226,5 +224,10 @@ mod tests {
         assert_eq!(decode(b"a: 1", "application/yaml").unwrap()["a"], 1);
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         assert_eq!(decode(deep.as_bytes(), "application/json").unwrap_err().code, 400);
+        let e = decode("[".repeat(100_000).as_bytes(), "application/yaml").unwrap_err();
+        assert_eq!(
+            (e.code, e.message.as_str()),
+            (400, "error decoding the YAML body: yaml: exceeded max depth of 100")
+        );
     }
 }

@@ -47,10 +47,44 @@ pub fn json_patch(doc: &Value, patch: &Value) -> ApiResult<Value> {
     }
     let ops: json_patch::Patch =
         serde_json::from_value(patch.clone()).map_err(|e| ApiError::bad_request(format!("invalid JSON patch: {e}")))?;
+    if ops.len() > MAX_JSON_PATCH_OPERATIONS {
+        return Err(ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!(
+                "Request entity too large: The allowed number of operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, got {}",
+                ops.len()
+            ),
+        ));
+    }
     let mut out = doc.clone();
-    json_patch::patch(&mut out, &ops).map_err(|e| ApiError::new(422, "Invalid", e.to_string()))?;
+    // `copy` is the one operation that grows the document beyond the patch's own size (copying
+    // a field into itself doubles it); what it copies is bounded in total, as upstream does.
+    let mut copied = 0usize;
+    for (i, op) in ops.iter().enumerate() {
+        if let json_patch::PatchOperation::Copy(c) = op {
+            copied += out.pointer(c.from.as_str()).map_or(0, |v| serde_json::to_vec(v).map_or(0, |b| b.len()));
+            if copied > MAX_COPY_BYTES {
+                return Err(ApiError::new(
+                    422,
+                    "Invalid",
+                    format!("Unable to complete the copy, the accumulated size increase of copy is {copied}, exceeding the limit {MAX_COPY_BYTES}"),
+                ));
+            }
+        }
+        json_patch::patch(&mut out, std::slice::from_ref(op)).map_err(|mut e| {
+            e.operation = i;
+            ApiError::new(422, "Invalid", e.to_string())
+        })?;
+    }
     Ok(out)
 }
+
+/// Upstream's limit on the operations of one JSON patch.
+pub const MAX_JSON_PATCH_OPERATIONS: usize = 10_000;
+
+/// What the `copy` operations of one JSON patch may copy in total: the request body limit.
+pub const MAX_COPY_BYTES: usize = 3 * 1024 * 1024;
 
 /// RFC 7386 JSON merge patch: objects merge, `null` deletes, everything else replaces.
 pub fn merge_patch(doc: &Value, patch: &Value) -> Value {
@@ -104,6 +138,29 @@ mod tests {
         assert!(e.message.contains("cannot unmarshal object"), "{}", e.message);
         let e = json_patch(&doc, &json!([{"op": "frobnicate", "path": "/a"}])).unwrap_err();
         assert_eq!(e.code, 400);
+    }
+
+    #[test]
+    fn json_patch_cost_is_bounded() {
+        // Copying a map into itself doubles it: 40 copies would make a terabyte.
+        let doc = json!({"data": {"k": "x".repeat(1000)}});
+        let ops: Vec<Value> =
+            (0..40).map(|i| json!({"op": "copy", "from": "/data", "path": format!("/data/c{i}")})).collect();
+        let e = json_patch(&doc, &Value::Array(ops)).unwrap_err();
+        assert_eq!(e.code, 422);
+        assert!(e.message.starts_with("Unable to complete the copy"), "{}", e.message);
+        // A few copies are fine.
+        let ops = json!([{"op": "copy", "from": "/data/k", "path": "/data/k2"}]);
+        assert_eq!(json_patch(&doc, &ops).unwrap()["data"]["k2"], doc["data"]["k"]);
+
+        let many = Value::Array(vec![json!({"op": "test", "path": "/data", "value": {}}); 10_001]);
+        let e = json_patch(&doc, &many).unwrap_err();
+        assert_eq!(e.code, 413);
+        assert!(e.message.ends_with("is 10000, got 10001"), "{}", e.message);
+        // A failing operation is named by its index, as before.
+        let e = json_patch(&doc, &json!([{"op": "add", "path": "/a", "value": 1}, {"op": "remove", "path": "/b"}]))
+            .unwrap_err();
+        assert!(e.message.contains("/1"), "{}", e.message);
     }
 
     #[test]

@@ -1,0 +1,109 @@
+//! The shared sandbox against an attendee who is not friendly (issue 15): every input has a
+//! bounded cost, answers with a `Status`, and leaves the sandbox serving everyone else.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use kubetutor::sandbox::{Sandbox, SandboxConfig};
+
+fn sandbox() -> Sandbox {
+    Sandbox::start(SandboxConfig { speed: f64::INFINITY, ..Default::default() }).unwrap()
+}
+
+fn request(s: &Sandbox, method: &str, path: &str, ct: &str, body: Body) -> http::Request<Body> {
+    http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", ct)
+        .header("authorization", format!("Bearer {}", s.token()))
+        .body(body)
+        .unwrap()
+}
+
+/// One request through the router in-process: status code and the JSON answer.
+async fn send(s: &Sandbox, method: &str, path: &str, ct: &str, body: impl Into<Body>) -> (u16, Value) {
+    let resp = s.router().oneshot(request(s, method, path, ct, body.into())).await.unwrap();
+    let code = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+    (code, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+const CMS: &str = "/api/v1/namespaces/default/configmaps";
+
+#[tokio::test]
+async fn deeply_nested_yaml_is_refused_before_parsing() {
+    let s = sandbox();
+    // 100,000 levels of flow nesting in 200 KB took libyaml minutes.
+    let (code, st) = send(&s, "POST", CMS, "application/yaml", "[".repeat(200_000)).await;
+    assert_eq!((code, st["kind"].as_str()), (400, Some("Status")));
+    assert_eq!(st["message"], "error decoding the YAML body: yaml: exceeded max depth of 100");
+    // The same through a server-side apply patch.
+    let (code, st) =
+        send(&s, "PATCH", &format!("{CMS}/x?fieldManager=m"), "application/apply-patch+yaml", "{a: ".repeat(50_000))
+            .await;
+    assert_eq!(code, 400);
+    assert_eq!(st["message"], "error decoding the YAML body: yaml: exceeded max depth of 100");
+    // And the sandbox answers as before.
+    let (code, _) = send(&s, "POST", CMS, "application/yaml", "metadata: {name: ok}\ndata: {k: v}\n").await;
+    assert_eq!(code, 201);
+}
+
+#[tokio::test]
+async fn yaml_alias_bombs_are_refused() {
+    let s = sandbox();
+    // 20 KB naming a 1,000-item anchor 2,000 times: two million values.
+    let bomb = format!("metadata: {{name: bomb}}\ndata: &a [{}]\nx: [{}]\n", "y, ".repeat(1000), "*a, ".repeat(2000));
+    let (code, st) = send(&s, "POST", CMS, "application/yaml", bomb).await;
+    assert_eq!(code, 400);
+    assert_eq!(st["message"], "error decoding the YAML body: yaml: document contains excessive aliasing");
+}
+
+#[tokio::test]
+async fn json_patch_copies_cannot_grow_an_object_without_bound() {
+    let s = sandbox();
+    let (code, _) = send(&s, "POST", CMS, "application/json", r#"{"metadata":{"name":"c"},"data":{"k":"v"}}"#).await;
+    assert_eq!(code, 201);
+    // Each copy of /data into itself doubles it; 64 of them would never finish.
+    let big = format!(r#"[{{"op":"add","path":"/data/k","value":"{}"}}]"#, "x".repeat(100_000));
+    assert_eq!(send(&s, "PATCH", &format!("{CMS}/c"), "application/json-patch+json", big).await.0, 200);
+    let ops: Vec<Value> =
+        (0..64).map(|i| serde_json::json!({"op": "copy", "from": "/data", "path": format!("/data/c{i}")})).collect();
+    let (code, st) =
+        send(&s, "PATCH", &format!("{CMS}/c"), "application/json-patch+json", serde_json::to_vec(&ops).unwrap()).await;
+    assert_eq!(code, 422, "{st}");
+    assert!(st["message"].as_str().unwrap().starts_with("Unable to complete the copy"), "{st}");
+}
+
+/// A write with a large body is decoded off the async workers: on a runtime with a single
+/// worker, a GET sent after a slow 3 MiB body has fully arrived is answered before that body's
+/// request is. Before, the decode ran on the worker and the GET waited for it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_large_body_does_not_stall_other_requests() {
+    let s = sandbox();
+    // A valid YAML list of 600,000 items: seconds to decode in a debug build.
+    let body = "- a\n".repeat(600_000);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(4);
+    let stream = tokio_stream::wrappers::ReceiverStream::new(rx);
+    let post = s.router().oneshot(request(&s, "POST", CMS, "application/yaml", Body::from_stream(stream)));
+    let order = Arc::new(Mutex::new(Vec::new()));
+    let o = order.clone();
+    let post = tokio::spawn(async move {
+        let resp = post.await.unwrap();
+        o.lock().unwrap().push("post");
+        resp.status().as_u16()
+    });
+    tx.send(Ok(body.into())).await.unwrap();
+    drop(tx);
+    // Let the server read the whole body and start decoding it.
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    let (code, _) = send(&s, "GET", CMS, "", Body::empty()).await;
+    assert_eq!(code, 200);
+    order.lock().unwrap().push("get");
+    assert_eq!(post.await.unwrap(), 400, "a list is not an object");
+    assert_eq!(*order.lock().unwrap(), ["get", "post"]);
+}
