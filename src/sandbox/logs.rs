@@ -1,6 +1,8 @@
 //! Container logs of simulated pods: the kubelet appends lines, `kubectl logs` (with
 //! `--previous`, `-f`, `--tail`, `--timestamps`) reads them. Kept per pod name and container,
 //! so a re-created pod starts a fresh log and a restarted container keeps its previous one.
+//! Each container instance keeps at most [`MAX_CONTAINER_LOG`]: past it the oldest lines go,
+//! as the kubelet rotates a container's log file at 10 MiB.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,13 +28,73 @@ struct Buf {
     times: Vec<(u32, Box<str>)>,
 }
 
+/// What one container instance's log may hold, counted as [`Buf::cost`] does.
+pub const MAX_CONTAINER_LOG: usize = 10 * 1024 * 1024;
+
+/// What a line costs besides its text: where it ends, and its share of times and reading.
+/// About what a line's timestamp and stream tag take in the kubelet's log files.
+const LINE_OVERHEAD: usize = 40;
+
+/// The longest line kept whole; the kubelet splits longer ones at 16 KiB as well.
+const MAX_LINE: usize = 16 * 1024;
+
 impl Buf {
-    fn push(&mut self, time: &str, line: &str) {
+    fn push(&mut self, time: &str, line: &str, cap: usize) {
+        let mut rest = line;
+        loop {
+            let mut cut = rest.len().min(MAX_LINE);
+            while !rest.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.push_one(time, &rest[..cut]);
+            rest = &rest[cut..];
+            if rest.is_empty() {
+                break;
+            }
+        }
+        if self.cost() > cap {
+            // Down to three quarters, so that dropping is rare and costs little per line.
+            self.drop_oldest(cap / 4 * 3);
+        }
+    }
+
+    fn push_one(&mut self, time: &str, line: &str) {
         if self.times.last().is_none_or(|(_, t)| &**t != time) {
             self.times.push((self.ends.len() as u32, time.into()));
         }
         self.text.push_str(line);
         self.ends.push(self.text.len() as u32);
+    }
+
+    /// Bytes this log stands for: its text and a fixed overhead per line.
+    fn cost(&self) -> usize {
+        self.text.len() + self.ends.len() * LINE_OVERHEAD
+    }
+
+    /// Drop the oldest lines until the log costs at most `target`.
+    fn drop_oldest(&mut self, target: usize) {
+        let (mut cost, mut k, mut start) = (self.cost(), 0, 0);
+        while cost > target && k < self.ends.len() {
+            let end = self.ends[k] as usize;
+            cost -= end - start + LINE_OVERHEAD;
+            start = end;
+            k += 1;
+        }
+        self.text.drain(..start);
+        self.ends.drain(..k);
+        for e in &mut self.ends {
+            *e -= start as u32;
+        }
+        // The run holding the first kept line becomes the first run.
+        let first_run = self.times.iter().rposition(|(first, _)| *first as usize <= k).unwrap_or(0);
+        self.times.drain(..first_run);
+        for (first, _) in &mut self.times {
+            *first = first.saturating_sub(k as u32);
+        }
+        if self.ends.is_empty() {
+            self.times.clear();
+        }
+        self.text.shrink_to(self.text.len() * 2);
     }
 
     fn lines(&self) -> Vec<LogLine> {
@@ -119,7 +181,7 @@ impl Logs {
             let entry = m.entry(k.clone()).or_default();
             for l in text.split_inclusive('\n') {
                 let text = l.trim_end_matches('\n');
-                entry.current.push(&time, text);
+                entry.current.push(&time, text, MAX_CONTAINER_LOG);
                 if followed {
                     lines.push(LogLine { time: time.clone(), text: text.to_string() });
                 }
@@ -185,6 +247,34 @@ mod tests {
         assert!(l.read("d", "web-0", "nginx", false).unwrap().0.is_empty());
         l.start("d", "web-0", "u2", "nginx");
         assert!(l.read("d", "web-0", "nginx", true).is_none());
+    }
+
+    #[test]
+    fn a_flooding_container_keeps_only_its_newest_lines() {
+        let l = Logs::default();
+        l.start("d", "flood", "u", "c");
+        let line = "y".repeat(1000);
+        for i in 0..30_000 {
+            l.append("d", "flood", "c", format!("t{}", i / 7), &format!("{i} {line}\n"));
+        }
+        let (lines, _) = l.read("d", "flood", "c", false).unwrap();
+        let kept: usize = lines.iter().map(|x| x.text.len() + LINE_OVERHEAD).sum();
+        assert!(kept <= MAX_CONTAINER_LOG, "{kept} bytes kept");
+        assert!(kept > MAX_CONTAINER_LOG / 2, "{kept} bytes kept");
+        // The newest lines, in order, each with its own time.
+        let last = lines.last().unwrap();
+        assert!(last.text.starts_with("29999 "));
+        assert_eq!(last.time, "t4285");
+        let first: usize = lines[0].text.split(' ').next().unwrap().parse().unwrap();
+        assert_eq!(lines.len(), 30_000 - first);
+        assert_eq!(lines[0].time, format!("t{}", first / 7));
+        let numbers: Vec<usize> = lines.iter().map(|x| x.text.split(' ').next().unwrap().parse().unwrap()).collect();
+        assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1));
+        // A line longer than 16 KiB is split, as the kubelet does.
+        l.start("d", "long", "u", "c");
+        l.append("d", "long", "c", "t".into(), &format!("{}\n", "z".repeat(40_000)));
+        let sizes: Vec<usize> = l.read("d", "long", "c", false).unwrap().0.iter().map(|x| x.text.len()).collect();
+        assert_eq!(sizes, [16_384, 16_384, 7_232]);
     }
 
     #[tokio::test]

@@ -107,3 +107,43 @@ async fn a_large_body_does_not_stall_other_requests() {
     assert_eq!(post.await.unwrap(), 400, "a list is not an object");
     assert_eq!(*order.lock().unwrap(), ["get", "post"]);
 }
+
+fn pod(name: &str, script: &str) -> k8s_openapi::api::core::v1::Pod {
+    serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name},
+        "spec": {"restartPolicy": "Never", "containers": [
+            {"name": name, "image": "alpine:3.8", "command": ["sh", "-c", script]}]}
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_flooding_container_keeps_a_bounded_log_that_kubectl_logs_still_reads() {
+    use kubetutor::sandbox::logs::MAX_CONTAINER_LOG;
+    let s = sandbox();
+    let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::default_namespaced(s.client());
+    let script = r#"y=yyyyyyyyyy; y=$y$y$y$y$y$y$y$y$y$y; y=$y$y$y$y$y$y$y$y$y$y
+        i=0; while true; do i=$((i+1)); echo "$i $y"; done"#;
+    pods.create(&Default::default(), &pod("flood", script)).await.unwrap();
+    let first_kept = |s: &Sandbox| {
+        let (lines, _) = s.logs().read("default", "flood", "flood", false)?;
+        let first: u64 = lines.first()?.text.split(' ').next()?.parse().ok()?;
+        Some((first, lines))
+    };
+    // Wait until the oldest lines have gone: the log has been full at least twice over.
+    let lines = super::support::eventually(120, "the flood's oldest lines to be dropped", || {
+        let got = first_kept(&s).filter(|(first, _)| *first > 15_000).map(|(_, l)| l);
+        async move { got }
+    })
+    .await;
+    let kept: usize = lines.iter().map(|l| l.text.len()).sum();
+    assert!(kept <= MAX_CONTAINER_LOG, "{kept} bytes kept");
+    // `kubectl logs --tail=2` reads the newest lines.
+    let tail = pods.logs("flood", &kube::api::LogParams { tail_lines: Some(2), ..Default::default() }).await.unwrap();
+    let numbers: Vec<u64> =
+        tail.lines().map(|l| l.split(' ').next().unwrap().parse().unwrap_or_else(|_| panic!("{l:.80}"))).collect();
+    assert_eq!(numbers.len(), 2);
+    assert_eq!(numbers[1], numbers[0] + 1);
+    assert!(numbers[0] > 15_000);
+    pods.delete("flood", &Default::default()).await.unwrap();
+}
