@@ -147,3 +147,98 @@ async fn a_flooding_container_keeps_a_bounded_log_that_kubectl_logs_still_reads(
     assert!(numbers[0] > 15_000);
     pods.delete("flood", &Default::default()).await.unwrap();
 }
+
+/// Run a pod's script to its end; its phase and its log.
+async fn run_to_end(s: &Sandbox, name: &str, script: &str, volumes: Value) -> (String, String) {
+    use k8s_openapi::api::core::v1::Pod;
+    let pods: kube::Api<Pod> = kube::Api::default_namespaced(s.client());
+    let mut p = serde_json::to_value(pod(name, script)).unwrap();
+    if let Value::Array(v) = &volumes {
+        if !v.is_empty() {
+            p["spec"]["volumes"] = volumes.clone();
+            p["spec"]["containers"][0]["volumeMounts"] = serde_json::json!([{"name": "data", "mountPath": "/data"}]);
+        }
+    }
+    pods.create(&Default::default(), &serde_json::from_value(p).unwrap()).await.unwrap();
+    let phase = super::support::eventually(120, "the pod to end", || {
+        let pods = pods.clone();
+        async move {
+            let p = pods.get(name).await.ok()?;
+            let phase = p.status?.phase?;
+            matches!(phase.as_str(), "Succeeded" | "Failed").then_some(phase)
+        }
+    })
+    .await;
+    (phase, pods.logs(name, &Default::default()).await.unwrap())
+}
+
+const DOUBLING: &str = r#"echo 0123456789abcdef > $F
+i=0
+while [ $i -lt 40 ]; do
+  cat $F $F > $F.2 || { echo "stopped at $i"; break; }
+  mv $F.2 $F
+  i=$((i+1))
+done
+wc -c $F"#;
+
+fn size_in(log: &str) -> u64 {
+    log.lines().last().unwrap().split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_container_writable_layer_fills_up_with_enospc() {
+    let s = sandbox();
+    // Doubling a file 40 times would make 16 TiB.
+    let (phase, log) = run_to_end(&s, "double", &DOUBLING.replace("$F", "/tmp/f"), Value::Null).await;
+    assert_eq!(phase, "Succeeded", "{log}");
+    assert!(log.contains("No space left on device"), "{log}");
+    assert!(log.contains("stopped at"), "{log}");
+    let size = size_in(&log);
+    assert!((16 << 20..=kubetutor::sandbox::kubelet::WRITABLE_LAYER).contains(&size), "{size}");
+}
+
+#[tokio::test]
+async fn a_claim_holds_no_more_than_its_capacity_and_an_empty_dir_its_size_limit() {
+    let s = sandbox();
+    let pvcs: kube::Api<k8s_openapi::api::core::v1::PersistentVolumeClaim> = kube::Api::default_namespaced(s.client());
+    let claim = serde_json::json!({"metadata": {"name": "small"}, "spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Mi"}}}});
+    pvcs.create(&Default::default(), &serde_json::from_value(claim).unwrap()).await.unwrap();
+    let doubling = DOUBLING.replace("$F", "/data/f");
+    let vol = serde_json::json!([{"name": "data", "persistentVolumeClaim": {"claimName": "small"}}]);
+    let (_, log) = run_to_end(&s, "claim", &doubling, vol).await;
+    assert!(log.contains("No space left on device"), "{log}");
+    assert!((256 << 10..=1 << 20).contains(&size_in(&log)), "{log}");
+
+    let vol = serde_json::json!([{"name": "data", "emptyDir": {"sizeLimit": "2Mi"}}]);
+    let (_, log) = run_to_end(&s, "scratch", &doubling, vol).await;
+    assert!(log.contains("No space left on device"), "{log}");
+    assert!((512 << 10..=2 << 20).contains(&size_in(&log)), "{log}");
+}
+
+#[tokio::test]
+async fn a_namespace_cannot_take_more_than_its_share_of_the_disk() {
+    use kubetutor::sandbox::kubelet::NAMESPACE_DISK;
+    let s = sandbox();
+    // Three 64 MiB layers would be 192 MiB: the namespace's 128 MiB runs out first.
+    let mut total = 0;
+    for n in ["d1", "d2", "d3"] {
+        let (_, log) = run_to_end(&s, n, &DOUBLING.replace("$F", "/tmp/f"), Value::Null).await;
+        assert!(log.contains("No space left on device"), "{log}");
+        total += size_in(&log);
+    }
+    assert!(total <= NAMESPACE_DISK, "{total}");
+    assert!(total >= NAMESPACE_DISK / 2, "{total}");
+}
+
+#[tokio::test]
+async fn a_shell_cannot_grow_its_variables_or_pipes_without_bound() {
+    let s = sandbox();
+    let (phase, log) = run_to_end(&s, "vars", "a=x; while true; do a=$a$a; done", Value::Null).await;
+    assert_eq!(phase, "Failed");
+    assert!(log.ends_with("sh: out of memory\n"), "{log}");
+    // A pipe whose reader never comes: the writer stops as if the reader had gone.
+    let script = "y=yyyyyyyyyy; y=$y$y$y$y$y$y$y$y$y$y; y=$y$y$y$y$y$y$y$y$y$y\nwhile true; do echo $y; done | head -n 1 | wc -c; echo done";
+    let (phase, log) = run_to_end(&s, "pipe", script, Value::Null).await;
+    assert_eq!((phase.as_str(), log.as_str()), ("Succeeded", "1001\ndone\n"));
+}

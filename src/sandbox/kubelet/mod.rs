@@ -23,7 +23,19 @@ use super::clock::Clock;
 use super::controllers::events::Recorder;
 use super::logs::Logs;
 use super::resources::kinds;
+use super::sim::fs::Pool;
 use super::sim::{ContainerFs, Volume};
+
+/// The node's disk for one namespace: every file its containers write, in their writable
+/// layers and in its volumes, comes out of this. The files are held in memory, so this bounds
+/// what one workshop attendee can make the sandbox hold.
+pub const NAMESPACE_DISK: u64 = 128 * 1024 * 1024;
+
+/// A container's writable layer (what it writes outside its volumes).
+pub const WRITABLE_LAYER: u64 = 64 * 1024 * 1024;
+
+/// The kubelet's files of a pod (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`).
+pub const POD_ETC: u64 = 1024 * 1024;
 use super::store::{Obj, Store};
 
 /// A running nginx, reachable on its pod IP.
@@ -53,6 +65,8 @@ pub(crate) struct Inner {
     pub clock: Clock,
     /// Volume contents by PersistentVolume name: they live as long as the volume.
     volumes: Mutex<HashMap<String, Volume>>,
+    /// Each namespace's share of the node's disk, which all its volumes and containers draw from.
+    disks: Mutex<HashMap<String, Arc<Pool>>>,
     /// nginx servers by pod IP.
     servers: Mutex<HashMap<String, Vec<Server>>>,
     ips: Mutex<IpPool>,
@@ -87,6 +101,7 @@ impl Kubelet {
                 recorder,
                 clock,
                 volumes: Mutex::default(),
+                disks: Mutex::default(),
                 servers: Mutex::default(),
                 ips: Mutex::new(IpPool { next: 2, used: HashSet::new() }),
                 pulled: Mutex::default(),
@@ -119,10 +134,20 @@ impl Kubelet {
         matches!(parts[..], [10, 244, a, b] if lock(&self.inner.ips).used.contains(&((a << 8) | b)))
     }
 
-    /// The data of a PersistentVolume, made empty the first time it is mounted.
-    pub(crate) fn volume(&self, pv: &str) -> Volume {
+    /// The data of a PersistentVolume, made empty the first time it is mounted (by a pod in
+    /// `ns`, whose disk it draws from), holding at most `capacity` bytes.
+    pub(crate) fn volume(&self, pv: &str, ns: &str, capacity: u64) -> Volume {
         let now = self.inner.clock.now();
-        lock(&self.inner.volumes).entry(pv.to_string()).or_insert_with(|| Volume::at(now)).clone()
+        let disk = self.disk(ns);
+        lock(&self.inner.volumes)
+            .entry(pv.to_string())
+            .or_insert_with(|| Volume::limited(now, capacity, Some(disk)))
+            .clone()
+    }
+
+    /// A namespace's share of the node's disk ([`NAMESPACE_DISK`] bytes).
+    pub(crate) fn disk(&self, ns: &str) -> Arc<Pool> {
+        lock(&self.inner.disks).entry(ns.to_string()).or_insert_with(|| Pool::new(NAMESPACE_DISK)).clone()
     }
 
     pub(crate) fn add_server(&self, ip: &str, s: Server) {

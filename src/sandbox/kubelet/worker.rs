@@ -55,7 +55,7 @@ impl Drop for Worker {
 
 pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, inbox: Arc<Inbox>) {
     let now = k.inner.clock.now_rfc3339();
-    let etc = Volume::at(k.inner.clock.now());
+    let etc = Volume::limited(k.inner.clock.now(), super::POD_ETC, Some(k.disk(&ns)));
     let mut w = Worker {
         k,
         ns,

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::image::Image;
+pub use super::volume::Pool;
 pub use super::volume::{components, join, Volume};
-use super::volume::{mkdir_in, read_in, write_in, Node};
+use super::volume::{freed, mkdir_in, read_in, write_in, Node};
 
 /// Why a file operation failed; `Display` is the C library's `strerror` text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +31,9 @@ pub enum FsError {
     Busy,
     #[error("Invalid cross-device link")]
     CrossDevice,
+    /// A volume or a container's writable layer is full (ENOSPC).
+    #[error("No space left on device")]
+    NoSpace,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +146,7 @@ impl ContainerFs {
         let now = (self.clock)();
         let file = matches!(volume.lock().walk(&sub), Ok(Node::File { .. }));
         if !file {
-            mkdir_in(&mut volume.lock(), &sub, true, now)?;
+            mkdir_in(&mut volume.lock(), &volume, &sub, true, now)?;
         }
         {
             // The runtime creates the mount point: a directory, or an empty file for a file.
@@ -150,15 +154,15 @@ impl ContainerFs {
             let mut guard = place.volume.lock();
             if file {
                 if let Some((_, dir)) = place.inner.split_last() {
-                    mkdir_in(&mut guard, dir, true, now)?;
+                    mkdir_in(&mut guard, place.volume, dir, true, now)?;
                 }
                 match guard.walk(&place.inner) {
                     Ok(Node::File { .. }) => {}
                     Ok(Node::Dir { .. }) => return Err(FsError::IsADirectory),
-                    Err(_) => write_in(&mut guard, &place.inner, "", WriteMode::Append, now)?,
+                    Err(_) => write_in(&mut guard, place.volume, &place.inner, "", WriteMode::Append, now)?,
                 }
             } else {
-                mkdir_in(&mut guard, &place.inner, true, now)?;
+                mkdir_in(&mut guard, place.volume, &place.inner, true, now)?;
             }
         }
         Arc::make_mut(&mut self.mounts).push(Mount { at, volume, sub_path: sub, read_only });
@@ -205,7 +209,7 @@ impl ContainerFs {
         if place.read_only {
             return Err(FsError::ReadOnly);
         }
-        write_in(&mut guard, &place.inner, data, mode, (self.clock)())
+        write_in(&mut guard, place.volume, &place.inner, data, mode, (self.clock)())
     }
 
     pub fn stat(&self, path: &str) -> Result<Metadata, FsError> {
@@ -267,7 +271,7 @@ impl ContainerFs {
                 Err(_) => Err(FsError::ReadOnly),
             };
         }
-        mkdir_in(&mut guard, &place.inner, parents, (self.clock)())
+        mkdir_in(&mut guard, place.volume, &place.inner, parents, (self.clock)())
     }
 
     /// Remove a file, an empty directory, or with `recursive` a whole tree.
@@ -289,7 +293,9 @@ impl ContainerFs {
             Some(Node::Dir { entries: sub, .. }) if !recursive && !sub.is_empty() => return Err(FsError::NotEmpty),
             Some(_) => {}
         }
-        entries.remove(name);
+        if let Some(gone) = entries.remove(name) {
+            let _ = place.volume.charge(freed(&gone));
+        }
         *dir_mtime = now;
         Ok(())
     }
@@ -328,7 +334,9 @@ impl ContainerFs {
         };
         let (entries, mtime, name) = guard.parent_mut(&b.inner)?;
         *mtime = now;
-        entries.insert(name.clone(), node);
+        if let Some(replaced) = entries.insert(name.clone(), node) {
+            let _ = a.volume.charge(freed(&replaced));
+        }
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! shares that image's files until it changes them (10,000 nginx pods cost one nginx tree).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use jiff::Timestamp;
@@ -70,10 +71,84 @@ impl Node {
     }
 }
 
+/// What a directory takes on disk, and a file besides its data (an inode and a block): so
+/// that `mkdir` and `touch` in a loop fill a volume as they would a real one.
+const DIR_COST: i64 = 4096;
+const FILE_COST: i64 = 512;
+
+impl Node {
+    /// What this file or tree takes, as [`Space`] counts it.
+    fn cost(&self) -> i64 {
+        match self {
+            Node::File { data, .. } => data.len() as i64 + FILE_COST,
+            Node::Dir { entries, .. } => DIR_COST + entries.values().map(Node::cost).sum::<i64>(),
+        }
+    }
+}
+
+/// Bytes shared by several volumes: a namespace's share of the node's disk, so that one
+/// namespace cannot take the memory behind every volume of the sandbox.
+#[derive(Debug)]
+pub struct Pool {
+    used: AtomicI64,
+    limit: i64,
+}
+
+impl Pool {
+    pub fn new(limit: u64) -> Arc<Pool> {
+        Arc::new(Pool { used: AtomicI64::new(0), limit: limit.min(i64::MAX as u64) as i64 })
+    }
+    pub fn used(&self) -> u64 {
+        self.used.load(Ordering::Relaxed).max(0) as u64
+    }
+}
+
+/// How much a volume holds and may hold: its own limit (a claim's capacity, an emptyDir's
+/// `sizeLimit`, a container's writable layer) and the pool it draws from. Only changes are
+/// counted: a container's root starts at zero with its image's files, which are shared.
+#[derive(Debug)]
+struct Space {
+    used: AtomicI64,
+    limit: i64,
+    pool: Option<Arc<Pool>>,
+}
+
+impl Space {
+    /// Change the usage by `delta` (negative when freeing), or fail with ENOSPC if it grows
+    /// past this volume's limit or its pool's. Called with the volume locked.
+    fn charge(&self, delta: i64) -> Result<(), FsError> {
+        let used = self.used.load(Ordering::Relaxed);
+        // Removing image files frees nothing real: usage never goes below zero.
+        let new = used.saturating_add(delta).max(0);
+        if delta > 0 && new > self.limit {
+            return Err(FsError::NoSpace);
+        }
+        let change = new - used;
+        if let Some(pool) = &self.pool {
+            let before = pool.used.fetch_add(change, Ordering::Relaxed);
+            if change > 0 && before + change > pool.limit {
+                pool.used.fetch_sub(change, Ordering::Relaxed);
+                return Err(FsError::NoSpace);
+            }
+        }
+        self.used.store(new, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+impl Drop for Space {
+    fn drop(&mut self) {
+        if let Some(pool) = &self.pool {
+            pool.used.fetch_sub(*self.used.get_mut(), Ordering::Relaxed);
+        }
+    }
+}
+
 /// A shared directory tree; clones are handles to the same files.
 #[derive(Debug, Clone)]
 pub struct Volume {
     root: Arc<Mutex<Node>>,
+    space: Arc<Space>,
 }
 
 impl Default for Volume {
@@ -89,7 +164,24 @@ impl Volume {
     }
 
     pub fn at(created: Timestamp) -> Self {
-        Volume { root: Arc::new(Mutex::new(Node::dir(created))) }
+        Volume::limited(created, u64::MAX, None)
+    }
+
+    /// An empty volume that holds at most `limit` bytes, drawn from `pool` if given; writes
+    /// past either fail with ENOSPC.
+    pub fn limited(created: Timestamp, limit: u64, pool: Option<Arc<Pool>>) -> Self {
+        let space = Space { used: AtomicI64::new(0), limit: limit.min(i64::MAX as u64) as i64, pool };
+        Volume { root: Arc::new(Mutex::new(Node::dir(created))), space: Arc::new(space) }
+    }
+
+    /// Bytes written to this volume since it was made (files, and a block per directory).
+    pub fn used(&self) -> u64 {
+        self.space.used.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// Account for a change of `delta` bytes made under this volume's lock.
+    pub(super) fn charge(&self, delta: i64) -> Result<(), FsError> {
+        self.space.charge(delta)
     }
 
     /// Whether both handles are the same volume.
@@ -116,9 +208,9 @@ impl Volume {
     pub fn put_file(&self, path: &str, data: &str, now: Timestamp) -> Result<(), FsError> {
         let parts = components(path);
         if let Some((_, dir)) = parts.split_last() {
-            mkdir_in(&mut self.lock(), dir, true, now)?;
+            mkdir_in(&mut self.lock(), self, dir, true, now)?;
         }
-        write_in(&mut self.lock(), &parts, data, WriteMode::Truncate, now)
+        write_in(&mut self.lock(), self, &parts, data, WriteMode::Truncate, now)
     }
 
     pub fn read_file(&self, path: &str) -> Result<String, FsError> {
@@ -127,7 +219,7 @@ impl Volume {
 
     /// Create a directory and its parents (`mkdir -p`) dated `now`.
     pub fn put_dir(&self, path: &str, now: Timestamp) -> Result<(), FsError> {
-        mkdir_in(&mut self.lock(), &components(path), true, now)
+        mkdir_in(&mut self.lock(), self, &components(path), true, now)
     }
 
     /// Set a file's or directory's modification time.
@@ -146,8 +238,10 @@ pub(super) fn read_in(root: &Node, path: &[String]) -> Result<String, FsError> {
     }
 }
 
+/// Write a file of the tree `root` locked from `volume`, whose space it is charged to.
 pub(super) fn write_in(
     root: &mut Node,
+    volume: &Volume,
     path: &[String],
     data: &str,
     mode: WriteMode,
@@ -161,6 +255,8 @@ pub(super) fn write_in(
         Some(Node::Dir { .. }) => Err(FsError::IsADirectory),
         Some(Node::File { .. }) if mode == WriteMode::CreateNew => Err(FsError::Exists),
         Some(Node::File { data: old, mtime }) => {
+            let kept = if mode == WriteMode::Truncate { 0 } else { old.len() };
+            volume.charge((kept + data.len()) as i64 - old.len() as i64)?;
             let old = Arc::make_mut(old);
             if mode == WriteMode::Truncate {
                 old.clear();
@@ -170,6 +266,7 @@ pub(super) fn write_in(
             Ok(())
         }
         None => {
+            volume.charge(data.len() as i64 + FILE_COST)?;
             entries.insert(name.clone(), Node::File { data: Arc::new(data.to_string()), mtime: now });
             *dir_mtime = now;
             Ok(())
@@ -177,7 +274,13 @@ pub(super) fn write_in(
     }
 }
 
-pub(super) fn mkdir_in(root: &mut Node, path: &[String], parents: bool, now: Timestamp) -> Result<(), FsError> {
+pub(super) fn mkdir_in(
+    root: &mut Node,
+    volume: &Volume,
+    path: &[String],
+    parents: bool,
+    now: Timestamp,
+) -> Result<(), FsError> {
     // An existing path is answered without touching the tree: writing through a shared
     // directory would copy it (every container's /etc, say, shares its image's).
     match root.walk(path) {
@@ -197,6 +300,7 @@ pub(super) fn mkdir_in(root: &mut Node, path: &[String], parents: bool, now: Tim
             if !parents && !last {
                 return Err(FsError::NotFound);
             }
+            volume.charge(DIR_COST)?;
             entries.insert(name.clone(), Node::dir(now));
             *mtime = now;
         } else if last && !parents {
@@ -208,6 +312,11 @@ pub(super) fn mkdir_in(root: &mut Node, path: &[String], parents: bool, now: Tim
         Node::Dir { .. } => Ok(()),
         Node::File { .. } => Err(if parents { FsError::Exists } else { FsError::NotADirectory }),
     }
+}
+
+/// What removing `node` frees.
+pub(super) fn freed(node: &Node) -> i64 {
+    -node.cost()
 }
 
 /// Path components after resolving `.` and `..` (no symlinks exist here); relative paths

@@ -4,7 +4,7 @@
 //! Every problem is collected, so a 422 names all the fields at once.
 
 mod decoding;
-mod names;
+pub mod names;
 mod pod;
 
 use serde_json::{json, Value};

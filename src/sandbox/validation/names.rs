@@ -125,9 +125,51 @@ pub fn is_quantity(s: &str) -> bool {
         })
 }
 
+/// A quantity in bytes (`1Gi`, `500M`, `1e9`), rounded down; `None` if it is not one or is
+/// negative. Fractions of the binary and decimal suffixes are allowed (`1.5Gi`).
+pub fn quantity_bytes(s: &str) -> Option<u64> {
+    if !is_quantity(s) || s.starts_with('-') {
+        return None;
+    }
+    let s = s.trim_start_matches('+');
+    let digits = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let (number, suffix) = s.split_at(digits);
+    let number: f64 = number.parse().ok()?;
+    let scale: f64 = match suffix {
+        "" => 1.0,
+        "Ki" => 1024.0,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        e => 10f64.powi(e[1..].parse::<i32>().ok()?.clamp(-400, 400)),
+    };
+    Some((number * scale).min(u64::MAX as f64) as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_in_bytes() {
+        assert_eq!(quantity_bytes("1Gi"), Some(1 << 30));
+        assert_eq!(quantity_bytes("1.5Mi"), Some(3 << 19));
+        assert_eq!(quantity_bytes("500M"), Some(500_000_000));
+        assert_eq!(quantity_bytes("1e3"), Some(1000));
+        assert_eq!(quantity_bytes("-1Gi"), None);
+        assert_eq!(quantity_bytes("1GB"), None);
+    }
 
     #[test]
     fn names() {

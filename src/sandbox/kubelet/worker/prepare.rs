@@ -12,8 +12,10 @@ use crate::sandbox::catalogue;
 use crate::sandbox::dns::CLUSTER_DOMAIN;
 use crate::sandbox::kubelet::host::ContainerHost;
 use crate::sandbox::kubelet::status::State;
+use crate::sandbox::kubelet::WRITABLE_LAYER;
 use crate::sandbox::resources::kinds;
 use crate::sandbox::sim::{image as simimage, ContainerFs, Volume};
+use crate::sandbox::validation::names::quantity_bytes;
 
 impl Worker {
     /// /etc/hosts, /etc/hostname and /etc/resolv.conf, as the kubelet writes them.
@@ -111,7 +113,7 @@ impl Worker {
     fn container_fs(&mut self, pod: &Value, spec: &Value) -> ContainerFs {
         let image = spec["image"].as_str().unwrap_or("");
         let clock = self.k.inner.clock;
-        let root = Volume::at(clock.now());
+        let root = Volume::limited(clock.now(), WRITABLE_LAYER, Some(self.k.disk(&self.ns)));
         let parsed = simimage::Image::shared(image);
         parsed.populate(&root, clock.now());
         let mut fs = ContainerFs::new(root, parsed).with_clock(move || clock.now());
@@ -134,15 +136,20 @@ impl Worker {
     fn volume_for(&mut self, v: &Value) -> Volume {
         let now = self.k.inner.clock.now();
         if let Some(claim) = v.pointer("/persistentVolumeClaim/claimName").and_then(Value::as_str) {
-            let pv = self
-                .k
-                .inner
-                .store
-                .get(kinds::pvcs(), &self.ns, claim)
-                .and_then(|c| c.pointer("/spec/volumeName").and_then(Value::as_str).map(str::to_string));
+            let pvc = self.k.inner.store.get(kinds::pvcs(), &self.ns, claim);
+            let pv = pvc.as_ref().and_then(|c| c.pointer("/spec/volumeName").and_then(Value::as_str));
+            // The claim's size: what was provisioned, else what it asks for.
+            let capacity = pvc
+                .as_ref()
+                .and_then(|c| {
+                    c.pointer("/status/capacity/storage").or_else(|| c.pointer("/spec/resources/requests/storage"))
+                })
+                .and_then(Value::as_str)
+                .and_then(quantity_bytes)
+                .unwrap_or(u64::MAX);
             return match pv {
-                Some(pv) => self.k.volume(&pv),
-                None => Volume::at(now),
+                Some(pv) => self.k.volume(pv, &self.ns, capacity),
+                None => Volume::limited(now, WRITABLE_LAYER, Some(self.k.disk(&self.ns))),
             };
         }
         if let Some(cm) = v.pointer("/configMap/name").and_then(Value::as_str) {
@@ -155,7 +162,10 @@ impl Worker {
             return vol;
         }
         let name = v["name"].as_str().unwrap_or("").to_string();
-        self.empty_dirs.entry(name).or_insert_with(|| Volume::at(now)).clone()
+        let limit =
+            v.pointer("/emptyDir/sizeLimit").and_then(Value::as_str).and_then(quantity_bytes).unwrap_or(u64::MAX);
+        let disk = self.k.disk(&self.ns);
+        self.empty_dirs.entry(name).or_insert_with(|| Volume::limited(now, limit, Some(disk))).clone()
     }
 
     fn env_for(&self, pod: &Value, spec: &Value) -> Vec<(String, String)> {

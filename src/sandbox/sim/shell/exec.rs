@@ -35,6 +35,9 @@ pub(super) enum Flow {
     Continue(u32),
 }
 
+/// What the pipes and command substitutions of one shell may hold at once.
+pub(super) const MAX_CAPTURE: usize = 8 << 20;
+
 pub(super) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 pub(super) struct Interp<'a, H: Host> {
@@ -52,6 +55,8 @@ pub(super) struct Interp<'a, H: Host> {
     pub depth: usize,
     /// Status of the last `$(...)`, which a command of only assignments returns.
     pub subst_status: Option<i32>,
+    /// A write to a redirected file failed (the volume is full): the command says so and fails.
+    pub write_error: Option<FsError>,
 }
 
 impl<'a, H: Host> Interp<'a, H> {
@@ -67,6 +72,7 @@ impl<'a, H: Host> Interp<'a, H> {
             loops: 0,
             depth: 0,
             subst_status: None,
+            write_error: None,
         }
     }
 
@@ -82,12 +88,27 @@ impl<'a, H: Host> Interp<'a, H> {
         match dest {
             Dest::Term(stream) => self.output.write(stream, text),
             Dest::Capture(i) => {
+                // Pipes and `$(...)` are read only when the writer ends: past MAX_CAPTURE in
+                // all, the writer ends as if its reader had gone (SIGPIPE), keeping what fits.
+                let held: usize = self.captures.iter().map(String::len).sum();
+                let room = MAX_CAPTURE.saturating_sub(held);
                 if let Some(buf) = self.captures.get_mut(i) {
-                    buf.push_str(text);
+                    if text.len() <= room {
+                        buf.push_str(text);
+                    } else {
+                        let mut cut = room;
+                        while !text.is_char_boundary(cut) {
+                            cut -= 1;
+                        }
+                        buf.push_str(&text[..cut]);
+                        self.flow = Flow::Exit(141);
+                    }
                 }
             }
             Dest::File(path) => {
-                let _ = self.host.fs().write(&path, text, WriteMode::Append);
+                if let Err(e) = self.host.fs().write(&path, text, WriteMode::Append) {
+                    self.write_error.get_or_insert(e);
+                }
             }
             Dest::Null => {}
         }
@@ -200,6 +221,16 @@ impl<'a, H: Host> Interp<'a, H> {
     }
 
     async fn run_pipeline(&mut self, pipeline: &Pipeline) -> i32 {
+        let status = self.run_pipeline_inner(pipeline).await;
+        if std::mem::take(&mut self.sh.out_of_memory) {
+            self.shell_error(None, "out of memory");
+            self.flow = Flow::Exit(2);
+            return 2;
+        }
+        status
+    }
+
+    async fn run_pipeline_inner(&mut self, pipeline: &Pipeline) -> i32 {
         if pipeline.negate {
             self.cond += 1;
         }
@@ -382,7 +413,13 @@ impl<'a, H: Host> Interp<'a, H> {
             self.sh.set(name, value);
             self.sh.export(name);
         }
-        let status = self.dispatch(&argv).await;
+        let mut status = self.dispatch(&argv).await;
+        if let Some(e) = self.write_error.take() {
+            self.err(&format!("{}: write error: {e}\n", argv[0]));
+            // That message may not fit either; it is not the next command's failure.
+            self.write_error = None;
+            status = 1;
+        }
         if let Some(vars) = saved {
             self.sh.vars = vars;
         }

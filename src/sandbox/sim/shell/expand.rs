@@ -5,6 +5,9 @@ use super::super::Host;
 use super::ast::{ParamOp, Part, Script, Word};
 use super::exec::{Boxed, Dest, Flow, Frame, Interp};
 
+/// The longest word an expansion may make (a shell's memory is the sandbox's).
+const MAX_WORD: usize = 4 << 20;
+
 fn sep(prefix: &str) -> &'static str {
     if prefix.is_empty() || prefix.ends_with('/') {
         ""
@@ -115,8 +118,16 @@ impl<'a, H: Host> Interp<'a, H> {
     }
 
     async fn expand_pieces(&mut self, word: &Word) -> Vec<(String, Kind)> {
-        let mut out = Vec::new();
+        let mut out: Vec<(String, Kind)> = Vec::new();
+        let mut len = 0;
         for part in word {
+            // `$a$a$a...` of a large `a`: stop before the word outgrows a shell's memory.
+            len += out.last().map_or(0, |(t, _)| t.len());
+            if len > MAX_WORD {
+                self.sh.out_of_memory = true;
+                out.clear();
+                break;
+            }
             match part {
                 Part::Lit(s) => out.push((s.clone(), Kind::Literal)),
                 Part::Quoted(s) => out.push((s.clone(), Kind::Quoted)),
@@ -140,6 +151,10 @@ impl<'a, H: Host> Interp<'a, H> {
                     out.push((value, kind_of(*quoted)));
                 }
             }
+        }
+        if out.iter().map(|(t, _)| t.len()).sum::<usize>() > MAX_WORD {
+            self.sh.out_of_memory = true;
+            out.clear();
         }
         out
     }

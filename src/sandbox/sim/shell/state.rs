@@ -32,7 +32,16 @@ pub(super) struct Shell {
     pub line: usize,
     /// Lines read before the current script (an interactive dash numbers its messages).
     pub line_base: usize,
+    /// An assignment or expansion went past what a shell may hold; the interpreter stops
+    /// the shell with `out of memory` after the command.
+    pub out_of_memory: bool,
 }
+
+/// What the variables of one shell may hold in all, and how many there may be. A simulated
+/// container's memory is the sandbox's: `a=$a$a` in a loop must stop, as it would at a
+/// container's memory limit.
+pub const MAX_VAR_BYTES: usize = 4 << 20;
+pub const MAX_VARS: usize = 10_000;
 
 impl Shell {
     pub fn new(env: Vec<(String, String)>, hostname: &str, arg0: &str, userland: Userland) -> Self {
@@ -50,6 +59,7 @@ impl Shell {
             width: 80,
             line: 1,
             line_base: 0,
+            out_of_memory: false,
         };
         for (k, v) in env {
             sh.set(&k, &v);
@@ -84,6 +94,12 @@ impl Shell {
     }
 
     pub fn set(&mut self, name: &str, value: &str) {
+        let others: usize = self.vars.iter().filter(|v| v.name != name).map(|v| v.name.len() + v.value.len()).sum();
+        let new = !self.vars.iter().any(|v| v.name == name);
+        if others + name.len() + value.len() > MAX_VAR_BYTES || (new && self.vars.len() >= MAX_VARS) {
+            self.out_of_memory = true;
+            return;
+        }
         match self.vars.iter_mut().find(|v| v.name == name) {
             Some(v) => v.value = value.to_string(),
             None => self.vars.push(Var { name: name.into(), value: value.into(), exported: false }),
