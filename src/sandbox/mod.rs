@@ -21,6 +21,7 @@ pub mod openapi;
 pub mod patch;
 pub mod resources;
 pub mod selector;
+pub mod server;
 pub mod sim;
 pub mod store;
 pub mod table;
@@ -30,12 +31,11 @@ pub mod validation;
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::task::{AbortHandle, JoinSet};
-use tower::ServiceExt;
+use tokio::task::AbortHandle;
+
+pub use server::{serve, serve_with, ConnLimits};
 
 use api::{ApiState, Auth, Identity};
 use clock::Clock;
@@ -204,71 +204,6 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
-        }
-    }
-}
-
-/// Serve `router` over TLS on `listener` until `shutdown` resolves: a task per connection
-/// (HTTP/1.1 with upgrades). On shutdown, connections finish their requests; open watches get
-/// half a second, then are dropped, so shutdown never hangs on a long watch.
-pub async fn serve(
-    listener: TcpListener,
-    router: axum::Router,
-    tls: tokio_rustls::TlsAcceptor,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut conns = JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => break,
-            accepted = listener.accept() => {
-                let tcp = match accepted {
-                    Ok((tcp, _)) => tcp,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off instead of spinning.
-                        tracing::warn!("accept failed: {e}");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = tcp.set_nodelay(true);
-                conns.spawn(connection(tcp, tls.clone(), router.clone(), stop_rx.clone()));
-            }
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    let _ = stop_tx.send(true);
-    let drain = async { while conns.join_next().await.is_some() {} };
-    let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
-    conns.abort_all();
-    Ok(())
-}
-
-async fn connection(
-    tcp: tokio::net::TcpStream,
-    tls: tokio_rustls::TlsAcceptor,
-    router: axum::Router,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    // A client that never finishes its handshake must not hold a task forever.
-    let stream = match tokio::time::timeout(Duration::from_secs(10), tls.accept(tcp)).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
-            tracing::debug!("TLS handshake failed: {e}");
-            return;
-        }
-        Err(_) => return,
-    };
-    let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| router.clone().oneshot(req));
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), svc).with_upgrades();
-    tokio::pin!(conn);
-    tokio::select! {
-        _ = conn.as_mut() => {}
-        _ = stop.changed() => {
-            conn.as_mut().graceful_shutdown();
-            let _ = conn.await;
         }
     }
 }

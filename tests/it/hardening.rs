@@ -242,3 +242,117 @@ async fn a_shell_cannot_grow_its_variables_or_pipes_without_bound() {
     let (phase, log) = run_to_end(&s, "pipe", script, Value::Null).await;
     assert_eq!((phase.as_str(), log.as_str()), ("Succeeded", "1001\ndone\n"));
 }
+
+mod connections {
+    use std::net::SocketAddr;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpSocket, TcpStream};
+
+    use kubetutor::sandbox::{serve_with, ConnLimits, Sandbox};
+
+    struct Server {
+        sandbox: Sandbox,
+        addr: SocketAddr,
+        _stop: tokio::sync::oneshot::Sender<()>,
+    }
+
+    async fn server(limits: ConnLimits) -> Server {
+        let sandbox = super::sandbox();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(serve_with(listener, sandbox.router(), sandbox.tls().acceptor(), limits, async move {
+            let _ = stopped.await;
+        }));
+        Server { sandbox, addr, _stop: stop }
+    }
+
+    /// A TCP connection to the server from `from` (any address of 127.0.0.0/8 is loopback).
+    async fn tcp(s: &Server, from: &str) -> TcpStream {
+        let sock = TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        sock.connect(s.addr).await.unwrap()
+    }
+
+    async fn tls(s: &Server, from: &str) -> tokio_rustls::client::TlsStream<TcpStream> {
+        use rustls::pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from_pem_slice(s.sandbox.tls().ca_pem().as_bytes()).unwrap())
+            .unwrap();
+        let config = rustls::ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        connector.connect(name, tcp(s, from).await).await.unwrap()
+    }
+
+    /// Send one keep-alive request for /version; the status line of the answer.
+    async fn version<S: AsyncReadExt + AsyncWriteExt + Unpin>(s: &Server, conn: &mut S) -> String {
+        let req = format!("GET /version HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n", s.sandbox.token());
+        conn.write_all(req.as_bytes()).await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = conn.read(&mut buf).await.unwrap();
+        String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string()
+    }
+
+    /// Whether the server closes the connection (end of file or reset) within a few seconds.
+    async fn closed_by_server<S: AsyncReadExt + Unpin>(conn: &mut S) -> bool {
+        let mut buf = [0u8; 64];
+        matches!(tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf)).await, Ok(Ok(0) | Err(_)))
+    }
+
+    #[tokio::test]
+    async fn connections_over_the_limits_are_closed_before_tls() {
+        let limits = ConnLimits { per_address: 4, handshaking_per_address: 2, total: 6, ..Default::default() };
+        let s = server(limits).await;
+        // Two connections that never start TLS take 127.0.0.1's handshake slots.
+        let mut silent = vec![tcp(&s, "127.0.0.1").await, tcp(&s, "127.0.0.1").await];
+        let mut third = tcp(&s, "127.0.0.1").await;
+        assert!(closed_by_server(&mut third).await, "a third half-open connection is closed");
+        // Another address is served meanwhile.
+        let mut other = tls(&s, "127.0.0.2").await;
+        assert_eq!(version(&s, &mut other).await, "HTTP/1.1 200 OK");
+        // Once the silent ones go, 127.0.0.1 is served again, up to four connections at once.
+        silent.clear();
+        let mut open = Vec::new();
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let mut c = tls(&s, "127.0.0.1").await;
+            if version(&s, &mut c).await == "HTTP/1.1 200 OK" {
+                open.push(c);
+                if open.len() == 4 {
+                    break;
+                }
+            }
+        }
+        assert_eq!(open.len(), 4);
+        let mut fifth = tcp(&s, "127.0.0.1").await;
+        assert!(closed_by_server(&mut fifth).await, "a fifth connection from one address is closed");
+        // Six in all: 4 from 127.0.0.1 and 127.0.0.2's, so a new address gets one more, then none.
+        let mut sixth = tls(&s, "127.0.0.3").await;
+        assert_eq!(version(&s, &mut sixth).await, "HTTP/1.1 200 OK");
+        let mut seventh = tcp(&s, "127.0.0.4").await;
+        assert!(closed_by_server(&mut seventh).await, "a connection over the total is closed");
+    }
+
+    #[tokio::test]
+    async fn silent_and_idle_connections_are_closed() {
+        let limits = ConnLimits {
+            handshake_timeout: Duration::from_millis(300),
+            header_timeout: Duration::from_millis(300),
+            ..Default::default()
+        };
+        let s = server(limits).await;
+        let mut half_open = tcp(&s, "127.0.0.1").await;
+        assert!(closed_by_server(&mut half_open).await, "no TLS handshake: closed");
+        let mut slow = tls(&s, "127.0.0.1").await;
+        slow.write_all(b"GET /version HTTP/1.1\r\nHost:").await.unwrap();
+        assert!(closed_by_server(&mut slow).await, "headers that never end: closed");
+        let mut idle = tls(&s, "127.0.0.1").await;
+        assert_eq!(version(&s, &mut idle).await, "HTTP/1.1 200 OK");
+        assert!(closed_by_server(&mut idle).await, "an idle kept-alive connection: closed");
+    }
+}
