@@ -158,6 +158,17 @@ impl ApiError {
     pub fn expired(message: impl Into<String>) -> Self {
         ApiError::new(410, "Expired", message)
     }
+    /// 504 for a resourceVersion the store has not reached yet, as the watch cache answers
+    /// (storage.NewTooLargeResourceVersionError): `Too large resource version: 90, current: 12`.
+    pub fn too_large_resource_version(wanted: u64, current: u64, retry_after_seconds: Option<u32>) -> Self {
+        let mut e = ApiError::new(504, "Timeout", format!("Too large resource version: {wanted}, current: {current}"));
+        e.details = Some(Box::new(Details {
+            causes: vec![Cause::new("ResourceVersionTooLarge", "", "Too large resource version")],
+            retry_after_seconds,
+            ..Default::default()
+        }));
+        e
+    }
     pub fn internal(message: impl Into<String>) -> Self {
         ApiError::new(500, "InternalError", message)
     }

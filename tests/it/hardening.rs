@@ -356,3 +356,206 @@ mod connections {
         assert!(closed_by_server(&mut idle).await, "an idle kept-alive connection: closed");
     }
 }
+
+mod upstream_rules {
+    use axum::body::Body;
+    use serde_json::{json, Value};
+    use tower::ServiceExt;
+
+    use super::{send, CMS};
+    use kubetutor::sandbox::{Sandbox, SandboxConfig};
+
+    /// A request with a given token and extra headers.
+    async fn send_as(
+        s: &Sandbox,
+        token: &str,
+        headers: &[(&str, &str)],
+        method: &str,
+        path: &str,
+        body: Value,
+    ) -> (u16, Value) {
+        let mut req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let body = if body.is_null() { Body::empty() } else { Body::from(body.to_string()) };
+        let resp = s.router().oneshot(req.body(body).unwrap()).await.unwrap();
+        let code = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        (code, serde_json::from_slice(&bytes).unwrap_or_else(|_| json!(String::from_utf8_lossy(&bytes))))
+    }
+
+    fn rv(v: &Value) -> String {
+        v["metadata"]["resourceVersion"].as_str().unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn a_patch_with_a_stale_resource_version_is_a_conflict() {
+        let s = super::sandbox();
+        let (_, first) =
+            send(&s, "POST", CMS, "application/json", r#"{"metadata":{"name":"c"},"data":{"k":"1"}}"#).await;
+        let stale = rv(&first);
+        let patch = |rv: &str, k: &str| json!({"metadata": {"resourceVersion": rv}, "data": {"k": k}}).to_string();
+        let (code, second) =
+            send(&s, "PATCH", &format!("{CMS}/c"), "application/merge-patch+json", patch(&stale, "2")).await;
+        assert_eq!(code, 200, "the current resourceVersion: applied");
+        let (code, st) =
+            send(&s, "PATCH", &format!("{CMS}/c"), "application/strategic-merge-patch+json", patch(&stale, "3")).await;
+        assert_eq!((code, st["reason"].as_str()), (409, Some("Conflict")), "{st}");
+        assert_eq!(
+            st["message"],
+            "Operation cannot be fulfilled on configmaps \"c\": the object has been modified; please apply your changes to the latest version and try again"
+        );
+        let ops = json!([{"op": "replace", "path": "/metadata/resourceVersion", "value": stale},
+                         {"op": "replace", "path": "/data/k", "value": "4"}]);
+        let (code, _) = send(&s, "PATCH", &format!("{CMS}/c"), "application/json-patch+json", ops.to_string()).await;
+        assert_eq!(code, 409);
+        let (_, now) = send(&s, "GET", &format!("{CMS}/c"), "", Body::empty()).await;
+        assert_eq!((now["data"]["k"].as_str(), rv(&now)), (Some("2"), rv(&second)));
+    }
+
+    #[tokio::test]
+    async fn an_immutable_configmap_keeps_its_data() {
+        let s = super::sandbox();
+        let body = r#"{"metadata":{"name":"frozen"},"immutable":true,"data":{"k":"v"}}"#;
+        assert_eq!(send(&s, "POST", CMS, "application/json", body).await.0, 201);
+        let path = format!("{CMS}/frozen");
+        let (code, st) = send(&s, "PATCH", &path, "application/merge-patch+json", r#"{"data":{"k":"w"}}"#).await;
+        assert_eq!(code, 422);
+        assert_eq!(
+            st["message"],
+            "ConfigMap \"frozen\" is invalid: data: Forbidden: field is immutable when `immutable` is set"
+        );
+        assert_eq!(st["details"]["causes"][0]["field"], "data");
+        let (code, st) = send(&s, "PATCH", &path, "application/merge-patch+json", r#"{"immutable":false}"#).await;
+        assert_eq!(code, 422);
+        assert_eq!(
+            st["message"],
+            "ConfigMap \"frozen\" is invalid: immutable: Forbidden: field is immutable when `immutable` is set"
+        );
+        // Its metadata may change, and it may be deleted.
+        let (code, _) =
+            send(&s, "PATCH", &path, "application/merge-patch+json", r#"{"metadata":{"labels":{"a":"b"}}}"#).await;
+        assert_eq!(code, 200);
+        assert_eq!(send(&s, "DELETE", &path, "", Body::empty()).await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn the_system_namespaces_cannot_be_deleted() {
+        let s = super::sandbox();
+        for ns in ["default", "kube-system", "kube-public"] {
+            let (code, st) = send(&s, "DELETE", &format!("/api/v1/namespaces/{ns}"), "", Body::empty()).await;
+            assert_eq!((code, st["reason"].as_str()), (403, Some("Forbidden")), "{ns}");
+            assert_eq!(st["message"], format!("namespaces \"{ns}\" is forbidden: this namespace may not be deleted"));
+        }
+        assert_eq!(
+            send(&s, "POST", "/api/v1/namespaces", "application/json", r#"{"metadata":{"name":"mine"}}"#).await.0,
+            201
+        );
+        assert_eq!(send(&s, "DELETE", "/api/v1/namespaces/mine", "", Body::empty()).await.0, 200);
+        let (code, _) = send(&s, "GET", "/api/v1/namespaces/default", "", Body::empty()).await;
+        assert_eq!(code, 200);
+    }
+
+    #[tokio::test]
+    async fn impersonation_is_refused_unless_allowed() {
+        let s = Sandbox::start(SandboxConfig { speed: f64::INFINITY, attendees: 2, ..Default::default() }).unwrap();
+        let one = s.attendees()[0].token.clone();
+        let admin = s.token().to_string();
+        let pods2 = "/api/v1/namespaces/attendee-02/pods";
+        // An attendee may not impersonate anyone.
+        let as_two = [("Impersonate-User", "system:serviceaccount:attendee-02:kubetutor")];
+        let (code, st) = send_as(&s, &one, &as_two, "GET", pods2, Value::Null).await;
+        assert_eq!(code, 403, "{st}");
+        assert_eq!(
+            st["message"],
+            "serviceaccounts \"kubetutor\" is forbidden: User \"system:serviceaccount:attendee-01:kubetutor\" cannot impersonate resource \"serviceaccounts\" in API group \"\" in the namespace \"attendee-02\""
+        );
+        let (code, st) = send_as(&s, &one, &[("Impersonate-User", "kubetutor-admin")], "GET", pods2, Value::Null).await;
+        assert_eq!(code, 403);
+        assert!(st["message"].as_str().unwrap().starts_with("users \"kubetutor-admin\" is forbidden"), "{st}");
+        let (code, _) = send_as(&s, &one, &[("Impersonate-Group", "system:masters")], "GET", pods2, Value::Null).await;
+        assert_ne!(code, 200);
+        // The admin may, and then has the impersonated user's rights.
+        let as_one = [("Impersonate-User", "system:serviceaccount:attendee-01:kubetutor")];
+        let (code, st) = send_as(&s, &admin, &as_one, "GET", pods2, Value::Null).await;
+        assert_eq!(code, 403);
+        assert!(
+            st["message"].as_str().unwrap().contains("User \"system:serviceaccount:attendee-01:kubetutor\""),
+            "{st}"
+        );
+        let (code, _) = send_as(&s, &admin, &as_one, "GET", "/api/v1/namespaces/attendee-01/pods", Value::Null).await;
+        assert_eq!(code, 200);
+        let (code, st) = send_as(&s, &admin, &[("Impersonate-User", "bob")], "GET", pods2, Value::Null).await;
+        assert_eq!(code, 403);
+        assert!(st["message"].as_str().unwrap().contains("User \"bob\" cannot list"), "{st}");
+    }
+
+    #[tokio::test]
+    async fn can_i_with_wildcards_answers_as_rbac() {
+        let s = Sandbox::start(SandboxConfig { speed: f64::INFINITY, attendees: 1, ..Default::default() }).unwrap();
+        let one = s.attendees()[0].token.clone();
+        let review = |verb: &str, resource: &str, group: &str| {
+            json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {
+                "resourceAttributes": {"namespace": "attendee-01", "verb": verb, "resource": resource, "group": group}}})
+        };
+        let path = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews";
+        // `kubectl auth can-i '*' '*'`
+        let (code, out) = send_as(&s, &one, &[], "POST", path, review("*", "*", "*")).await;
+        assert_eq!((code, &out["status"]["allowed"]), (201, &json!(false)));
+        let (_, out) = send_as(&s, &one, &[], "POST", path, review("create", "statefulsets", "apps")).await;
+        assert_eq!(out["status"]["allowed"], json!(true));
+        let (_, out) = send_as(&s, &s.token().to_string(), &[], "POST", path, review("*", "*", "*")).await;
+        assert_eq!(out["status"]["allowed"], json!(true));
+    }
+
+    #[tokio::test]
+    async fn reads_from_a_future_resource_version_answer_as_upstream() {
+        let s = super::sandbox();
+        let (_, list) = send(&s, "GET", CMS, "", Body::empty()).await;
+        let now: u64 = rv(&list).parse().unwrap();
+        let future = now + 1000;
+        let (code, st) = send(&s, "GET", &format!("{CMS}?resourceVersion={future}"), "", Body::empty()).await;
+        assert_eq!((code, st["reason"].as_str()), (504, Some("Timeout")), "{st}");
+        let message = st["message"].as_str().unwrap();
+        let current: u64 = message
+            .strip_prefix(&format!("Too large resource version: {future}, current: "))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("{message}"));
+        assert!((now..future).contains(&current), "{message}");
+        assert_eq!(st["details"]["causes"][0]["reason"], "ResourceVersionTooLarge");
+        assert_eq!(st["details"]["retryAfterSeconds"], 1);
+        let exact = format!("{CMS}?resourceVersion={future}&resourceVersionMatch=Exact");
+        assert_eq!(send(&s, "GET", &exact, "", Body::empty()).await.0, 504);
+        // A watch that lists first ends with one ERROR event saying so.
+        let initial = format!(
+            "{CMS}?watch=true&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&resourceVersion={future}"
+        );
+        let resp = s.router().oneshot(super::request(&s, "GET", &initial, "", Body::empty())).await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let body = axum::body::to_bytes(resp.into_body(), usize::MAX).await.unwrap();
+        let event: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!((event["type"].as_str(), &event["object"]["code"]), (Some("ERROR"), &json!(504)));
+        // A plain watch from a future resourceVersion sends the changes after it, and only those.
+        let (_, list) = send(&s, "GET", CMS, "", Body::empty()).await;
+        let from: u64 = rv(&list).parse::<u64>().unwrap() + 20;
+        let watch = format!("{CMS}?watch=true&resourceVersion={from}");
+        let resp = s.router().oneshot(super::request(&s, "GET", &watch, "", Body::empty())).await.unwrap();
+        let mut created = Vec::new();
+        for n in 1..=30 {
+            let body = format!(r#"{{"metadata":{{"name":"w{n}"}}}}"#);
+            let (code, cm) = send(&s, "POST", CMS, "application/json", body).await;
+            assert_eq!(code, 201);
+            created.push((rv(&cm).parse::<u64>().unwrap(), n));
+        }
+        let (_, want) = created.iter().find(|(rv, _)| *rv > from).expect("a write after the watch's resourceVersion");
+        let mut stream = resp.into_body().into_data_stream();
+        let first = futures::StreamExt::next(&mut stream).await.unwrap().unwrap();
+        let event: Value = serde_json::from_slice(&first).unwrap();
+        assert_eq!(event["object"]["metadata"]["name"], format!("w{want}"), "{event}");
+    }
+}

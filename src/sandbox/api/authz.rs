@@ -38,6 +38,10 @@ pub fn allows(
 ) -> bool {
     match who {
         Identity::Admin => true,
+        Identity::User { .. } => false,
+        // The attendee Role names its verbs and resources: a wildcard asks for a grant of
+        // everything, which RBAC finds only in a rule that says `*` itself.
+        Identity::Attendee { .. } if [verb, group, resource].contains(&"*") => false,
         Identity::Attendee { namespace: own } => {
             let plural = resource.split('/').next().unwrap_or(resource);
             let namespaced = resources::RESOURCES
@@ -57,11 +61,49 @@ pub fn allows(
     }
 }
 
-fn user(who: &Identity) -> String {
+pub(super) fn user(who: &Identity) -> String {
     match who {
         Identity::Admin => "kubetutor-admin".into(),
         Identity::Attendee { namespace } => format!("system:serviceaccount:{namespace}:kubetutor"),
+        Identity::User { name } => name.clone(),
     }
+}
+
+/// Who the request acts as, given its `Impersonate-*` headers. Only the admin may impersonate
+/// (cluster-admin may); anyone else gets RBAC's 403, never a silently ignored header. The
+/// admin becomes the named user: an attendee's service account acts as that attendee, a user
+/// the sandbox does not know may do nothing, and the group `system:masters` may do anything.
+pub fn impersonate(who: &Identity, headers: &http::HeaderMap, auth: &super::Auth) -> ApiResult<Identity> {
+    let values = |name: &str| -> Vec<String> {
+        headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).map(str::to_string).collect()
+    };
+    let user_name = values("impersonate-user").into_iter().next();
+    let groups = values("impersonate-group");
+    let others =
+        headers.keys().any(|k| k.as_str() == "impersonate-uid" || k.as_str().starts_with("impersonate-extra-"));
+    let Some(name) = user_name else {
+        if groups.is_empty() && !others {
+            return Ok(who.clone());
+        }
+        return Err(ApiError::internal(
+            "requested impersonation of uid, groups or user-extra without impersonating a user",
+        ));
+    };
+    if *who != Identity::Admin {
+        let (what, scope) = match name.strip_prefix("system:serviceaccount:").and_then(|r| r.split_once(':')) {
+            Some((ns, sa)) => (format!("serviceaccounts \"{sa}\""), format!("in the namespace \"{ns}\"")),
+            None => (format!("users \"{name}\""), "at the cluster scope".to_string()),
+        };
+        let resource = what.split(' ').next().unwrap_or("users").to_string();
+        return Err(ApiError::forbidden(format!(
+            "{what} is forbidden: User \"{}\" cannot impersonate resource \"{resource}\" in API group \"\" {scope}",
+            user(who)
+        )));
+    }
+    if groups.iter().any(|g| g == "system:masters") {
+        return Ok(Identity::Admin);
+    }
+    Ok(auth.by_user(&name).cloned().unwrap_or(Identity::User { name }))
 }
 
 /// Refuse the request unless `who` may make it.
@@ -158,6 +200,11 @@ mod tests {
         assert!(!allows(&a, "create", "storage.k8s.io", "storageclasses", None, None));
         assert!(!allows(&a, "list", "", "nodes", None, None));
         assert!(allows(&Identity::Admin, "delete", "", "nodes", None, Some("x")));
+        // `kubectl auth can-i '*' '*'`: no rule of the attendee Role says `*`.
+        assert!(!allows(&a, "*", "*", "*", Some("attendee-01"), None));
+        assert!(!allows(&a, "*", "", "pods", Some("attendee-01"), None));
+        assert!(!allows(&a, "get", "", "*", Some("attendee-01"), None));
+        assert!(allows(&Identity::Admin, "*", "*", "*", None, None));
     }
 
     #[test]

@@ -86,8 +86,12 @@ pub fn list(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiRes
             .get("resourceVersion")
             .and_then(|v| v.parse().ok())
             .ok_or_else(|| ApiError::bad_request("resourceVersionMatch=Exact needs a resourceVersion"))?;
-        if wanted != st.store.current_rv() {
-            return Err(ApiError::expired(format!("too old resource version: {wanted} ({})", st.store.current_rv())));
+        let current = st.store.current_rv();
+        if wanted > current {
+            return Err(ApiError::too_large_resource_version(wanted, current, None));
+        }
+        if wanted != current {
+            return Err(ApiError::expired(format!("too old resource version: {wanted} ({current})")));
         }
     }
     let (items, rv) = selected(st, t, q)?;
@@ -316,14 +320,18 @@ pub fn patch(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap, body: &[
         if name_of(&new) != name_of(&old) {
             return Err(ApiError::bad_request("the name of the object cannot be changed by a patch"));
         }
-        new["metadata"]["resourceVersion"] = json!(rv_of(&old));
+        // A resourceVersion the patch sets is a precondition, as upstream: a stale one is a 409.
+        let precondition = !rv_of(&new).is_empty() && rv_of(&new) != rv_of(&old);
+        if !precondition {
+            new["metadata"]["resourceVersion"] = json!(rv_of(&old));
+        }
         let warnings = admit(st, rt, &mut new, Some(&old), mode)?;
         if kind != PatchType::Apply {
             patch::record_update(Some(&old), &mut new, rt.kind, &manager, &now);
         }
         match st.store.update(rt, new, scope_of(t), dry) {
             Ok(stored) => return Ok(json_response(StatusCode::OK, &stored, &warnings)),
-            Err(e) if e.reason == "Conflict" && !rv_of(&doc).is_empty() => return Err(e),
+            Err(e) if e.reason == "Conflict" && (precondition || !rv_of(&doc).is_empty()) => return Err(e),
             Err(e) if e.reason == "Conflict" => continue,
             Err(e) => return Err(e),
         }
@@ -474,7 +482,20 @@ pub fn delete_opts(q: &Query, body: &[u8]) -> ApiResult<DeleteOpts> {
     })
 }
 
+/// Namespaces the NamespaceLifecycle admission plugin keeps.
+const UNDELETABLE_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
+fn deletable(t: &Target, name: &str) -> ApiResult<()> {
+    if t.rt.kind == "Namespace" && UNDELETABLE_NAMESPACES.contains(&name) {
+        return Err(ApiError::forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        )));
+    }
+    Ok(())
+}
+
 pub fn delete(st: &ApiState, t: &Target, q: &Query, body: &[u8]) -> ApiResult<Response> {
+    deletable(t, t.name.as_deref().unwrap_or(""))?;
     let opts = delete_opts(q, body)?;
     let (obj, _gone) =
         st.store.delete(t.rt, t.namespace.as_deref().unwrap_or(""), t.name.as_deref().unwrap_or(""), &opts)?;
@@ -486,6 +507,7 @@ pub fn delete_collection(st: &ApiState, t: &Target, q: &Query, body: &[u8]) -> A
     let (items, _) = selected(st, t, q)?;
     let mut out = Vec::new();
     for o in items {
+        deletable(t, name_of(&o))?;
         match st.store.delete(t.rt, namespace_of(&o), name_of(&o), &opts) {
             Ok((obj, _)) => out.push(obj),
             Err(e) if e.code == 404 => {}

@@ -38,6 +38,8 @@ pub enum Identity {
     Admin,
     /// A workshop attendee: only its own namespace, as an attendee Role would allow.
     Attendee { namespace: String },
+    /// A user no binding names, reached by impersonation: RBAC grants it nothing.
+    User { name: String },
 }
 
 /// Bearer tokens the server accepts.
@@ -53,6 +55,11 @@ impl Auth {
     pub fn add(&mut self, token: String, who: Identity) {
         self.tokens.insert(token, who);
     }
+    /// The identity whose user name is `name`, if a token of this server has it.
+    fn by_user(&self, name: &str) -> Option<&Identity> {
+        self.tokens.values().find(|who| authz::user(who) == name)
+    }
+
     fn check(&self, headers: &HeaderMap) -> Option<&Identity> {
         let given = headers.get(http::header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")?.trim();
         // Compare every token in full so timing says nothing about which prefix matched.
@@ -111,6 +118,10 @@ async fn handle(State(st): State<ApiState>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let Some(who) = st.auth.check(&parts.headers).cloned() else {
         return ApiError::unauthorized().into_response();
+    };
+    let who = match authz::impersonate(&who, &parts.headers, &st.auth) {
+        Ok(who) => who,
+        Err(e) => return e.into_response(),
     };
     // attach and exec upgrade the connection to a WebSocket: they need the whole request.
     if let Ok(Route::Resource(t)) = parse_route(parts.uri.path()) {
@@ -222,6 +233,32 @@ async fn dispatch(
     }
 }
 
+/// How long a read waits for the store to reach the resourceVersion it asks for, as the watch
+/// cache waits (waitUntilFreshAndBlock) before answering 504.
+const FRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// Wait until the store has reached the `resourceVersion` a list asks for ("not older than"),
+/// or answer 504 Too large resource version. `Exact` reads are checked by the list itself.
+async fn fresh_enough(st: &ApiState, q: &Query) -> ApiResult<()> {
+    let Some(wanted) = q.get("resourceVersion").and_then(|v| v.parse::<u64>().ok()).filter(|v| *v > 0) else {
+        return Ok(());
+    };
+    if q.get("resourceVersionMatch") == Some("Exact") {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + FRESH_WAIT;
+    let mut changes = st.store.subscribe();
+    while st.store.current_rv() < wanted {
+        match tokio::time::timeout_at(deadline, changes.recv()).await {
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            Err(_) | Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => {
+                return Err(ApiError::too_large_resource_version(wanted, st.store.current_rv(), Some(1)));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn not_found() -> ApiError {
     ApiError::new(404, "NotFound", "the server could not find the requested resource")
 }
@@ -250,9 +287,17 @@ async fn resource(
         (Method::GET, false, None) => {
             if q.flag("watch") {
                 verb_allowed(t, "watch")?;
+                // A plain watch from a future resourceVersion waits for changes after it, as
+                // upstream's; one that first lists (sendInitialEvents) needs the list there.
+                if q.get("sendInitialEvents") == Some("true") {
+                    if let Err(e) = fresh_enough(st, q).await {
+                        return Ok(watch::error_response(&e));
+                    }
+                }
                 watch::watch(st, t, q, headers)
             } else {
                 verb_allowed(t, "list")?;
+                fresh_enough(st, q).await?;
                 crud::list(st, t, q, headers)
             }
         }

@@ -178,6 +178,14 @@ pub fn watch(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap) -> ApiRe
     Ok(stream_response(body_rx))
 }
 
+/// A watch that ends at once with one ERROR event, as upstream's watch answers a failure found
+/// after the request was accepted.
+pub(super) fn error_response(e: &ApiError) -> Response {
+    let (tx, body_rx) = mpsc::channel::<Result<Bytes, Infallible>>(1);
+    let _ = tx.try_send(Ok(error_line(e)));
+    stream_response(body_rx)
+}
+
 fn stream_response(body_rx: mpsc::Receiver<Result<Bytes, Infallible>>) -> Response {
     Response::builder()
         .status(StatusCode::OK)

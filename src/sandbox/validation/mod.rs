@@ -30,6 +30,7 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> ApiResul
         }
         ("", "Service") => service(obj, old, &mut causes),
         ("", "PersistentVolumeClaim") => claim(obj, old, &mut causes),
+        ("", "ConfigMap") => configmap(obj, old, &mut causes),
         _ => {}
     }
     if causes.is_empty() {
@@ -37,6 +38,24 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> ApiResul
     }
     let name = obj.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
     Err(ApiError::invalid(rt.group, rt.kind, name, causes))
+}
+
+/// An immutable ConfigMap keeps its data, and stays immutable (ValidateConfigMapUpdate).
+fn configmap(obj: &Value, old: Option<&Value>, causes: &mut Vec<Cause>) {
+    let Some(old) = old.filter(|o| o["immutable"] == json!(true)) else {
+        return;
+    };
+    const MSG: &str = "field is immutable when `immutable` is set";
+    if obj["immutable"] != json!(true) {
+        causes.push(Cause::forbidden("immutable", MSG));
+    }
+    // An absent map and an empty one are the same to upstream's decoder.
+    let map = |v: &Value, k: &str| v.get(k).filter(|m| m.as_object().is_some_and(|m| !m.is_empty())).cloned();
+    for field in ["data", "binaryData"] {
+        if map(obj, field) != map(old, field) {
+            causes.push(Cause::forbidden(field, MSG));
+        }
+    }
 }
 
 fn metadata(rt: &ResourceType, obj: &Value, causes: &mut Vec<Cause>) {
