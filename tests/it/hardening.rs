@@ -509,7 +509,7 @@ mod upstream_rules {
         assert_eq!((code, &out["status"]["allowed"]), (201, &json!(false)));
         let (_, out) = send_as(&s, &one, &[], "POST", path, review("create", "statefulsets", "apps")).await;
         assert_eq!(out["status"]["allowed"], json!(true));
-        let (_, out) = send_as(&s, &s.token().to_string(), &[], "POST", path, review("*", "*", "*")).await;
+        let (_, out) = send_as(&s, s.token(), &[], "POST", path, review("*", "*", "*")).await;
         assert_eq!(out["status"]["allowed"], json!(true));
     }
 
