@@ -171,7 +171,9 @@ pub fn render(rows: &[Row], now: jiff::Timestamp) -> String {
             (Some(c), None) => c.clone(),
             _ => String::new(),
         };
-        table.push([r.namespace.clone(), step, state, minutes(now.duration_since(p.since)), detail]);
+        // Attendees write these ConfigMaps: nothing in them may drive the instructor's terminal.
+        let cells = [r.namespace.clone(), step, state, minutes(now.duration_since(p.since)), detail];
+        table.push(cells.map(|c| crate::ui::sanitize::escape(&c, false).into_owned()));
     }
     let widths: Vec<usize> =
         (0..4).map(|i| table.iter().map(|row| row[i].chars().count()).max().unwrap_or(0)).collect();
@@ -213,6 +215,19 @@ mod tests {
                 updated: now,
             },
         }
+    }
+
+    #[test]
+    fn control_characters_in_a_progress_configmap_are_shown_escaped() {
+        let now: jiff::Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        let mut evil = row("attendee-01", 1, "not_yet", Some("check"), 2);
+        evil.progress.step_title = "web\x1b]52;c;ZXZpbA==\x07".into();
+        evil.progress.message = Some("\x1b[2J\u{9b}31mcleared\nsecond line\r".into());
+        let out = render(&[evil], now);
+        assert!(!out.chars().any(|c| c.is_control() && c != '\n'), "{out:?}");
+        assert_eq!(out.lines().count(), 2, "one header and one row: {out}");
+        assert!(out.contains("web^[]52;c;ZXZpbA==^G"), "{out}");
+        assert!(out.contains("check: ^[[2JM-^[31mcleared^Jsecond line^M"), "{out}");
     }
 
     #[test]

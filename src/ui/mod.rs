@@ -6,6 +6,7 @@ pub mod help;
 pub mod lesson;
 pub mod markdown;
 pub mod overlay;
+pub mod sanitize;
 pub mod status;
 pub mod text;
 pub mod theme;
@@ -72,6 +73,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     status::draw(frame, areas.status, app);
     overlay::draw(frame, frame.area(), app);
+    sanitize::buffer(frame.buffer_mut());
 }
 
 pub fn pane_title(pane: Pane) -> &'static str {
