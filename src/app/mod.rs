@@ -313,7 +313,15 @@ impl App {
         self.text_scroll = 0;
         self.apply = ApplyState::Idle;
         let path = drafts::draft_path(&self.state_dir, &self.lesson.slug, &step.id);
-        let draft = step.starter.as_ref().and_then(|_| drafts::load(&path));
+        let draft = match step.starter.as_ref().map(|_| drafts::open(&path)) {
+            Some(drafts::Draft::Text(text)) => Some(text),
+            Some(drafts::Draft::SetAside(kept)) => {
+                let text = format!("{} {}", crate::ui::text::DRAFT_SET_ASIDE, kept.display());
+                self.message = Some(Message { level: Level::Problem, text });
+                None
+            }
+            _ => None,
+        };
         self.editor = EditorState::new(step.starter.clone(), draft);
         self.focus = if self.editor.has_starter() { Pane::Editor } else { Pane::Lesson };
         self.dirty = true;

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use futures::{Stream, StreamExt};
+use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
+use futures::{FutureExt, Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::Terminal;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -72,6 +73,28 @@ pub fn step(app: &mut App, runtime: &Runtime, event: Event) -> bool {
     quit || app.quit
 }
 
+/// Most input events taken at once before the screen is drawn again.
+const INPUT_BURST: usize = 4096;
+
+/// The text a key types into the editor, if the editor would take it as typing.
+fn typed(app: &App, event: &Event) -> Option<char> {
+    let Event::Key(key) = event else { return None };
+    let typing = app.focus == super::Pane::Editor
+        && app.editor.has_starter()
+        && app.overlay.is_none()
+        && app.command.is_none()
+        && app.confirm.is_none()
+        && key.kind != KeyEventKind::Release
+        && (key.modifiers - KeyModifiers::SHIFT).is_empty()
+        && super::keys::lookup(app.focus, key).is_none();
+    match key.code {
+        _ if !typing => None,
+        KeyCode::Char(c) => Some(c),
+        KeyCode::Enter => Some('\n'),
+        _ => None,
+    }
+}
+
 /// Run until the learner quits (or the input ends and nothing is left to do).
 pub async fn run<B, S>(
     terminal: &mut Terminal<B>,
@@ -102,7 +125,37 @@ where
             _ = tick.tick() => Event::Tick,
         };
         app.now = clock();
-        let mut quit = step(app, runtime, event);
+        let mut quit = false;
+        // Keys already waiting come with this one: a paste without bracketed-paste mode is a
+        // key event per character, and typed text in a burst is applied as one paste (one
+        // check of the buffer, one draft save) instead of a check and a frame per character.
+        let mut burst = vec![event];
+        while burst.len() < INPUT_BURST && !input_done {
+            match input.next().now_or_never() {
+                Some(Some(e)) => burst.push(e),
+                Some(None) => input_done = true,
+                None => break,
+            }
+        }
+        let mut burst = burst.into_iter().peekable();
+        while let Some(event) = burst.next() {
+            if quit {
+                break;
+            }
+            // Judged against the state as it is now: typing changes only the buffer.
+            let event = match typed(app, &event) {
+                Some(c) if burst.peek().is_some_and(|next| typed(app, next).is_some()) => {
+                    let mut text = String::from(c);
+                    while let Some(c) = burst.peek().and_then(|next| typed(app, next)) {
+                        text.push(c);
+                        burst.next();
+                    }
+                    Event::Paste(text)
+                }
+                _ => event,
+            };
+            quit = step(app, runtime, event);
+        }
         // Take whatever else is already waiting before drawing: one frame for a burst.
         while !quit {
             match rx.try_recv() {

@@ -75,3 +75,6 @@ pub const CMD_CONFIRM: &str = "is outside the lesson's objects. Run it anyway? y
 pub const HELP_TITLE: &str = "Keys (Esc closes)";
 pub const HELP_GLOBAL: &str = "Everywhere";
 pub const OVERLAY_CLOSE: &str = "Esc closes · j/k scroll";
+
+/// A step's saved draft was not text; what follows is where it was kept.
+pub const DRAFT_SET_ASIDE: &str = "Your saved draft for this step could not be read (it is not UTF-8 text), so the editor starts afresh; the old file is kept as";

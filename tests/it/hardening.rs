@@ -576,3 +576,57 @@ fn control_characters_in_command_output_never_reach_the_terminal() {
     assert!(screen.contains(" ]52;c;ZXZpbA== copied"), "{screen}");
     assert!(screen.contains(" [2J [31mred 6n"), "{screen}");
 }
+
+/// A 20,000-character paste in a terminal without bracketed paste arrives as a key event per
+/// character: the tutor takes it as one edit, draws a few frames, not one per character, and
+/// saves the whole text as the draft.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_unbracketed_paste_is_one_edit_and_is_saved() {
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use kubetutor::app::effects::Services;
+    use kubetutor::app::run::{self, Runtime};
+    use kubetutor::app::Event;
+    use kubetutor::ui::theme::Theme;
+    super::tui_loop::private_state_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = super::tui_fixture::app(dir.path(), Theme::dark());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let runtime = Runtime::new(tx, Services::none());
+    let key = |c: KeyCode, m: KeyModifiers| Event::Key(KeyEvent::new(c, m));
+    let pasted: String = (0..1000).map(|i| format!("# line {i:05} of the paste\n")).collect();
+    assert!(pasted.len() > 20_000);
+    let mut script = vec![key(KeyCode::End, KeyModifiers::CONTROL)];
+    script.extend(pasted.chars().map(|c| match c {
+        '\n' => key(KeyCode::Enter, KeyModifiers::NONE),
+        c => key(KeyCode::Char(c), KeyModifiers::NONE),
+    }));
+    script.push(key(KeyCode::Char('q'), KeyModifiers::CONTROL));
+    let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
+    let clock = super::tui_fixture::now;
+    run::run(&mut terminal, &mut app, futures::stream::iter(script), &runtime, &mut rx, &clock).await.unwrap();
+    assert!(app.quit);
+    assert!(app.editor.text().contains(&pasted), "the paste is in the editor, in order");
+    let frames = terminal.get_frame().count();
+    assert!(frames < 50, "{frames} frames for one paste");
+    let draft = std::fs::read_to_string(dir.path().join("drafts/statefulset/headless-service.yaml")).unwrap();
+    assert!(draft.contains(&pasted), "the draft holds the whole paste");
+}
+
+/// A draft that is not UTF-8 is kept under a new name and the learner is told; the editor
+/// starts from the starter, and saving it cannot overwrite the old file.
+#[test]
+fn an_undecodable_draft_is_kept_aside_and_the_learner_told() {
+    use kubetutor::ui::theme::Theme;
+    let dir = tempfile::tempdir().unwrap();
+    let draft = dir.path().join("drafts/statefulset/headless-service.yaml");
+    std::fs::create_dir_all(draft.parent().unwrap()).unwrap();
+    std::fs::write(&draft, b"apiVersion: v1\nkind: Service # caf\xe9 in Latin-1\n").unwrap();
+    let app = super::tui_fixture::app(dir.path(), Theme::dark());
+    let kept = dir.path().join("drafts/statefulset/headless-service.yaml.undecodable-1");
+    assert_eq!(std::fs::read(&kept).unwrap(), b"apiVersion: v1\nkind: Service # caf\xe9 in Latin-1\n");
+    let message = app.message.as_ref().expect("the learner is told");
+    assert!(message.text.ends_with(&kept.display().to_string()), "{}", message.text);
+    let screen = super::tui_fixture::render(&app, 120, 40);
+    assert!(screen.contains("Your saved draft for this step could not be"), "{screen}");
+    assert!(!draft.exists(), "the next save starts a fresh draft");
+}
