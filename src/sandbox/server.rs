@@ -35,9 +35,9 @@ pub struct ConnLimits {
 impl Default for ConnLimits {
     fn default() -> Self {
         ConnLimits {
-            total: 1024,
-            per_address: 256,
-            handshaking_per_address: 32,
+            total: 4096,
+            per_address: 512,
+            handshaking_per_address: 128,
             handshake_timeout: Duration::from_secs(10),
             header_timeout: Duration::from_secs(32),
         }
