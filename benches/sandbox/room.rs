@@ -198,10 +198,14 @@ async fn abuse(
     let cms = format!("/api/v1/namespaces/{ns}/configmaps");
     let deep = "[".repeat(200_000).into_bytes();
     let bomb = format!("metadata: {{name: b}}\ndata: &a [{}]\nx: [{}]\n", "y, ".repeat(1000), "*a, ".repeat(5000));
-    let big = serde_json::to_vec(&json!({"metadata": {"name": "big"}, "data": {"k": "x".repeat(3 * 1024 * 1024 - 100)}}))
-        .expect("big");
+    let big =
+        serde_json::to_vec(&json!({"metadata": {"name": "big"}, "data": {"k": "x".repeat(3 * 1024 * 1024 - 100)}}))
+            .expect("big");
     let _ = Api::<ConfigMap>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "c"}, "data": {"k": "v"}})).expect("cm"))
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "c"}, "data": {"k": "v"}})).expect("cm"),
+        )
         .await;
     let copies: Vec<serde_json::Value> =
         (0..64).map(|i| json!({"op": "copy", "from": "/data", "path": format!("/data/c{i}")})).collect();
