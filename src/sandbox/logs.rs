@@ -131,11 +131,32 @@ pub enum LogEvent {
     Ended,
 }
 
+/// What all container logs together should hold (as [`Buf::cost`] counts). Past it, a
+/// container that writes keeps only its newest [`SHARE_WHEN_FULL`]: flooding containers then
+/// hold a megabyte each instead of ten, and quiet ones (under a megabyte) are never trimmed.
+pub const MAX_TOTAL_LOGS: usize = 256 * 1024 * 1024;
+pub const SHARE_WHEN_FULL: usize = 1024 * 1024;
+
 /// Handle to all container logs; clones share them.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Logs {
     inner: Arc<Mutex<HashMap<Key, ContainerLog>>>,
     followers: Arc<Mutex<HashMap<Key, broadcast::Sender<LogEvent>>>>,
+    /// The cost of every log kept, and what it may reach.
+    total: Arc<std::sync::atomic::AtomicUsize>,
+    total_limit: usize,
+}
+
+impl Default for Logs {
+    fn default() -> Self {
+        Logs::with_total_limit(MAX_TOTAL_LOGS)
+    }
+}
+
+impl ContainerLog {
+    fn cost(&self) -> usize {
+        self.current.cost() + self.previous.as_ref().map_or(0, Buf::cost)
+    }
 }
 
 fn key(ns: &str, pod: &str, container: &str) -> Key {
@@ -143,6 +164,26 @@ fn key(ns: &str, pod: &str, container: &str) -> Key {
 }
 
 impl Logs {
+    /// Logs that together may hold `limit` (tests use a small one).
+    pub fn with_total_limit(limit: usize) -> Self {
+        Logs { inner: Arc::default(), followers: Arc::default(), total: Arc::default(), total_limit: limit }
+    }
+
+    /// What all logs hold now, as [`Buf::cost`] counts.
+    pub fn total(&self) -> usize {
+        self.total.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Record a change of the logs' cost from `before` to `after` (called under the lock).
+    fn account(&self, before: usize, after: usize) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if after >= before {
+            self.total.fetch_add(after - before, Relaxed);
+        } else {
+            self.total.fetch_sub(before - after, Relaxed);
+        }
+    }
+
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<Key, ContainerLog>) -> R) -> R {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut g)
@@ -161,6 +202,7 @@ impl Logs {
         let k = key(ns, pod, container);
         self.with(|m| {
             let entry = m.entry(k).or_default();
+            let before = entry.cost();
             if entry.pod_uid != pod_uid {
                 *entry = ContainerLog { pod_uid: pod_uid.to_string(), ..Default::default() };
             } else if entry.started {
@@ -168,6 +210,7 @@ impl Logs {
             }
             entry.started = true;
             entry.ended = false;
+            self.account(before, entry.cost());
         });
     }
 
@@ -179,6 +222,7 @@ impl Logs {
             // it either reads these lines or is found here.
             let followed = self.followers.lock().unwrap_or_else(|p| p.into_inner()).contains_key(&k);
             let entry = m.entry(k.clone()).or_default();
+            let before = entry.current.cost();
             for l in text.split_inclusive('\n') {
                 let text = l.trim_end_matches('\n');
                 entry.current.push(&time, text, MAX_CONTAINER_LOG);
@@ -186,6 +230,11 @@ impl Logs {
                     lines.push(LogLine { time: time.clone(), text: text.to_string() });
                 }
             }
+            let after = entry.current.cost();
+            if self.total() + after > self.total_limit + before && after > SHARE_WHEN_FULL {
+                entry.current.drop_oldest(SHARE_WHEN_FULL);
+            }
+            self.account(before, entry.current.cost());
         });
         for l in lines {
             self.notify(&k, LogEvent::Line(l));
@@ -205,7 +254,15 @@ impl Logs {
 
     /// Drop every log of a pod (it was deleted).
     pub fn forget(&self, ns: &str, pod: &str, pod_uid: &str) {
-        self.with(|m| m.retain(|(n, p, _), v| !(n == ns && p == pod && v.pod_uid == pod_uid)));
+        self.with(|m| {
+            m.retain(|(n, p, _), v| {
+                let keep = !(n == ns && p == pod && v.pod_uid == pod_uid);
+                if !keep {
+                    self.account(v.cost(), 0);
+                }
+                keep
+            })
+        });
     }
 
     /// The lines of the current (or previous) instance, and whether it has ended.
@@ -275,6 +332,41 @@ mod tests {
         l.append("d", "long", "c", "t".into(), &format!("{}\n", "z".repeat(40_000)));
         let sizes: Vec<usize> = l.read("d", "long", "c", false).unwrap().0.iter().map(|x| x.text.len()).collect();
         assert_eq!(sizes, [16_384, 16_384, 7_232]);
+    }
+
+    #[test]
+    fn many_flooding_containers_share_a_bounded_total() {
+        let l = Logs::with_total_limit(8 * SHARE_WHEN_FULL);
+        let line = format!("{}\n", "y".repeat(1000));
+        l.start("d", "quiet", "q", "c");
+        l.append("d", "quiet", "c", "t".into(), "hello\n");
+        for i in 0..20 {
+            let pod = format!("flood-{i}");
+            l.start("d", &pod, &pod, "c");
+            for _ in 0..3000 {
+                l.append("d", &pod, "c", "t".into(), &line);
+            }
+        }
+        // 20 containers of 3 MB would be 60 MB: past the 8 MiB each new writer keeps 1 MiB.
+        assert!(l.total() <= 8 * SHARE_WHEN_FULL + 20 * SHARE_WHEN_FULL, "{}", l.total());
+        let kept: usize = (0..20)
+            .map(|i| {
+                l.read("d", &format!("flood-{i}"), "c", false)
+                    .unwrap()
+                    .0
+                    .iter()
+                    .map(|x| x.text.len() + LINE_OVERHEAD)
+                    .sum::<usize>()
+            })
+            .sum::<usize>()
+            + 5
+            + LINE_OVERHEAD;
+        assert_eq!(kept, l.total(), "the count matches what is kept");
+        assert_eq!(l.read("d", "quiet", "c", false).unwrap().0[0].text, "hello", "a quiet log is kept");
+        for i in 0..20 {
+            l.forget("d", &format!("flood-{i}"), &format!("flood-{i}"));
+        }
+        assert_eq!(l.total(), 5 + LINE_OVERHEAD);
     }
 
     #[tokio::test]
