@@ -92,6 +92,8 @@ pub struct Sandbox {
     attendees: Vec<Attendee>,
     tls: tls::TlsIdentity,
     tasks: Vec<AbortHandle>,
+    /// The runtime simulated processes run on; its threads stop with the sandbox.
+    node: Option<tokio::runtime::Runtime>,
 }
 
 /// A random 32-byte bearer token, hex-encoded.
@@ -120,7 +122,17 @@ impl Sandbox {
         }
         let logs = Logs::default();
         let recorder = controllers::events::Recorder::new(store.clone());
-        let kubelet = kubelet::Kubelet::new(store.clone(), logs.clone(), recorder.clone());
+        // The node's own threads for simulated processes (one: a container busy in a loop
+        // gets at most a core); the caller's runtime if they cannot be had.
+        let node = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("kubetutor-node")
+            .enable_all()
+            .build()
+            .map_err(|e| tracing::warn!("containers share the API's threads: {e}"))
+            .ok();
+        let procs = node.as_ref().map_or_else(tokio::runtime::Handle::current, |rt| rt.handle().clone());
+        let kubelet = kubelet::Kubelet::new(store.clone(), logs.clone(), recorder.clone(), procs);
         let state = ApiState {
             store: store.clone(),
             logs,
@@ -136,7 +148,7 @@ impl Sandbox {
             tokio::spawn(controllers::scheduler::run(store.clone(), recorder)).abort_handle(),
             tokio::spawn(kubelet::run(kubelet)).abort_handle(),
         ];
-        Ok(Sandbox { state, token, attendees, tls, tasks })
+        Ok(Sandbox { state, token, attendees, tls, tasks, node })
     }
 
     pub fn token(&self) -> &str {
@@ -204,6 +216,10 @@ impl Drop for Sandbox {
     fn drop(&mut self) {
         for t in &self.tasks {
             t.abort();
+        }
+        if let Some(node) = self.node.take() {
+            // Without waiting: the sandbox may be dropped inside an async context.
+            node.shutdown_background();
         }
     }
 }

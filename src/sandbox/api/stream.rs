@@ -126,7 +126,7 @@ pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response
     let (tx, rx) = mpsc::unbounded_channel::<Out>();
     let (input_tx, input_rx) = mpsc::unbounded_channel::<Input>();
     if exec {
-        start_exec(running, command, stdin, tty, tx, input_rx);
+        start_exec(&st.kubelet, running, command, stdin, tty, tx, input_rx);
     } else {
         let stdin_once = pod
             .pointer("/spec/containers")
@@ -224,6 +224,7 @@ fn start_attach(
 }
 
 fn start_exec(
+    kubelet: &crate::sandbox::kubelet::Kubelet,
     running: RunningContainer,
     argv: Vec<String>,
     stdin: bool,
@@ -247,13 +248,13 @@ fn start_exec(
             let _ = feeder.send(Input::Close);
         });
         let argv0 = argv[0].clone();
-        tokio::spawn(async move {
+        kubelet.spawn_process(async move {
             let code = console::run_shell(&argv0, host, con, con_input, None).await;
             let _ = done_tx.send(exit_status(&argv, code));
         });
         return;
     }
-    tokio::spawn(async move {
+    kubelet.spawn_process(async move {
         // stdin of a non-interactive command is not read; keep the channel open until the end.
         let _input = input;
         if let Err(e) = sim::check_entrypoint(&argv, &host.fs) {

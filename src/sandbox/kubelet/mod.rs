@@ -74,6 +74,9 @@ pub(crate) struct Inner {
     pulled: Mutex<HashSet<String>>,
     /// Running containers by (namespace, pod, container).
     running: Mutex<HashMap<ContainerKey, RunningContainer>>,
+    /// Where simulated processes run: the node's own threads, so that a container busy in a
+    /// loop or copying a large file never holds the threads that answer the API.
+    procs: tokio::runtime::Handle,
 }
 
 struct IpPool {
@@ -92,7 +95,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Kubelet {
-    pub fn new(store: Store, logs: Logs, recorder: Recorder) -> Self {
+    /// A kubelet whose containers run on the runtime of `procs`.
+    pub fn new(store: Store, logs: Logs, recorder: Recorder, procs: tokio::runtime::Handle) -> Self {
         let clock = store.clock();
         Kubelet {
             inner: Arc::new(Inner {
@@ -106,6 +110,7 @@ impl Kubelet {
                 ips: Mutex::new(IpPool { next: 2, used: HashSet::new() }),
                 pulled: Mutex::default(),
                 running: Mutex::default(),
+                procs,
             }),
         }
     }
@@ -132,6 +137,15 @@ impl Kubelet {
     pub(crate) fn ip_in_use(&self, ip: &str) -> bool {
         let parts: Vec<u32> = ip.split('.').filter_map(|p| p.parse().ok()).collect();
         matches!(parts[..], [10, 244, a, b] if lock(&self.inner.ips).used.contains(&((a << 8) | b)))
+    }
+
+    /// Start a simulated process (a container's command, an exec) on the node's threads.
+    pub fn spawn_process<F>(&self, process: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.inner.procs.spawn(process)
     }
 
     /// The data of a PersistentVolume, made empty the first time it is mounted (by a pod in

@@ -360,7 +360,7 @@ impl Worker {
         self.write_status();
         let started = self.now();
         let mut out = self.log_sink(&name);
-        let task = tokio::spawn(async move { sim::run_argv(&argv, &host, &mut out).await });
+        let task = self.k.spawn_process(async move { sim::run_argv(&argv, &host, &mut out).await });
         let abort = task.abort_handle();
         tokio::pin!(task);
         let code = loop {
@@ -459,14 +459,14 @@ impl Worker {
             let (ns, pod, c) = (self.ns.clone(), self.name.clone(), name.clone());
             let log: Box<dyn FnMut(&str) + Send> =
                 Box::new(move |text: &str| logs.append(&ns, &pod, &c, clock.now_micro(), text));
-            tokio::spawn(async move {
+            self.k.spawn_process(async move {
                 let code = console::run_shell(&argv[0], host, con, input, Some(log)).await;
                 inbox.exited(i, code);
             })
         } else {
             self.k.register(&self.ns, &self.name, &name, RunningContainer { host: host.clone(), console: None });
             let mut out = self.log_sink(&name);
-            tokio::spawn(async move {
+            self.k.spawn_process(async move {
                 let code = sim::run_argv(&argv, host.as_ref(), &mut out).await;
                 inbox.exited(i, code);
             })
