@@ -445,6 +445,17 @@ mod upstream_rules {
     }
 
     #[tokio::test]
+    async fn a_configmap_holds_at_most_a_mebibyte() {
+        let s = super::sandbox();
+        let big = json!({"metadata": {"name": "big"}, "data": {"a": "x".repeat(600_000), "b": "y".repeat(600_000)}});
+        let (code, st) = send(&s, "POST", CMS, "application/json", big.to_string()).await;
+        assert_eq!(code, 422, "{st}");
+        assert_eq!(st["message"], "ConfigMap \"big\" is invalid: []: Too long: must have at most 1048576 bytes");
+        let fits = json!({"metadata": {"name": "fits"}, "data": {"a": "x".repeat(1_000_000)}});
+        assert_eq!(send(&s, "POST", CMS, "application/json", fits.to_string()).await.0, 201);
+    }
+
+    #[tokio::test]
     async fn the_system_namespaces_cannot_be_deleted() {
         let s = super::sandbox();
         for ns in ["default", "kube-system", "kube-public"] {

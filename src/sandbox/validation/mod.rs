@@ -40,8 +40,25 @@ pub fn validate(rt: &ResourceType, obj: &Value, old: Option<&Value>) -> ApiResul
     Err(ApiError::invalid(rt.group, rt.kind, name, causes))
 }
 
-/// An immutable ConfigMap keeps its data, and stays immutable (ValidateConfigMapUpdate).
+/// Most bytes the values of a ConfigMap's `data` and `binaryData` may hold (core.MaxSecretSize).
+pub const MAX_CONFIGMAP_DATA: usize = 1024 * 1024;
+
+/// A ConfigMap's data is at most 1 MiB (ValidateConfigMap); an immutable ConfigMap keeps its
+/// data, and stays immutable (ValidateConfigMapUpdate).
 fn configmap(obj: &Value, old: Option<&Value>, causes: &mut Vec<Cause>) {
+    let size: usize = ["data", "binaryData"]
+        .iter()
+        .filter_map(|f| obj.get(*f).and_then(Value::as_object))
+        .flat_map(|m| m.values())
+        .map(|v| v.as_str().map_or(0, str::len))
+        .sum();
+    if size > MAX_CONFIGMAP_DATA {
+        causes.push(Cause::new(
+            "FieldValueTooLong",
+            "[]",
+            format!("Too long: must have at most {MAX_CONFIGMAP_DATA} bytes"),
+        ));
+    }
     let Some(old) = old.filter(|o| o["immutable"] == json!(true)) else {
         return;
     };
