@@ -72,6 +72,9 @@ impl Default for SandboxConfig {
     }
 }
 
+/// How much less CPU priority simulated processes get than the API (a nice increment).
+const NODE_NICE: i32 = 10;
+
 /// A workshop attendee's namespace and token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Attendee {
@@ -122,11 +125,18 @@ impl Sandbox {
         }
         let logs = Logs::default();
         let recorder = controllers::events::Recorder::new(store.clone());
-        // The node's own threads for simulated processes (one: a container busy in a loop
-        // gets at most a core); the caller's runtime if they cannot be had.
+        // The node's own thread for simulated processes: a container busy in a loop gets at
+        // most a core, and at a lower priority (nice 10) than the threads that answer the API,
+        // which Linux keeps per thread. The caller's runtime if it cannot be had.
         let node = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("kubetutor-node")
+            .on_thread_start(|| {
+                #[cfg(unix)]
+                if let Err(e) = rustix::process::nice(NODE_NICE) {
+                    tracing::debug!("the node's thread keeps its priority: {e}");
+                }
+            })
             .enable_all()
             .build()
             .map_err(|e| tracing::warn!("containers share the API's threads: {e}"))
