@@ -166,9 +166,11 @@ impl GradeTask {
         let checks = step
             .checks
             .iter()
-            .map(|c| crate::grade::CheckReport {
-                name: c.name.clone(),
-                outcome: crate::grade::Outcome::waiting("the restored objects of the finished steps to come up"),
+            .map(|c| {
+                crate::grade::CheckReport::live(
+                    c.name.clone(),
+                    crate::grade::Outcome::waiting("the restored objects of the finished steps to come up"),
+                )
             })
             .collect();
         crate::grade::StepReport { index, id: step.id.clone(), title: step.title.clone(), checks }
@@ -334,6 +336,12 @@ pub async fn restore_done_steps(
         }
         if step.starter.is_none() {
             for line in step.solution_actions.iter().filter(|l| !l.starts_with(crate::lesson::load::WAIT_FOR)) {
+                // In the names of the learner's restored objects (their selector, their Service).
+                let names = match Snapshot::fetch(&cluster.client, &cluster.namespace).await {
+                    Ok(snapshot) => crate::grade::checks::Names::find(&snapshot, &lesson.names),
+                    Err(_) => lesson.names.clone(),
+                };
+                let line = &names.fill(line);
                 let result = match kubectl::parse(line) {
                     Ok(cmd) => kubectl::execute(cluster, &cmd, None).await.map(|_| ()).map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),

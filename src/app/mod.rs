@@ -249,6 +249,12 @@ pub struct App {
 }
 
 impl App {
+    /// The learner's names as the cluster shows them now (the Service, the pods' selector),
+    /// for the lesson text and hints.
+    pub fn names(&self) -> crate::grade::checks::Names {
+        crate::grade::checks::Names::find(&self.snapshot, &self.lesson.names)
+    }
+
     /// An app on `lesson` opened at `step`, with `done` steps already passed; the draft of the
     /// step is read from `state_dir`.
     pub fn new(

@@ -372,14 +372,26 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Hints of the open step: the step's own tiers, then each blank's.
+/// Hints of the open step: what the failing check suggests first, then the step's own tiers,
+/// then each blank's; in the learner's own names (`{{service}}` and the like filled in).
 pub fn hint_list(app: &App) -> Vec<String> {
     let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
-    let mut hints = step.hints.clone();
+    let names = app.names();
+    let mut hints: Vec<String> = Vec::new();
+    if let Some(report) = app.reports.get(&app.step) {
+        for c in &report.checks {
+            if let crate::grade::Outcome::NotYet { hint: Some(h), .. } = &c.outcome {
+                if !hints.contains(h) {
+                    hints.push(h.clone());
+                }
+            }
+        }
+    }
+    hints.extend(step.hints.iter().map(|h| names.fill(h)));
     if let Some(s) = &step.starter {
         for b in &s.blanks {
             for h in &b.hints {
-                hints.push(format!("{}: {h}", b.label));
+                hints.push(format!("{}: {}", b.label, names.fill(h)));
             }
         }
     }

@@ -15,9 +15,11 @@ use crate::grade::{Outcome, StepStatus};
 pub fn step_symbol(app: &App, i: usize) -> (&'static str, Style) {
     let t = &app.theme;
     // The open step counts as failing only once the learner has tried something in it.
-    let failing = app.reports.get(&i).is_some_and(|r| r.status() == StepStatus::NotYet)
-        && (i != app.step || app.attempted.contains(&i));
-    if app.done.contains(&i) {
+    let not_yet = app.reports.get(&i).is_some_and(|r| r.status() == StepStatus::NotYet);
+    let failing = not_yet && (i != app.step || app.attempted.contains(&i));
+    if app.done.contains(&i) && not_yet {
+        (text::SYM_BROKEN, t.fail)
+    } else if app.done.contains(&i) {
         (text::SYM_DONE, t.pass)
     } else if failing {
         (text::SYM_FAILING, t.fail)
@@ -55,7 +57,7 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
     let complete = app.done.len() == app.lesson.steps.len();
     if complete && !app.lesson.recap.trim().is_empty() {
         lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_DONE, text::LESSON_DONE), t.pass)));
-        lines.extend(markdown::render(&app.lesson.recap, t));
+        lines.extend(markdown::render(&app.names().fill(&app.lesson.recap), t));
         for link in &app.lesson.links {
             lines.push(Line::from(vec![
                 Span::styled("• ", t.dim),
@@ -70,7 +72,7 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
         lines.push(Line::from(Span::styled(format!("Step {}: {}", app.step, step.title), t.heading)));
         lines.push(Line::default());
     }
-    lines.extend(markdown::render(&step.text, t));
+    lines.extend(markdown::render(&app.names().fill(&step.text), t));
     let hints = crate::app::hint_list(app);
     let shown = app.hints_shown.get(&app.step).copied().unwrap_or(0).min(hints.len());
     if shown > 0 {
@@ -89,7 +91,11 @@ pub fn body_lines(app: &App) -> Vec<Line<'static>> {
             t.dim,
         )));
     }
-    if app.done.contains(&app.step) {
+    let broken = app.reports.get(&app.step).is_some_and(|r| r.status() == StepStatus::NotYet);
+    if app.done.contains(&app.step) && broken {
+        lines.push(Line::default());
+        lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_BROKEN, text::STEP_BROKEN), t.fail)));
+    } else if app.done.contains(&app.step) {
         lines.push(Line::default());
         lines.push(Line::from(Span::styled(
             format!("{} {} · s shows the reference solution", text::SYM_DONE, text::STEP_PASSED),
@@ -135,13 +141,20 @@ pub fn check_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         Some(report) => {
             for check in &report.checks {
                 match &check.outcome {
-                    Outcome::Pass => headed(
-                        &mut lines,
-                        width,
-                        Span::styled(format!("  {} {} ", text::SYM_DONE, text::CHECK_PASS), t.pass),
-                        &check.name,
-                        t.base,
-                    ),
+                    Outcome::Pass => {
+                        let name = if check.proven {
+                            format!("{} {}", check.name, text::CHECK_PROVEN)
+                        } else {
+                            check.name.clone()
+                        };
+                        headed(
+                            &mut lines,
+                            width,
+                            Span::styled(format!("  {} {} ", text::SYM_DONE, text::CHECK_PASS), t.pass),
+                            &name,
+                            t.base,
+                        )
+                    }
                     Outcome::NotYet { reason, concern, hint } => {
                         headed(
                             &mut lines,

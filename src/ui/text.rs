@@ -17,6 +17,8 @@ pub const SYM_CURRENT: &str = "▶";
 pub const SYM_FAILING: &str = "✗";
 pub const SYM_NOT_STARTED: &str = "·";
 pub const SYM_WAITING: &str = "…";
+/// A step that passed and is failing now (the cluster changed since).
+pub const SYM_BROKEN: &str = "!";
 
 pub const CHECK_PASS: &str = "pass";
 pub const CHECK_NOT_YET: &str = "not yet";
@@ -36,6 +38,9 @@ pub const CHECKS_RUNNING: &str = "checking…";
 pub const HINT: &str = "Hint";
 pub const HINTS_LEFT: &str = "more hints: press";
 pub const STEP_PASSED: &str = "Step passed";
+pub const STEP_BROKEN: &str = "Passed earlier, now failing: the cluster changed since (see the checks)";
+/// After a check that passed from the record (what it proved is over, e.g. the order of a rollout).
+pub const CHECK_PROVEN: &str = "(proven when it passed)";
 pub const LESSON_DONE: &str = "Lesson complete";
 
 pub const EDITOR_NO_STARTER: &str = "This step is done with commands: press : and type them (kubectl syntax).";

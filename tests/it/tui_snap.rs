@@ -46,6 +46,7 @@ fn failing_report() -> StepReport {
                 },
                 hint: Some("set clusterIP: None".into()),
             },
+            proven: false,
         }],
     }
 }
