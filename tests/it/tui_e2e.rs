@@ -92,8 +92,8 @@ fn fill_apply_pass_and_watch_pods_start_in_order() {
     let state = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(state.path(), "lesson");
     tmux.wait(20, "the first frame", |s| s.contains("Editor: nginx-service.yaml") && s.contains("connected"));
-    tmux.wait(5, "five blanks", |s| s.contains("5 blanks left"));
-    tmux.fill(&["None", "app", "nginx", "web", "web"]);
+    tmux.wait(5, "six blanks", |s| s.contains("6 blanks left"));
+    tmux.fill(&["nginx", "None", "app", "nginx", "web", "web"]);
     tmux.wait(5, "no blanks", |s| s.contains("no blanks left"));
     tmux.keys(&["C-s"]);
     let screen = tmux.wait(30, "step 0 to pass", |s| s.contains("Step passed") && s.contains("Editor: web.yaml"));
@@ -136,9 +136,9 @@ fn fill_apply_pass_and_watch_pods_start_in_order() {
 fn sigterm_saves_the_draft_and_gives_the_terminal_back() {
     let state = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(state.path(), "term");
-    tmux.wait(20, "the first frame", |s| s.contains("5 blanks left"));
-    tmux.fill(&["None", "app"]);
-    tmux.wait(5, "two blanks filled", |s| s.contains("3 blanks left"));
+    tmux.wait(20, "the first frame", |s| s.contains("6 blanks left"));
+    tmux.fill(&["nginx", "None", "app"]);
+    tmux.wait(5, "three blanks filled", |s| s.contains("3 blanks left"));
     let status = Command::new("kill").args(["-TERM", &tmux.pid()]).status().unwrap();
     assert!(status.success());
     let draft = state.path().join("drafts/statefulset/headless-service.yaml");

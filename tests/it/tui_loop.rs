@@ -97,7 +97,7 @@ impl Harness {
     }
 
     pub fn fill_step0(&mut self, port_name: &str) {
-        for value in ["None", "app", "nginx", port_name, port_name] {
+        for value in ["nginx", "None", "app", "nginx", port_name, port_name] {
             self.ctrl('n');
             self.typ(value);
         }
@@ -107,7 +107,7 @@ impl Harness {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blanks_filled_applied_and_the_step_passes() {
     let mut h = Harness::new().await;
-    assert_eq!(h.app.editor.blanks().len(), 5);
+    assert_eq!(h.app.editor.blanks().len(), 6);
     // Ctrl-N selects the first blank; Ctrl-P from there wraps to the last one.
     h.ctrl('n');
     let first = h.app.editor.area.selection_range().unwrap();
