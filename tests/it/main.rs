@@ -9,6 +9,8 @@ mod kubectl;
 mod kubectl_cmd;
 mod lesson;
 mod lesson_cli;
+mod names;
+mod restart;
 mod sandbox_api;
 mod support;
 mod tui_e2e;
