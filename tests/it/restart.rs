@@ -210,7 +210,32 @@ async fn a_finished_lesson_stays_passed_on_a_fresh_sandbox() {
     assert!(rollout.proven, "{rollout:?}");
 
     // `kubetutor check` reads the same record and agrees with the screen.
-    let (kubeconfig, lessons_dir) = (s.kubeconfig.clone(), lessons.path().to_path_buf());
+    let (text, code) = check(&s, lessons.path()).await;
+    assert_eq!(code, Some(0), "{text}");
+    for step in 0..5 {
+        assert!(text.contains(&format!("\nstep {step} ")), "{text}");
+    }
+    assert!(!text.contains("FIX") && !text.contains("now failing"), "{text}");
+    assert!(text.contains("  ok  update rolled out from web-2 down to web-0 (proven when it passed)"), "{text}");
+
+    // The learner deletes the Service later: step 0 passed, and is failing now; the screen and
+    // `check` both say so.
+    let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(s.cluster.client.clone(), "default");
+    services.delete("frontend", &DeleteParams::default()).await.unwrap();
+    s.app.open_step(0);
+    s.until(30, "the Service to go", |a| !a.snapshot.services.contains_key("frontend")).await;
+    s.grade();
+    s.until(30, "step 0 failing", |a| a.reports.get(&0).is_some_and(|r| r.status() == StepStatus::NotYet)).await;
+    assert_eq!(kubetutor::ui::lesson::step_symbol(&s.app, 0).0, kubetutor::ui::text::SYM_BROKEN);
+    assert!(s.app.done.contains(&0), "the record keeps the pass");
+    let (text, code) = check(&s, lessons.path()).await;
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("\nstep 0 A headless Service: passed, now failing\n  FIX a headless Service: there is no headless Service yet\n"), "{text}");
+}
+
+/// `kubetutor check` on the session's sandbox, with the test's state dir: (stdout, exit code).
+async fn check(s: &Session, lessons: &Path) -> (String, Option<i32>) {
+    let (kubeconfig, lessons_dir) = (s.kubeconfig.clone(), lessons.to_path_buf());
     let out = tokio::task::spawn_blocking(move || {
         std::process::Command::new(env!("CARGO_BIN_EXE_kubetutor"))
             .args(["check", "--lesson", "restart-proofs", "--kubeconfig"])
@@ -223,11 +248,6 @@ async fn a_finished_lesson_stays_passed_on_a_fresh_sandbox() {
     })
     .await
     .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    for step in 0..5 {
-        assert!(text.contains(&format!("\nstep {step} ")), "{text}");
-    }
-    assert!(!text.contains("FIX") && !text.contains("now failing"), "{text}");
-    assert!(text.contains("  ok  update rolled out from web-2 down to web-0 (proven when it passed)"), "{text}");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (text, out.status.code())
 }

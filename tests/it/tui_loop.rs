@@ -342,3 +342,32 @@ async fn a_read_only_session_changes_nothing() {
     )
     .await;
 }
+
+#[test]
+fn hints_start_with_what_the_failing_check_suggests() {
+    use kubetutor::grade::{CheckReport, Concern, Outcome, StepReport};
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = crate::tui_fixture::app(dir.path(), Theme::dark());
+    let step_hints = app.lesson.steps[0].hints.clone();
+    assert_eq!(kubetutor::app::hint_list(&app)[0], step_hints[0], "no report: the step's own tiers first");
+    let failing = |hint: &str| Outcome::NotYet {
+        reason: "spec.clusterIP is \"10.96.0.12\"".into(),
+        concern: Concern::default(),
+        hint: Some(hint.into()),
+    };
+    app.reports.insert(
+        0,
+        StepReport {
+            index: 0,
+            id: "headless-service".into(),
+            title: "A headless Service".into(),
+            checks: vec![
+                CheckReport::live("passing", Outcome::Pass),
+                CheckReport::live("headless", failing("delete it (:delete service frontend) and apply again")),
+            ],
+        },
+    );
+    let hints = kubetutor::app::hint_list(&app);
+    assert_eq!(hints[0], "delete it (:delete service frontend) and apply again");
+    assert_eq!(hints[1], step_hints[0]);
+}
