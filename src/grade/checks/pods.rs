@@ -130,7 +130,7 @@ pub fn pvcs_bound(p: &SetParams, snapshot: &Snapshot) -> Outcome {
             "spec.volumeClaimTemplates is empty: the pods get no storage of their own",
             &object,
             Some("spec.volumeClaimTemplates"),
-            Some("Add the volume claim template from the starter (name www, 1Gi, ReadWriteOnce)."),
+            Some("Add a volume claim template as in the starter (1Gi, ReadWriteOnce), named as both volumeMounts name their volume."),
         );
     }
     for n in 0..p.replicas {
