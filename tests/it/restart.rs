@@ -5,7 +5,6 @@
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -24,7 +23,7 @@ use kubetutor::ui::theme::Theme;
 use serde_json::json;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::tui_loop::private_state_dir;
+use crate::tui_loop::{private_state_dir, pump_until};
 
 /// One run of the tutor: a sandbox of its own, the app, its grading task and watch.
 struct Session {
@@ -70,22 +69,7 @@ impl Session {
     }
 
     async fn until(&mut self, secs: u64, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-        while !done(&self.app) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(e)) => {
-                    self.app.now = jiff::Timestamp::now();
-                    run::step(&mut self.app, &self.runtime, e);
-                }
-                Ok(None) => panic!("event channel closed waiting for {what}"),
-                Err(_) => panic!(
-                    "timed out waiting for {what}; step {}, done {:?}, report {:?}",
-                    self.app.step,
-                    self.app.done,
-                    self.app.reports.get(&self.app.step)
-                ),
-            }
-        }
+        pump_until(&mut self.app, &self.runtime, &mut self.rx, secs, what, done).await;
     }
 
     /// Ask for a grade now (Ctrl-G, as the learner can).

@@ -78,28 +78,42 @@ impl Harness {
 
     /// Feed the app what its effects and the watch report until `done` holds.
     pub async fn until(&mut self, secs: u64, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-        while !done(&self.app) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(e)) => {
-                    self.app.now = jiff::Timestamp::now();
-                    run::step(&mut self.app, &self.runtime, e);
-                }
-                Ok(None) => panic!("event channel closed waiting for {what}"),
-                Err(_) => panic!(
-                    "timed out waiting for {what}; apply {:?}, step {}, report {:?}",
-                    self.app.apply,
-                    self.app.step,
-                    self.app.reports.get(&self.app.step)
-                ),
-            }
-        }
+        pump_until(&mut self.app, &self.runtime, &mut self.rx, secs, what, done).await;
     }
 
     pub fn fill_step0(&mut self, port_name: &str) {
         for value in ["nginx", "None", "app", "nginx", port_name, port_name] {
             self.ctrl('n');
             self.typ(value);
+        }
+    }
+}
+
+/// Feed `app` what its effects and the watch report (on `rx`) until `done` holds; panics
+/// after `secs` naming `what` and where the app is.
+pub async fn pump_until(
+    app: &mut App,
+    runtime: &Runtime,
+    rx: &mut UnboundedReceiver<Event>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&App) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done(app) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(e)) => {
+                app.now = jiff::Timestamp::now();
+                run::step(app, runtime, e);
+            }
+            Ok(None) => panic!("event channel closed waiting for {what}"),
+            Err(_) => panic!(
+                "timed out waiting for {what}; apply {:?}, step {}, done {:?}, report {:?}",
+                app.apply,
+                app.step,
+                app.done,
+                app.reports.get(&app.step)
+            ),
         }
     }
 }
