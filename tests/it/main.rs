@@ -10,6 +10,7 @@ mod kubectl_cmd;
 mod lesson;
 mod lesson_cli;
 mod names;
+mod ownership;
 mod restart;
 mod sandbox_api;
 mod support;

@@ -1,0 +1,104 @@
+//! Ownership as upstream's controller-ref manager: a StatefulSet deleted with
+//! `--cascade=orphan` leaves its pods and revisions without any ownerReferences; applied again,
+//! it adopts them (same pods, same revision); a pod relabelled out of the selector is released.
+
+use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, PropagationPolicy};
+use serde_json::json;
+
+use super::support::{eventually, serve};
+
+fn set() -> StatefulSet {
+    serde_json::from_value(json!({
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "web"},
+        "spec": {"serviceName": "nginx", "replicas": 2, "selector": {"matchLabels": {"app": "nginx"}},
+            "template": {"metadata": {"labels": {"app": "nginx"}},
+                "spec": {"containers": [{"name": "nginx", "image": "nginx:mainline"}]}}}
+    }))
+    .unwrap()
+}
+
+async fn ready(sets: &Api<StatefulSet>, n: i32) -> StatefulSet {
+    eventually(20, &format!("{n} Ready replicas"), || {
+        let sets = sets.clone();
+        async move {
+            let s = sets.get_opt("web").await.unwrap()?;
+            (s.status.as_ref()?.ready_replicas == Some(n)).then_some(s)
+        }
+    })
+    .await
+}
+
+fn uids(pods: &[Pod]) -> Vec<String> {
+    pods.iter().map(|p| p.metadata.uid.clone().unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orphaned_set_is_adopted_again_and_a_relabelled_pod_released() {
+    let s = serve().await;
+    let c = s.client().await;
+    let sets: Api<StatefulSet> = Api::default_namespaced(c.clone());
+    let pods: Api<Pod> = Api::default_namespaced(c.clone());
+    let revs: Api<ControllerRevision> = Api::default_namespaced(c);
+    sets.create(&PostParams::default(), &set()).await.unwrap();
+    ready(&sets, 2).await;
+    let before = pods.list(&ListParams::default().labels("app=nginx")).await.unwrap().items;
+    assert_eq!(before.len(), 2);
+
+    // kubectl delete statefulset web --cascade=orphan
+    let orphan = DeleteParams { propagation_policy: Some(PropagationPolicy::Orphan), ..Default::default() };
+    sets.delete("web", &orphan).await.unwrap();
+    let left = eventually(10, "the set gone and its pods orphaned", || {
+        let (sets, pods) = (sets.clone(), pods.clone());
+        async move {
+            if sets.get_opt("web").await.unwrap().is_some() {
+                return None;
+            }
+            let left = pods.list(&ListParams::default().labels("app=nginx")).await.unwrap().items;
+            left.iter().all(|p| p.metadata.owner_references.is_none()).then_some(left)
+        }
+    })
+    .await;
+    assert_eq!(uids(&left), uids(&before), "the pods stay");
+    let orphaned = revs.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(orphaned.len(), 1);
+    assert!(orphaned[0].metadata.owner_references.is_none(), "{:?}", orphaned[0].metadata.owner_references);
+
+    // kubectl apply -f web.yaml: the new set adopts the same pods and the same revision.
+    let again = sets.create(&PostParams::default(), &set()).await.unwrap();
+    let new_uid = again.metadata.uid.clone().unwrap();
+    let adopted = ready(&sets, 2).await;
+    let owned = |p: &Pod| {
+        p.metadata.owner_references.iter().flatten().any(|r| r.uid == new_uid && r.controller == Some(true))
+    };
+    let after = eventually(10, "the pods adopted", || {
+        let pods = pods.clone();
+        async move {
+            let after = pods.list(&ListParams::default().labels("app=nginx")).await.unwrap().items;
+            after.iter().all(owned).then_some(after)
+        }
+    })
+    .await;
+    assert_eq!(uids(&after), uids(&before), "adopted, not re-created");
+    let revisions = revs.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(revisions.len(), 1, "the old revision is adopted, not made again");
+    assert!(revisions[0].metadata.owner_references.iter().flatten().any(|r| r.uid == new_uid));
+    assert_eq!(
+        adopted.status.as_ref().unwrap().current_revision.as_deref(),
+        revisions[0].metadata.name.as_deref()
+    );
+
+    // kubectl label pod web-1 app=debug --overwrite: released, no reference left behind.
+    let relabel = json!({"metadata": {"labels": {"app": "debug"}}});
+    pods.patch("web-1", &PatchParams::default(), &Patch::Merge(relabel)).await.unwrap();
+    eventually(10, "web-1 released", || {
+        let pods = pods.clone();
+        async move {
+            let p = pods.get("web-1").await.unwrap();
+            (p.metadata.labels.as_ref().unwrap()["app"] == "debug" && p.metadata.owner_references.is_none())
+                .then_some(())
+        }
+    })
+    .await;
+}
