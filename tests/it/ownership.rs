@@ -69,9 +69,8 @@ async fn an_orphaned_set_is_adopted_again_and_a_relabelled_pod_released() {
     let again = sets.create(&PostParams::default(), &set()).await.unwrap();
     let new_uid = again.metadata.uid.clone().unwrap();
     let adopted = ready(&sets, 2).await;
-    let owned = |p: &Pod| {
-        p.metadata.owner_references.iter().flatten().any(|r| r.uid == new_uid && r.controller == Some(true))
-    };
+    let owned =
+        |p: &Pod| p.metadata.owner_references.iter().flatten().any(|r| r.uid == new_uid && r.controller == Some(true));
     let after = eventually(10, "the pods adopted", || {
         let pods = pods.clone();
         async move {
@@ -84,10 +83,7 @@ async fn an_orphaned_set_is_adopted_again_and_a_relabelled_pod_released() {
     let revisions = revs.list(&ListParams::default()).await.unwrap().items;
     assert_eq!(revisions.len(), 1, "the old revision is adopted, not made again");
     assert!(revisions[0].metadata.owner_references.iter().flatten().any(|r| r.uid == new_uid));
-    assert_eq!(
-        adopted.status.as_ref().unwrap().current_revision.as_deref(),
-        revisions[0].metadata.name.as_deref()
-    );
+    assert_eq!(adopted.status.as_ref().unwrap().current_revision.as_deref(), revisions[0].metadata.name.as_deref());
 
     // kubectl label pod web-1 app=debug --overwrite: released, no reference left behind.
     let relabel = json!({"metadata": {"labels": {"app": "debug"}}});
@@ -98,6 +94,41 @@ async fn an_orphaned_set_is_adopted_again_and_a_relabelled_pod_released() {
             let p = pods.get("web-1").await.unwrap();
             (p.metadata.labels.as_ref().unwrap()["app"] == "debug" && p.metadata.owner_references.is_none())
                 .then_some(())
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoints_and_slices_go_with_their_service() {
+    use k8s_openapi::api::core::v1::{Endpoints, Service};
+    use k8s_openapi::api::discovery::v1::EndpointSlice;
+    let s = serve().await;
+    let c = s.client().await;
+    let services: Api<Service> = Api::default_namespaced(c.clone());
+    let endpoints: Api<Endpoints> = Api::default_namespaced(c.clone());
+    let slices: Api<EndpointSlice> = Api::default_namespaced(c);
+    let svc: Service = serde_json::from_value(json!({"metadata": {"name": "nginx"},
+        "spec": {"clusterIP": "None", "selector": {"app": "nginx"}, "ports": [{"port": 80}]}}))
+    .unwrap();
+    services.create(&PostParams::default(), &svc).await.unwrap();
+    let of_nginx = ListParams::default().labels("kubernetes.io/service-name=nginx");
+    eventually(10, "the Endpoints and the EndpointSlice", || {
+        let (endpoints, slices, of_nginx) = (endpoints.clone(), slices.clone(), of_nginx.clone());
+        async move {
+            let ep = endpoints.get_opt("nginx").await.unwrap();
+            let n = slices.list(&of_nginx).await.unwrap().items.len();
+            (ep.is_some() && n == 1).then_some(())
+        }
+    })
+    .await;
+    services.delete("nginx", &DeleteParams::default()).await.unwrap();
+    eventually(10, "the Endpoints and the EndpointSlice gone", || {
+        let (endpoints, slices, of_nginx) = (endpoints.clone(), slices.clone(), of_nginx.clone());
+        async move {
+            let ep = endpoints.get_opt("nginx").await.unwrap();
+            let n = slices.list(&of_nginx).await.unwrap().items.len();
+            (ep.is_none() && n == 0).then_some(())
         }
     })
     .await;

@@ -305,7 +305,12 @@ impl Controller {
 
     /// Adopt `o` for `sts` (a controller reference added), or release it from its controller
     /// (`None`: the reference removed, and `ownerReferences` with it when none is left).
-    fn set_owner(&self, rt: &'static crate::sandbox::resources::ResourceType, o: &Obj, sts: Option<&Value>) -> Option<Obj> {
+    fn set_owner(
+        &self,
+        rt: &'static crate::sandbox::resources::ResourceType,
+        o: &Obj,
+        sts: Option<&Value>,
+    ) -> Option<Obj> {
         let mut new = (**o).clone();
         let refs = new["metadata"]["ownerReferences"].as_array().cloned().unwrap_or_default();
         let mut refs: Vec<Value> = refs.into_iter().filter(|r| r["controller"] != json!(true)).collect();
