@@ -11,6 +11,7 @@ mod lesson;
 mod lesson_cli;
 mod names;
 mod ownership;
+mod probes;
 mod restart;
 mod sandbox_api;
 mod support;

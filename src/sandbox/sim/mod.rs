@@ -117,6 +117,11 @@ pub trait Host: Sync {
     /// `GET url` (always `http://host[:port]/path`); the kubelet resolves the host the same way
     /// as `resolve` and routes to the simulated server.
     fn http_get(&self, url: &str) -> impl Future<Output = HttpResult> + Send;
+    /// `GET url` sent with this User-Agent (`curl/7.88.1`, `kube-probe/1.33`); the server logs it.
+    fn http_get_as(&self, url: &str, agent: &str) -> impl Future<Output = HttpResult> + Send {
+        let _ = agent;
+        self.http_get(url)
+    }
 }
 
 /// An address in a DNS answer, with the name its reverse (PTR) lookup gives, if any.
