@@ -79,6 +79,10 @@ async fn a_failing_readiness_probe_holds_the_pod_and_the_set() {
     assert!(subset.addresses.is_none(), "{subset:?}");
     assert_eq!(subset.not_ready_addresses.as_ref().unwrap().len(), 1);
 
+    // nginx saw the prober, under its own name.
+    let logs = pods.logs("web-0", &Default::default()).await.unwrap();
+    assert!(logs.contains("\"GET /healthz HTTP/1.1\" 404") && logs.contains("\"kube-probe/1.33\""), "{logs}");
+
     // The page appears: the probe passes, web-0 is Ready and web-1 comes.
     exec(&pods, "web-0", "echo ok > /usr/share/nginx/html/healthz").await;
     eventually(20, "web-0 Ready and web-1 made", || {
@@ -137,4 +141,31 @@ async fn tcp_and_exec_probes_and_a_liveness_restart() {
     })
     .await;
     assert_eq!(refused.involved_object.name.as_deref(), Some("db-0"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn localhost_is_the_pods_own_and_curl_says_who_it_is() {
+    let s = serve().await;
+    let c = s.client().await;
+    let sets: Api<StatefulSet> = Api::default_namespaced(c.clone());
+    let pods: Api<Pod> = Api::default_namespaced(c.clone());
+    let mut set = probed_set(json!({"tcpSocket": {"port": 80}}), None);
+    set.spec.as_mut().unwrap().replicas = Some(1);
+    sets.create(&PostParams::default(), &set).await.unwrap();
+    eventually(20, "web-0 Ready", || {
+        let sets = sets.clone();
+        async move { (sets.get("web").await.unwrap().status?.ready_replicas == Some(1)).then_some(()) }
+    })
+    .await;
+    // As the tutorial runs it: the pod's own nginx through localhost and 127.0.0.1.
+    let page = exec(&pods, "web-0", "curl -s http://localhost/ | head -n 4; curl -s http://127.0.0.1/ | head -n 4").await;
+    assert_eq!(page.matches("<title>Welcome to nginx!</title>").count(), 2, "{page}");
+    // Nothing on port 81: refused at once, not a wait for a time-out.
+    let started = std::time::Instant::now();
+    let refused = exec(&pods, "web-0", "curl -sS http://localhost:81/ 2>&1; echo \" exit=$?\"").await;
+    assert!(refused.contains("Failed to connect to localhost port 81") && refused.ends_with("exit=7\n"), "{refused}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    // nginx logged curl's own User-Agent.
+    let logs = pods.logs("web-0", &Default::default()).await.unwrap();
+    assert!(logs.contains("\"curl/7.88.1\""), "{logs}");
 }
