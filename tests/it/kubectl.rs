@@ -120,6 +120,27 @@ fn kubectl_auth_can_i_for_the_admin_and_an_attendee() {
 }
 
 #[test]
+fn kubectl_create_sends_protobuf_and_it_is_read() {
+    // kubectl 1.32's typed clients send these objects as protobuf only.
+    let sb = SandboxProcess::start(&[]);
+    assert_eq!(
+        sb.run(&["create", "configmap", "settings", "--from-literal=color=blue"]).trim(),
+        "configmap/settings created"
+    );
+    assert_eq!(sb.run(&["get", "configmap", "settings", "-o", "jsonpath={.data.color}"]), "blue");
+    assert_eq!(sb.run(&["create", "namespace", "team"]).trim(), "namespace/team created");
+    assert!(sb.run(&["get", "namespaces"]).contains("team "));
+    assert_eq!(sb.run(&["create", "service", "clusterip", "s1", "--tcp=80:8080"]).trim(), "service/s1 created");
+    assert_eq!(
+        sb.run(&["get", "service", "s1", "-o", "jsonpath={.spec.ports[0]}"]),
+        r#"{"name":"80-8080","port":80,"protocol":"TCP","targetPort":8080}"#
+    );
+    assert_eq!(sb.run(&["get", "service", "s1", "-o", "jsonpath={.spec.selector}"]), r#"{"app":"s1"}"#);
+    assert_eq!(sb.run(&["create", "serviceaccount", "robot", "-n", "team"]).trim(), "serviceaccount/robot created");
+    assert!(sb.run(&["get", "serviceaccounts", "-n", "team"]).contains("robot"));
+}
+
+#[test]
 fn kubectl_apply_get_patch_delete() {
     let sb = SandboxProcess::start(&[]);
     let svc = sb.write("svc.yaml", SERVICE);

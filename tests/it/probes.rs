@@ -158,7 +158,8 @@ async fn localhost_is_the_pods_own_and_curl_says_who_it_is() {
     })
     .await;
     // As the tutorial runs it: the pod's own nginx through localhost and 127.0.0.1.
-    let page = exec(&pods, "web-0", "curl -s http://localhost/ | head -n 4; curl -s http://127.0.0.1/ | head -n 4").await;
+    let page =
+        exec(&pods, "web-0", "curl -s http://localhost/ | head -n 4; curl -s http://127.0.0.1/ | head -n 4").await;
     assert_eq!(page.matches("<title>Welcome to nginx!</title>").count(), 2, "{page}");
     // Nothing on port 81: refused at once, not a wait for a time-out.
     let started = std::time::Instant::now();
