@@ -133,3 +133,76 @@ async fn endpoints_and_slices_go_with_their_service() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_namespace_has_a_default_service_account_and_pods_mount_its_token() {
+    use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
+    // At 20 times real speed: the pod's `sleep 3600` lasts three minutes, long enough to exec in.
+    let s = super::support::serve_with(kubetutor::sandbox::SandboxConfig { speed: 20.0, ..Default::default() }).await;
+    let c = s.client().await;
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap();
+    Api::<Namespace>::all(c.clone()).create(&PostParams::default(), &ns).await.unwrap();
+    let sas: Api<ServiceAccount> = Api::namespaced(c.clone(), "team");
+    let cms: Api<ConfigMap> = Api::namespaced(c.clone(), "team");
+    eventually(10, "team's default ServiceAccount and CA bundle", || {
+        let (sas, cms) = (sas.clone(), cms.clone());
+        async move {
+            let sa = sas.get_opt("default").await.unwrap()?;
+            let ca = cms.get_opt("kube-root-ca.crt").await.unwrap()?;
+            ca.data?.get("ca.crt")?.starts_with("-----BEGIN CERTIFICATE-----").then_some(sa)
+        }
+    })
+    .await;
+    // Deleted, it comes back.
+    sas.delete("default", &DeleteParams::default()).await.unwrap();
+    eventually(10, "the default ServiceAccount made again", || {
+        let sas = sas.clone();
+        async move { sas.get_opt("default").await.unwrap().filter(|sa| sa.metadata.deletion_timestamp.is_none()) }
+    })
+    .await;
+
+    // A pod gets the token volume, mounted read-only in each container, with the files in it.
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "team");
+    let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1.36", "command": ["sleep", "3600"]}]}}))
+    .unwrap();
+    let made = pods.create(&PostParams::default(), &pod).await.unwrap();
+    let spec = made.spec.unwrap();
+    let volume = &spec.volumes.as_ref().unwrap()[0];
+    assert!(volume.name.starts_with("kube-api-access-") && volume.name.len() == "kube-api-access-".len() + 5);
+    let sources = volume.projected.as_ref().unwrap().sources.as_ref().unwrap();
+    assert_eq!(sources[0].service_account_token.as_ref().unwrap().path, "token");
+    let mount = &spec.containers[0].volume_mounts.as_ref().unwrap()[0];
+    assert_eq!(
+        (mount.mount_path.as_str(), mount.read_only),
+        ("/var/run/secrets/kubernetes.io/serviceaccount", Some(true))
+    );
+    assert_eq!(spec.service_account_name.as_deref(), Some("default"));
+    eventually(20, "p running", || {
+        let pods = pods.clone();
+        async move {
+            let status = pods.get("p").await.unwrap().status?;
+            status.container_statuses?.first()?.state.as_ref()?.running.as_ref().map(|_| ())
+        }
+    })
+    .await;
+    let mut attached = pods
+        .exec(
+            "p",
+            vec!["sh", "-c", "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; head -n 1 /var/run/secrets/kubernetes.io/serviceaccount/ca.crt"],
+            &kube::api::AttachParams::default().stdin(false).stderr(false),
+        )
+        .await
+        .unwrap();
+    let mut out = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut attached.stdout().unwrap(), &mut out).await.unwrap();
+    attached.join().await.unwrap();
+    assert_eq!(out, "team\n-----BEGIN CERTIFICATE-----\n");
+
+    // automountServiceAccountToken: false mounts nothing.
+    let quiet: Pod = serde_json::from_value(json!({"metadata": {"name": "q"},
+        "spec": {"automountServiceAccountToken": false, "containers": [{"name": "c", "image": "busybox:1.36"}]}}))
+    .unwrap();
+    let made = pods.create(&PostParams::default(), &quiet).await.unwrap();
+    assert!(made.spec.unwrap().volumes.is_none());
+}

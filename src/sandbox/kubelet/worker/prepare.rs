@@ -154,8 +154,62 @@ impl Worker {
             }
             return vol;
         }
+        if let Some(sources) = v.pointer("/projected/sources").and_then(Value::as_array) {
+            return self.projected(sources);
+        }
         let name = v["name"].as_str().unwrap_or("").to_string();
         self.empty_dirs.entry(name).or_insert_with(|| Volume::at(now)).clone()
+    }
+
+    /// A projected volume (the ServiceAccount token volume): a service account token, ConfigMap
+    /// keys and downward API fields as files. The token is shaped like the kubelet's (a JWT
+    /// naming the pod's ServiceAccount) but signed by nobody: the simulated API server does not
+    /// take it.
+    fn projected(&self, sources: &[Value]) -> Volume {
+        use base64::Engine as _;
+        let now = self.k.inner.clock.now();
+        let vol = Volume::at(now);
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let pod = self.current();
+        let sa = pod
+            .as_ref()
+            .and_then(|p| p.pointer("/spec/serviceAccountName").and_then(Value::as_str).map(str::to_string));
+        for source in sources {
+            if let Some(t) = source.get("serviceAccountToken") {
+                let path = t["path"].as_str().unwrap_or("token");
+                let expires = now.as_second() + t["expirationSeconds"].as_i64().unwrap_or(3607);
+                let header = b64.encode(r#"{"alg":"RS256","kid":"kubetutor-sandbox"}"#);
+                let claims = serde_json::json!({"aud": ["https://kubernetes.default.svc.cluster.local"],
+                    "exp": expires, "iat": now.as_second(), "iss": "https://kubernetes.default.svc.cluster.local",
+                    "sub": format!("system:serviceaccount:{}:{}", self.ns, sa.as_deref().unwrap_or("default"))});
+                let signature: [u8; 32] = rand::random();
+                let token = format!("{header}.{}.{}", b64.encode(claims.to_string()), b64.encode(signature));
+                let _ = vol.put_file(path, &token, now);
+            }
+            if let Some(cm) = source.get("configMap") {
+                let data = cm["name"].as_str().and_then(|n| self.k.inner.store.get(kinds::configmaps(), &self.ns, n));
+                for item in cm["items"].as_array().into_iter().flatten() {
+                    let value = data
+                        .as_ref()
+                        .and_then(|d| d["data"][item["key"].as_str().unwrap_or("")].as_str().map(str::to_string));
+                    if let (Some(value), Some(path)) = (value, item["path"].as_str()) {
+                        let _ = vol.put_file(path, &value, now);
+                    }
+                }
+            }
+            for item in source.pointer("/downwardAPI/items").and_then(Value::as_array).into_iter().flatten() {
+                let value = match item.pointer("/fieldRef/fieldPath").and_then(Value::as_str) {
+                    Some("metadata.namespace") => self.ns.clone(),
+                    Some("metadata.name") => self.name.clone(),
+                    Some("metadata.uid") => self.uid.clone(),
+                    _ => continue,
+                };
+                if let Some(path) = item["path"].as_str() {
+                    let _ = vol.put_file(path, &value, now);
+                }
+            }
+        }
+        vol
     }
 
     fn env_for(&self, pod: &Value, spec: &Value) -> Vec<(String, String)> {
