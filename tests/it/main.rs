@@ -19,5 +19,6 @@ mod tui_e2e;
 mod tui_fixture;
 mod tui_loop;
 mod tui_snap;
+mod tutorial;
 mod watch;
 mod workshop;
