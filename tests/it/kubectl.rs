@@ -141,6 +141,46 @@ fn kubectl_create_sends_protobuf_and_it_is_read() {
 }
 
 #[test]
+fn kubectl_cp_both_ways_and_exec_with_stdin() {
+    use std::io::Write as _;
+    let sb = SandboxProcess::start(&["--speed", "25"]);
+    sb.run(&["run", "box", "--image=busybox:1.36", "--restart=Never", "--", "sleep", "3600"]);
+    sb.run(&["wait", "--for=condition=Ready", "pod/box", "--timeout=60s"]);
+    // Into the pod: one file, then a folder (kubectl runs `tar -xmf - -C DIR` with the archive on stdin).
+    let dir = sb.dir.path().join("notes");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("a.txt"), "alpha\n").unwrap();
+    std::fs::write(dir.join("sub/b.txt"), "beta\n").unwrap();
+    sb.run(&["cp", path_str(&dir.join("a.txt")), "box:/tmp/a.txt"]);
+    assert_eq!(sb.run(&["exec", "box", "--", "cat", "/tmp/a.txt"]), "alpha\n");
+    sb.run(&["cp", path_str(&dir), "box:/tmp/notes"]);
+    assert_eq!(sb.run(&["exec", "box", "--", "cat", "/tmp/notes/sub/b.txt"]), "beta\n");
+    // Out of the pod (`tar cf - PATH` on stdout).
+    sb.run(&["exec", "box", "--", "sh", "-c", "echo gamma > /tmp/c.txt"]);
+    let back = sb.dir.path().join("c.txt");
+    sb.run(&["cp", "box:/tmp/c.txt", path_str(&back)]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "gamma\n");
+    let tree = sb.dir.path().join("tree");
+    sb.run(&["cp", "box:/tmp/notes", path_str(&tree)]);
+    assert_eq!(std::fs::read_to_string(tree.join("sub/b.txt")).unwrap(), "beta\n");
+    // A pipe into `kubectl exec -i` reaches the command; a stdin left empty does not hold it.
+    let mut child = sb
+        .kubectl()
+        .args(["exec", "-i", "box", "--", "wc", "-l"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"1\n2\n3\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+    let started = Instant::now();
+    let out = sb.kubectl().args(["exec", "-i", "box", "--", "ls", "/tmp"]).stdin(Stdio::null()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a.txt"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
 fn kubectl_apply_get_patch_delete() {
     let sb = SandboxProcess::start(&[]);
     let svc = sb.write("svc.yaml", SERVICE);

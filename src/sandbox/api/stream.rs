@@ -6,6 +6,8 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
@@ -254,8 +256,7 @@ fn start_exec(
         return;
     }
     tokio::spawn(async move {
-        // stdin of a non-interactive command is not read; keep the channel open until the end.
-        let _input = input;
+        let mut input = input;
         if let Err(e) = sim::check_entrypoint(&argv, &host.fs) {
             let msg = format!(
                 "Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"
@@ -271,9 +272,48 @@ fn start_exec(
             let text = if tty { text.replace('\n', "\r\n") } else { text.to_string() };
             let _ = sink.send(Out::Data(ch, Bytes::from(text)));
         });
-        let code = sim::run_argv(&argv, host.as_ref(), &mut out).await;
+        let stdin = if stdin { Some(read_stdin(&mut input).await) } else { None };
+        let stdin = match stdin {
+            Some(Err(msg)) => {
+                let _ = tx.send(Out::Data(2, Bytes::from(msg)));
+                let _ = tx.send(Out::Done(exit_status(&argv, 1)));
+                return;
+            }
+            Some(Ok(text)) => Some(text),
+            None => None,
+        };
+        let code = sim::run_argv_with_input(&argv, host.as_ref(), &mut out, stdin).await;
         let _ = tx.send(Out::Done(exit_status(&argv, code)));
+        // Keep the channel open until the end.
+        drop(input);
     });
+}
+
+/// The most a non-interactive command's standard input may hold (the simulated shells hold
+/// text in memory).
+const STDIN_LIMIT: usize = 8 << 20;
+
+/// Standard input for a non-interactive `exec -i`: what the client sends until it closes stdin
+/// (`kubectl cp`, `... | kubectl exec -i`). A client that sends nothing (a terminal left open)
+/// is not waited for: after a short quiet moment the command runs with what came. The simulated
+/// commands read their input whole, so it is gathered first.
+async fn read_stdin(input: &mut mpsc::UnboundedReceiver<Input>) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    loop {
+        let quiet = if bytes.is_empty() { Duration::from_millis(200) } else { Duration::from_secs(2) };
+        match tokio::time::timeout(quiet, input.recv()).await {
+            Ok(Some(Input::Data(d))) => {
+                bytes.extend_from_slice(&d);
+                if bytes.len() > STDIN_LIMIT {
+                    return Err(format!("standard input over {} MiB: not read\n", STDIN_LIMIT >> 20));
+                }
+            }
+            Ok(Some(Input::Resize(..))) => {}
+            Ok(Some(Input::Close)) | Ok(None) | Err(_) => break,
+        }
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| "standard input is not text, which the simulated commands cannot read\n".to_string())
 }
 
 /// A close frame with status 1000: clients treat a close without a status as an error.

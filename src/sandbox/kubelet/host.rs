@@ -74,7 +74,7 @@ impl ContainerHost {
 
     /// The address `/etc/hosts` gives `name` (`localhost`, the pod's own names), as libc's
     /// `files` source answers before DNS.
-    fn from_hosts_file(&self, name: &str) -> Option<IpAddr> {
+    fn in_hosts_file(&self, name: &str) -> Option<IpAddr> {
         let hosts = self.fs.read("/etc/hosts").ok()?;
         let name = name.trim_end_matches('.');
         hosts.lines().map(|l| l.split('#').next().unwrap_or("")).find_map(|line| {
@@ -195,7 +195,7 @@ impl Host for ContainerHost {
     fn http_get_as(&self, url: &str, agent: &str) -> impl std::future::Future<Output = HttpResult> + Send {
         let (host, port, path) = split_url(url);
         // Clients resolve through libc: /etc/hosts first (localhost, the pod's own names), then DNS.
-        let result = match host.parse::<IpAddr>().ok().or_else(|| self.from_hosts_file(&host)) {
+        let result = match host.parse::<IpAddr>().ok().or_else(|| self.in_hosts_file(&host)) {
             Some(ip) => self.route(ip, port, &host, &path, agent),
             None => match self.lookup(&host).answer {
                 DnsAnswer::Found { addresses, .. } if !addresses.is_empty() => {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use fs::{ContainerFs, FsError, Volume};
 pub use image::{Image, Userland};
-pub use shell::{check_entrypoint, run_argv, EntrypointError, Session};
+pub use shell::{check_entrypoint, run_argv, run_argv_with_input, EntrypointError, Session};
 
 /// Which stream a piece of output went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -418,3 +418,39 @@ fn self_running_script_stops_before_the_stack_does() {
     });
     assert_eq!(code.ok(), Some(7));
 }
+
+#[tokio::test]
+async fn tar_creates_and_extracts_what_kubectl_cp_sends() {
+    use super::super::fs::WriteMode;
+    let host = FakeHost::new("busybox:1.36", "box");
+    host.fs().mkdir("/data/sub", true).unwrap();
+    host.fs().write("/data/a.txt", "alpha\n", WriteMode::Truncate).unwrap();
+    host.fs().write("/data/sub/b.txt", "beta\n", WriteMode::Truncate).unwrap();
+    let mut out = Output::buffered();
+    let code = super::run_argv(&argv(&["tar", "cf", "-", "/data"]), &host, &mut out).await;
+    assert_eq!(code, 0, "{}", out.stderr());
+    assert_eq!(out.stderr(), "tar: Removing leading `/' from member names\n");
+    let archive = out.stdout();
+    let mut out = Output::buffered();
+    let code = super::run_argv_with_input(
+        &argv(&["tar", "-xmf", "-", "-C", "/restored"]),
+        &host,
+        &mut out,
+        Some(archive.clone()),
+    )
+    .await;
+    assert_eq!(code, 0, "{}", out.stderr());
+    assert_eq!(host.fs().read("/restored/data/sub/b.txt").unwrap(), "beta\n");
+    assert_eq!(host.fs().read("/restored/data/a.txt").unwrap(), "alpha\n");
+    let mut out = Output::buffered();
+    super::run_argv_with_input(&argv(&["tar", "tf", "-"]), &host, &mut out, Some(archive)).await;
+    assert_eq!(out.stdout(), "data/\ndata/a.txt\ndata/sub/\ndata/sub/b.txt\n");
+    // Not an archive, and a path that climbs out.
+    let mut out = Output::buffered();
+    let code = super::run_argv_with_input(&argv(&["tar", "xf", "-"]), &host, &mut out, Some("hello".into())).await;
+    assert_eq!(code, 2);
+    assert!(out.stderr().starts_with("tar: This does not look like a tar archive"), "{}", out.stderr());
+    let mut out = Output::buffered();
+    assert_eq!(super::run_argv(&argv(&["tar", "cf", "-"]), &host, &mut out).await, 2);
+    assert_eq!(out.stderr(), "tar: empty archive\n");
+}
