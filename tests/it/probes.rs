@@ -170,3 +170,43 @@ async fn localhost_is_the_pods_own_and_curl_says_who_it_is() {
     let logs = pods.logs("web-0", &Default::default()).await.unwrap();
     assert!(logs.contains("\"curl/7.88.1\""), "{logs}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_pull_retry_is_one_set_of_events() {
+    let s = super::support::serve_with(kubetutor::sandbox::SandboxConfig { speed: 200.0, ..Default::default() }).await;
+    let c = s.client().await;
+    let pods: Api<Pod> = Api::default_namespaced(c.clone());
+    let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "bad"},
+        "spec": {"restartPolicy": "Never", "containers": [{"name": "c", "image": "nginx:nope"}]}}))
+    .unwrap();
+    pods.create(&PostParams::default(), &pod).await.unwrap();
+    // Upstream, every try is: Pulling, Failed (the registry's answer), Failed (ErrImagePull),
+    // BackOff, Failed (ImagePullBackOff); the status writes between them are no reason to retry.
+    let counts = eventually(30, "three tries, each one set of events", || {
+        let c = c.clone();
+        async move {
+            let events: Api<Event> = Api::default_namespaced(c);
+            let all = events.list(&ListParams::default()).await.unwrap().items;
+            let count = |part: &str| {
+                all.iter()
+                    .filter(|e| e.involved_object.name.as_deref() == Some("bad"))
+                    .filter(|e| e.message.as_deref().is_some_and(|m| m.starts_with(part)))
+                    .map(|e| e.count.unwrap_or(1))
+                    .sum::<i32>()
+            };
+            let counts = [
+                count("Pulling image"),
+                count("Failed to pull image"),
+                count("Error: ErrImagePull"),
+                count("Back-off pulling image"),
+                count("Error: ImagePullBackOff"),
+            ];
+            // Read between tries, when a try's events are all there.
+            (counts[0] >= 3 && counts.iter().all(|n| *n == counts[0])).then_some(counts)
+        }
+    })
+    .await;
+    let waiting = pods.get("bad").await.unwrap().status.unwrap().container_statuses.unwrap()[0].clone();
+    let reason = waiting.state.unwrap().waiting.unwrap().reason.unwrap();
+    assert!(["ErrImagePull", "ImagePullBackOff"].contains(&reason.as_str()), "{reason} after {counts:?}");
+}

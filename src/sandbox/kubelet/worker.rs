@@ -141,12 +141,6 @@ impl Worker {
         let _ = self.k.inner.store.update_status(kinds::pods(), &self.ns, &self.name, Some(&self.uid), status);
     }
 
-    /// Wait a simulated duration, waking early when the pod changes.
-    async fn pause(&mut self, d: Duration) -> Wake {
-        let deadline = tokio::time::Instant::now() + self.k.inner.clock.real(d);
-        self.pause_until(deadline).await
-    }
-
     /// Wait until a real instant, waking early when the pod changes.
     async fn pause_until(&mut self, deadline: tokio::time::Instant) -> Wake {
         if self.stopping() {

@@ -29,6 +29,28 @@ impl Worker {
         let _ = self.etc.put_file("resolv.conf", &simimage::resolv_conf(&self.ns, DNS_SERVICE_IP, CLUSTER_DOMAIN), now);
     }
 
+    /// Wait until `deadline`; `Changed` when the container's image in the spec is no longer
+    /// `image` (a fixed image is tried at once), `Stop` when the pod goes away.
+    async fn wait_unless_image_changes(
+        &mut self,
+        init: bool,
+        i: usize,
+        image: &str,
+        deadline: tokio::time::Instant,
+    ) -> Wake {
+        loop {
+            if tokio::time::Instant::now() >= deadline {
+                return Wake::Elapsed;
+            }
+            match self.pause_until(deadline).await {
+                Wake::Stop => return Wake::Stop,
+                Wake::Elapsed => return Wake::Elapsed,
+                Wake::Changed if self.spec_of(init, i).is_some_and(|s| s["image"] != image) => return Wake::Changed,
+                Wake::Changed => {}
+            }
+        }
+    }
+
     /// Pull a container's image, re-reading the spec on every try so a fixed image recovers.
     /// False when the pod is going away.
     pub(super) async fn pull(&mut self, init: bool, i: usize) -> bool {
@@ -74,7 +96,10 @@ impl Worker {
                     self.slot(init, i).state =
                         State::Waiting { reason: "ErrImagePull".into(), message: Some(why.clone()) };
                     self.write_status();
-                    match self.pause(Duration::from_secs(2)).await {
+                    // The status write itself changes the pod: only a new image cuts the wait short,
+                    // so each try makes one set of events, as upstream's.
+                    let shown = tokio::time::Instant::now() + self.k.inner.clock.backoff(Duration::from_secs(2));
+                    match self.wait_unless_image_changes(init, i, &image, shown).await {
                         Wake::Stop => return false,
                         Wake::Changed => continue,
                         Wake::Elapsed => {}
@@ -87,19 +112,8 @@ impl Worker {
                     self.event("Normal", "BackOff", &format!("Back-off pulling image \"{image}\""), Some(&fp));
                     self.event("Warning", "Failed", "Error: ImagePullBackOff", Some(&fp));
                     let deadline = tokio::time::Instant::now() + self.k.inner.clock.backoff(backoff);
-                    loop {
-                        if tokio::time::Instant::now() >= deadline {
-                            break;
-                        }
-                        match self.pause_until(deadline).await {
-                            Wake::Stop => return false,
-                            Wake::Elapsed => break,
-                            // A new image in the spec is tried at once.
-                            Wake::Changed if self.spec_of(init, i).is_some_and(|s| s["image"] != image.as_str()) => {
-                                break
-                            }
-                            Wake::Changed => {}
-                        }
+                    if self.wait_unless_image_changes(init, i, &image, deadline).await == Wake::Stop {
+                        return false;
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
