@@ -90,13 +90,18 @@ impl Cluster {
 pub enum ClusterError {
     #[error("cannot start the sandbox: {0}")]
     Sandbox(String),
-    #[error("cannot read the kubeconfig{}: {source}", context_suffix(.context))]
-    Kubeconfig { context: Option<String>, source: kube::config::KubeconfigError },
+    // The cause is part of the message and not a `source`, so a report that prints the
+    // chain (`{:#}`) says it once.
+    #[error("cannot read the kubeconfig{}: {cause}{}", context_suffix(.context), NO_KUBECONFIG)]
+    Kubeconfig { context: Option<String>, cause: kube::config::KubeconfigError },
     #[error("cannot connect to context {context}: {message}")]
     Client { context: String, message: String },
     #[error("namespace {namespace} does not exist and this user may not create it ({message}); ask for it or pick one with --namespace")]
     Namespace { namespace: String, message: String },
 }
+
+/// What to do without a kubeconfig.
+const NO_KUBECONFIG: &str = ". Point at one with --kubeconfig or KUBECONFIG; or run `kubetutor` alone, which brings its own cluster (the sandbox), or `kubetutor sandbox` to serve it for kubectl";
 
 fn context_suffix(context: &Option<String>) -> String {
     context.as_ref().map(|c| format!(" (context {c})")).unwrap_or_default()
@@ -160,7 +165,7 @@ pub async fn connect_kubeconfig(opts: &KubeconfigOptions) -> Result<Cluster, Clu
         Some(path) => kube::config::Kubeconfig::read_from(path),
         None => kube::config::Kubeconfig::read(),
     }
-    .map_err(|source| ClusterError::Kubeconfig { context: opts.context.clone(), source })?;
+    .map_err(|cause| ClusterError::Kubeconfig { context: opts.context.clone(), cause })?;
     let context = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
     let context_namespace = kc
         .contexts
@@ -171,7 +176,7 @@ pub async fn connect_kubeconfig(opts: &KubeconfigOptions) -> Result<Cluster, Clu
     let options = kube::config::KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
     let config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
-        .map_err(|source| ClusterError::Kubeconfig { context: Some(context.clone()), source })?;
+        .map_err(|cause| ClusterError::Kubeconfig { context: Some(context.clone()), cause })?;
     let server = config.cluster_url.to_string();
     let namespace = opts.namespace.clone().or(context_namespace).unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
     let client = kube::Client::try_from(config)

@@ -1,4 +1,4 @@
-//! Modal layers drawn over the panes: the help overlay, command output, the diff of the live
+//! Modal layers drawn over the panes: the help overlay, the diff of the live
 //! object against the editor, and the reference solution next to the learner's text.
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -58,13 +58,6 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 all.extend(right);
                 frame.render_widget(Paragraph::new(all).wrap(Wrap { trim: false }).scroll((*scroll, 0)), inner);
             }
-        }
-        Overlay::Output { title, text: body, scroll } => {
-            let r = centered(area, 85, 75);
-            frame.render_widget(Clear, r);
-            let block = frame_block(app, &format!("{}: {title}", text::PANE_OUTPUT));
-            let lines: Vec<Line> = body.lines().map(|l| Line::from(l.to_string())).collect();
-            frame.render_widget(Paragraph::new(lines).block(block).scroll((*scroll, 0)), r);
         }
         Overlay::Diff { title, lines, scroll } => {
             let r = centered(area, 85, 80);

@@ -96,8 +96,14 @@ fn fill_apply_pass_and_watch_pods_start_in_order() {
     tmux.fill(&["None", "app", "nginx", "web", "web"]);
     tmux.wait(5, "no blanks", |s| s.contains("no blanks left"));
     tmux.keys(&["C-s"]);
-    let screen = tmux.wait(30, "step 0 to pass", |s| s.contains("Step passed") && s.contains("Editor: web.yaml"));
+    let screen = tmux.wait(30, "step 0 to pass", |s| s.contains("Step passed"));
     assert!(screen.contains("✓ 0  A headless Service"), "{screen}");
+    // The passed step waits for the learner: still step 0 a while later, then Ctrl-N goes on.
+    std::thread::sleep(Duration::from_millis(1500));
+    let screen = tmux.capture();
+    assert!(screen.contains("Editor: nginx-service.yaml") && screen.contains("Ctrl-N next step"), "{screen}");
+    tmux.keys(&["C-n"]);
+    tmux.wait(5, "step 1", |s| s.contains("Editor: web.yaml"));
     tmux.fill(&["nginx", "app", "nginx", "app", "nginx", "www", "web", "www", "www"]);
     tmux.wait(5, "no blanks in web.yaml", |s| s.contains("no blanks left"));
     tmux.keys(&["C-s"]);

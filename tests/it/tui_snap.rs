@@ -142,6 +142,7 @@ fn pane(app: &kubetutor::app::App, width: u16, height: u16, which: Pane) -> Stri
                 Pane::Lesson => kubetutor::ui::lesson::draw(f, area, app),
                 Pane::Editor => kubetutor::ui::editor::draw(f, area, app),
                 Pane::Watch => kubetutor::ui::watch::draw(f, area, app),
+                Pane::Output => kubetutor::ui::output::draw(f, area, app),
             }
         })
         .unwrap();
