@@ -104,7 +104,7 @@ fn code_fit(l: markdown::MdLine, width: usize, t: &crate::ui::theme::Theme) -> L
 fn detail(lines: &mut Vec<Line<'static>>, width: usize, lead: &str, text: &str, style: ratatui::style::Style) {
     let first = format!("      {lead}");
     let hang = " ".repeat(first.chars().count());
-    let opts = textwrap::Options::new(width.max(first.len() + 12)).initial_indent(&first).subsequent_indent(&hang);
+    let opts = super::wrap_options(width.max(first.len() + 12)).initial_indent(&first).subsequent_indent(&hang);
     for l in textwrap::wrap(text, opts) {
         lines.push(Line::from(Span::styled(l.into_owned(), style)));
     }
@@ -114,7 +114,7 @@ fn detail(lines: &mut Vec<Line<'static>>, width: usize, lead: &str, text: &str, 
 fn headed(lines: &mut Vec<Line<'static>>, width: usize, mark: Span<'static>, name: &str, style: ratatui::style::Style) {
     let lead = mark.content.chars().count();
     let pad = " ".repeat(lead);
-    let opts = textwrap::Options::new(width.max(lead + 12)).initial_indent(&pad).subsequent_indent(&pad);
+    let opts = super::wrap_options(width.max(lead + 12)).initial_indent(&pad).subsequent_indent(&pad);
     let mut wrapped = textwrap::wrap(name, opts).into_iter();
     let first = wrapped.next().map(|l| l[lead.min(l.len())..].to_string()).unwrap_or_default();
     lines.push(Line::from(vec![mark, Span::styled(first, style)]));
@@ -237,10 +237,7 @@ fn hint_lines(app: &App, width: usize, lines: &mut Vec<Line<'static>>) {
         headed(lines, width, mark, h, t.base);
     }
     if shown < hints.len() && !app.done.contains(&app.step) {
-        lines.push(Line::from(Span::styled(
-            format!("  {} h ({} left)", text::HINTS_LEFT, hints.len() - shown),
-            t.dim,
-        )));
+        lines.push(Line::from(Span::styled(format!("  {} h ({} left)", text::HINTS_LEFT, hints.len() - shown), t.dim)));
     }
 }
 
@@ -253,7 +250,10 @@ fn message_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         Level::Problem => t.fail,
         Level::Info => t.waiting,
     };
-    textwrap::wrap(&m.text, width.max(8)).into_iter().map(|l| Line::from(Span::styled(l.into_owned(), style))).collect()
+    textwrap::wrap(&m.text, super::wrap_options(width.max(8)))
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l.into_owned(), style)))
+        .collect()
 }
 
 /// `lines` cut to `rows`, with a marker where more is: the end is kept when `keep_end`
@@ -328,7 +328,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if check_area.height > 0 {
         let [check_sep, check_body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(check_area);
         frame.render_widget(Paragraph::new(Span::styled("─".repeat(inner.width as usize), t.border)), check_sep);
-        let shown = clip(checks, check_body.height as usize, busy, app);
+        // A hint just revealed is at the end; an apply failure at the start wins over it.
+        let hinted = app.hints_shown.get(&app.step).is_some_and(|n| *n > 0);
+        let keep_end = hinted && !matches!(app.apply, ApplyState::Failed(_));
+        let shown = clip(checks, check_body.height as usize, keep_end, app);
         frame.render_widget(Paragraph::new(shown), check_body);
     }
     frame.render_widget(Paragraph::new(message), msg);

@@ -159,6 +159,12 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
+/// How the tutor wraps text: at spaces only (never inside `web-0.nginx` or a flag), breaking
+/// a word only when it is longer than the line.
+pub fn wrap_options(width: usize) -> textwrap::Options<'static> {
+    textwrap::Options::new(width).word_splitter(textwrap::WordSplitter::NoHyphenation)
+}
+
 pub fn styled(s: impl Into<String>, style: Style) -> Span<'static> {
     Span::styled(s.into(), style)
 }

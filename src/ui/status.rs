@@ -84,11 +84,14 @@ fn second_line(app: &App, width: usize) -> Line<'static> {
     // the connection, which shrinks to its symbol when the line would not fit otherwise.
     let hint_len = app.cluster.kubectl_hint.as_ref().map_or(0, |h| h.chars().count() + 3);
     let conn = if hint_len > 0 && conn.content.chars().count() + hint_len > width {
-        Span::styled(match app.connection {
-            Connection::Connected => "●",
-            Connection::Connecting => "…",
-            Connection::Reconnecting { .. } => "✗",
-        }, conn.style)
+        Span::styled(
+            match app.connection {
+                Connection::Connected => "●",
+                Connection::Connecting => "…",
+                Connection::Reconnecting { .. } => "✗",
+            },
+            conn.style,
+        )
     } else {
         conn
     };

@@ -12,6 +12,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(state_dir: &Path, name: &str) -> Tmux {
+        Tmux::start_sized(state_dir, name, 120, 40)
+    }
+
+    fn start_sized(state_dir: &Path, name: &str, width: u16, height: u16) -> Tmux {
         let session = format!("kubetutor-e2e-{name}-{}", std::process::id());
         // After the tutor exits, the shell prints its exit code on the (restored) normal screen.
         let cmd = format!(
@@ -20,7 +24,7 @@ impl Tmux {
             env!("CARGO_BIN_EXE_kubetutor")
         );
         let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40", &cmd])
+            .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string(), &cmd])
             .status()
             .expect("tmux must be installed for the end-to-end test");
         assert!(status.success(), "tmux new-session failed");
@@ -159,4 +163,126 @@ fn sigterm_saves_the_draft_and_gives_the_terminal_back() {
     }
     // A clean exit, and the normal screen is back (the shell's line is visible, the tutor's gone).
     tmux.wait(5, "a clean exit", |s| s.contains("kubetutor-exited-0") && !s.contains("Editor:"));
+}
+
+/// The text inside the box titled `title` (its rows between the borders, joined with spaces).
+fn boxed(screen: &str, title: &str) -> String {
+    let lines: Vec<&str> = screen.lines().collect();
+    let Some(top) = lines.iter().position(|l| l.contains(title)) else { return String::new() };
+    let col = lines[top].find(title).unwrap();
+    // The box's left border is the last border character before the title on its top row.
+    let left = lines[top][..col].rfind(['╭', '┏']).unwrap_or(0);
+    let mut out = Vec::new();
+    for l in &lines[top + 1..] {
+        let Some(rest) = l.get(left..) else { break };
+        if rest.starts_with(['╰', '┗']) {
+            break;
+        }
+        let inner = rest.trim_start_matches(['│', '┃']);
+        let inner = inner.split(['│', '┃']).next().unwrap_or("");
+        out.push(inner.trim().to_string());
+    }
+    out.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_long_apply_error_is_readable_in_full_at_80x24() {
+    let state = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start_sized(state.path(), "longerr", 80, 24);
+    tmux.wait(20, "the first frame", |s| s.contains("5 blanks left"));
+    tmux.fill(&["None", "app", "nginx", "Web_Port", "Web_Port"]);
+    tmux.wait(5, "no blanks", |s| s.contains("no blanks left"));
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait(30, "the apply error", |s| s.contains("Output: apply failed"));
+    let text = boxed(&screen, "Output: apply failed");
+    // The API server's whole message, to its last character, not one cut-off line.
+    for part in [
+        "Service \"nginx\" is invalid: spec.ports[0].name: Invalid value: \"Web_Port\"",
+        "must start and end with an alphanumeric character",
+        "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text:?}\n{screen}");
+    }
+    // The Checks pane (lesson tab) says the apply failed, and why.
+    tmux.keys(&["BTab"]);
+    let screen = tmux.wait(5, "the lesson tab", |s| s.contains("Checks"));
+    assert!(screen.contains("✗ last apply failed: document 1 (Service nginx)"), "{screen}");
+}
+
+#[test]
+fn delete_keeps_the_watch_in_view_a_copied_block_runs_and_get_l_works() {
+    let state = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(state.path(), "probe");
+    tmux.wait(20, "the first frame", |s| s.contains("5 blanks left") && s.contains("connected"));
+    // Skip ahead to step 3 from the step list (it asks first).
+    tmux.keys(&["BTab"]);
+    tmux.keys(&["j", "j", "j", "R"]);
+    tmux.wait(5, "the question", |s| s.contains("Skip ahead to step 3?"));
+    tmux.keys(&["y"]);
+    tmux.wait(60, "step 3 with its pods", |s| {
+        s.contains("▶ 3")
+            && pod_row(s, "web-0").is_some_and(|r| r.contains("1/1"))
+            && pod_row(s, "web-1").is_some_and(|r| r.contains("1/1"))
+    });
+    // c copies the step's first code block: its command lands on the command line.
+    tmux.keys(&["c"]);
+    tmux.wait(5, "the copied command", |s| s.contains(":delete pod -l app=nginx"));
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait(20, "the delete output", |s| s.contains("Output: $ kubectl delete pods"));
+    let out = boxed(&screen, "Output: $ kubectl delete pods");
+    assert!(out.contains("pod \"web-0\" deleted") && out.contains("pod \"web-1\" deleted"), "{out}\n{screen}");
+    // The watch pane is whole while the output shows: its title, header and timeline.
+    assert!(
+        screen.contains("Watch (simulated pods)") && screen.contains("NAME  READY") && screen.contains("Timeline"),
+        "{screen}"
+    );
+    let below_output =
+        screen.lines().skip_while(|l| !l.contains("Output:")).any(|l| l.contains("Watch (simulated pods)"));
+    assert!(below_output, "the watch pane is below the output, not under it:\n{screen}");
+    // -L adds a column per label key, as in the lesson's own text.
+    tmux.keys(&[":"]);
+    tmux.text("get pods -L controller-revision-hash");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait(20, "the -L output", |s| s.contains("CONTROLLER-REVISION-HASH"));
+    let out = boxed(&screen, "Output: $ kubectl get pods");
+    assert!(out.contains("web-0") && out.contains("web-") && !out.contains("unknown"), "{out}\n{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait(5, "the output closed", |s| !s.contains("Output: $ kubectl get pods"));
+}
+
+/// The editor footer's `row:col`.
+fn cursor_of(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| {
+        l.split(['┃', '│'])
+            .map(str::trim)
+            .find(|c| {
+                c.split_once(':').is_some_and(|(r, c)| {
+                    !r.is_empty()
+                        && !c.is_empty()
+                        && r.chars().all(|x| x.is_ascii_digit())
+                        && c.chars().all(|x| x.is_ascii_digit())
+                })
+            })
+            .map(str::to_string)
+    })
+}
+
+#[test]
+fn a_restart_brings_the_draft_and_the_cursor_back() {
+    let state = tempfile::tempdir().unwrap();
+    let before = {
+        let tmux = Tmux::start(state.path(), "cursor1");
+        tmux.wait(20, "the first frame", |s| s.contains("5 blanks left"));
+        tmux.fill(&["None"]);
+        tmux.keys(&["Up", "Up"]);
+        let screen = tmux.wait(5, "the cursor", |s| s.contains("4 blanks left") && cursor_of(s).is_some());
+        let at = cursor_of(&screen).unwrap();
+        assert_ne!(at, "1:1");
+        tmux.keys(&["C-q"]);
+        tmux.wait(5, "a clean exit", |s| s.contains("kubetutor-exited-0"));
+        at
+    };
+    let tmux = Tmux::start(state.path(), "cursor2");
+    let screen = tmux.wait(20, "the second start", |s| s.contains("4 blanks left"));
+    assert_eq!(cursor_of(&screen).as_deref(), Some(before.as_str()), "{screen}");
 }

@@ -25,7 +25,14 @@ fn get_in_all_its_forms() {
     let get = |line| parse(line).unwrap();
     assert_eq!(
         get("kubectl get pods"),
-        Command::Get { kind: Kind::Pod, names: vec![], selector: None, output: Output::Table, show_labels: false, label_columns: vec![] }
+        Command::Get {
+            kind: Kind::Pod,
+            names: vec![],
+            selector: None,
+            output: Output::Table,
+            show_labels: false,
+            label_columns: vec![]
+        }
     );
     assert_eq!(
         get("get po web-0 web-1 -o wide"),
