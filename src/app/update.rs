@@ -244,12 +244,19 @@ fn on_graded(app: &mut App, report: crate::grade::StepReport, fx: &mut Vec<Effec
 /// first, going on anyway counts it done (they may have looked from their own terminal).
 fn next_step(app: &mut App, fx: &mut Vec<Effect>) {
     let index = app.step;
-    if index + 1 >= app.lesson.steps.len() {
-        app.message = Some(Message { level: Level::Info, text: text::LAST_STEP.into() });
-        return;
-    }
     if app.awaiting_probe {
+        app.awaiting_probe = false;
         app.done.insert(index);
+        fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
+    }
+    if index + 1 >= app.lesson.steps.len() {
+        let text = if app.done.len() == app.lesson.steps.len() {
+            format!("{} {}", text::SYM_DONE, text::LESSON_DONE)
+        } else {
+            text::LAST_STEP.to_string()
+        };
+        app.message = Some(Message { level: Level::Info, text });
+        return;
     }
     fx.extend(save_draft(app));
     app.open_step(index + 1);

@@ -26,12 +26,13 @@ fn section(app: &App, title: &str, bindings: &[Binding], out: &mut Vec<Line<'sta
 pub fn columns(app: &App) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     let t = &app.theme;
     let mut left = Vec::new();
-    let mut panes = vec![app.focus];
-    panes.extend(Pane::ALL.iter().copied().filter(|p| *p != app.focus));
+    let mut panes = vec![app.shown_pane()];
+    panes.extend(Pane::ALL.iter().copied().filter(|p| *p != app.shown_pane()));
     for p in panes {
         section(app, pane_title(p), commands(p), &mut left);
     }
     let mut out = Vec::new();
+    section(app, text::HELP_OUTPUT, commands(Pane::Output), &mut out);
     section(app, text::HELP_GLOBAL, GLOBAL, &mut out);
     out.push(Line::from(Span::styled("Command line (:)", t.heading)));
     for (k, what) in [

@@ -155,7 +155,7 @@ pub fn check_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         headed(&mut lines, width, mark, &format!("{}. {}", text::STEP_PASSED, text::PROVED), t.pass);
     }
     match app.reports.get(&app.step) {
-        None => lines.push(Line::from(Span::styled(format!("  {}", text::CHECKS_NONE), t.dim))),
+        None => detail(&mut lines, width, "", text::CHECKS_NONE, t.dim),
         Some(report) => {
             for check in &report.checks {
                 match &check.outcome {
@@ -242,7 +242,7 @@ fn hint_lines(app: &App, width: usize, lines: &mut Vec<Line<'static>>) {
 }
 
 /// The message line's text wrapped to `width` (every refusal and notice is read in full).
-fn message_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+pub fn message_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
     let Some(m) = &app.message else { return Vec::new() };
     let style = match m.level {

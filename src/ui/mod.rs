@@ -34,6 +34,8 @@ pub struct Areas {
     pub watch: Option<Rect>,
     /// The result area (command output, apply errors), when there is one.
     pub output: Option<Rect>,
+    /// The message line on a narrow screen whose tab is not the lesson (which shows it itself).
+    pub message: Option<Rect>,
     pub status: Rect,
 }
 
@@ -47,8 +49,9 @@ fn split_output(host: Rect, wanted: &dyn Fn(u16) -> u16, max_pct: u16) -> (Rect,
 }
 
 /// Where each pane goes on a screen of `area` showing `shown` (when tabbed), with a result
-/// area of `output(width)` rows wanted; panes not shown get `None`.
-pub fn layout(area: Rect, shown: Pane, output: Option<&dyn Fn(u16) -> u16>) -> Areas {
+/// area of `output(width)` rows wanted and a message of `message` rows; panes not shown get
+/// `None`.
+pub fn layout(area: Rect, shown: Pane, output: Option<&dyn Fn(u16) -> u16>, message: u16) -> Areas {
     let [body, status] = Layout::vertical([Constraint::Min(3), Constraint::Length(2)]).areas(area);
     if area.width >= WIDE_MIN_WIDTH && area.height >= WIDE_MIN_HEIGHT {
         let [left, right] = Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body);
@@ -62,15 +65,32 @@ pub fn layout(area: Rect, shown: Pane, output: Option<&dyn Fn(u16) -> u16>) -> A
             editor = e;
             o
         });
-        Areas { tabs: None, lesson: Some(left), editor: Some(editor), watch: Some(watch), output: out, status }
+        Areas {
+            tabs: None,
+            lesson: Some(left),
+            editor: Some(editor),
+            watch: Some(watch),
+            output: out,
+            message: None,
+            status,
+        }
     } else {
         let [tabs, mut pane] = Layout::vertical([Constraint::Length(1), Constraint::Min(2)]).areas(body);
+        // Notices and refusals are read whatever the tab: a strip above the status bar.
+        let mut msg = None;
+        if shown != Pane::Lesson && message > 0 {
+            let rows = message.min(pane.height / 3).max(1);
+            let [p, m] = Layout::vertical([Constraint::Min(0), Constraint::Length(rows)]).areas(pane);
+            pane = p;
+            msg = Some(m);
+        }
         let out = output.map(|wanted| {
             let (p, o) = split_output(pane, wanted, 50);
             pane = p;
             o
         });
-        let mut a = Areas { tabs: Some(tabs), lesson: None, editor: None, watch: None, output: out, status };
+        let mut a =
+            Areas { tabs: Some(tabs), lesson: None, editor: None, watch: None, output: out, message: msg, status };
         match shown {
             Pane::Lesson => a.lesson = Some(pane),
             Pane::Editor => a.editor = Some(pane),
@@ -83,7 +103,8 @@ pub fn layout(area: Rect, shown: Pane, output: Option<&dyn Fn(u16) -> u16>) -> A
 /// The layout of `app` on a screen of `area`.
 pub fn app_layout(area: Rect, app: &App) -> Areas {
     let wanted = app.result.as_ref().map(|r| move |w: u16| output::rows_wanted(r, w));
-    layout(area, app.shown_pane(), wanted.as_ref().map(|f| f as &dyn Fn(u16) -> u16))
+    let message = lesson::message_lines(app, area.width as usize).len() as u16;
+    layout(area, app.shown_pane(), wanted.as_ref().map(|f| f as &dyn Fn(u16) -> u16), message)
 }
 
 /// Draw the whole screen.
@@ -103,6 +124,10 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     if let Some(r) = areas.output {
         output::draw(frame, r, app);
+    }
+    if let Some(r) = areas.message {
+        let lines = lesson::message_lines(app, r.width as usize);
+        frame.render_widget(Paragraph::new(lines).style(app.theme.base), r);
     }
     status::draw(frame, areas.status, app);
     overlay::draw(frame, frame.area(), app);

@@ -31,7 +31,7 @@ pub const READ_ONLY: &str =
     "Read-only session (--readonly): the tutor watches and grades, but applies, deletes, scales and patches nothing.";
 pub const RESTART_FAILED: &str = "Could not prepare the step";
 pub const CHECKS: &str = "Checks";
-pub const CHECKS_NONE: &str = "not checked yet (apply, or press the grade key)";
+pub const CHECKS_NONE: &str = "not checked yet (apply, or Ctrl-G checks now)";
 pub const CHECKS_RUNNING: &str = "checking…";
 pub const HINT: &str = "Hint";
 pub const HINTS_LEFT: &str = "more hints: press";
@@ -94,6 +94,7 @@ pub const CMD_NO_OUTPUT: &str = "(no output)";
 pub const CMD_CONFIRM: &str = "is outside the lesson's objects. Run it anyway? y / n";
 pub const HELP_TITLE: &str = "Keys (Esc closes)";
 pub const HELP_GLOBAL: &str = "Everywhere";
+pub const HELP_OUTPUT: &str = "Output (command results, apply errors; Tab reaches it)";
 pub const OVERLAY_CLOSE: &str = "Esc closes · j/k scroll";
 pub const OUTPUT_KEYS_FOCUSED: &str = "j/k scroll · Esc closes";
 pub const OUTPUT_KEYS: &str = "Tab here to scroll · Esc closes";

@@ -346,14 +346,24 @@ async fn every_command_the_lesson_names_works_in_the_command_line() {
             Err(e) => panic!("the lesson names `{line}`, the command line refuses it: {e}"),
         };
         let manifests = EXERCISE.replace("replicas: 2", "replicas: 3");
-        let result =
-            tokio::time::timeout(std::time::Duration::from_secs(30), execute(&cluster, &cmd, Some(&manifests))).await;
-        match result {
-            Ok(Ok(_)) => ran += 1,
-            Ok(Err(e)) => panic!("`{line}` failed: {e}"),
-            Err(_) => panic!("`{line}` did not finish in 30 s"),
+        // A pod the update is replacing is briefly gone: ask again, as a reader would.
+        let mut tries = 0;
+        loop {
+            let result =
+                tokio::time::timeout(std::time::Duration::from_secs(30), execute(&cluster, &cmd, Some(&manifests)))
+                    .await;
+            match result {
+                Ok(Ok(_)) => break,
+                Ok(Err(e)) if e.to_string().contains("NotFound") && tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Ok(Err(e)) => panic!("`{line}` failed: {e}"),
+                Err(_) => panic!("`{line}` did not finish in 30 s"),
+            }
         }
-        if line.contains("delete pod ") || line.contains("scale ") {
+        ran += 1;
+        if ["delete pod ", "scale ", "patch "].iter().any(|c| line.contains(c)) {
             ready_pods(&cluster, 3).await;
         }
     }

@@ -275,7 +275,7 @@ fn a_restart_brings_the_draft_and_the_cursor_back() {
         tmux.wait(20, "the first frame", |s| s.contains("5 blanks left"));
         tmux.fill(&["None"]);
         tmux.keys(&["Up", "Up"]);
-        let screen = tmux.wait(5, "the cursor", |s| s.contains("4 blanks left") && cursor_of(s).is_some());
+        let screen = tmux.wait(5, "the cursor on line 7", |s| cursor_of(s).is_some_and(|c| c.starts_with("7:")));
         let at = cursor_of(&screen).unwrap();
         assert_ne!(at, "1:1");
         tmux.keys(&["C-q"]);
