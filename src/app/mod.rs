@@ -239,6 +239,9 @@ pub struct App {
     /// Hint tiers revealed per step.
     pub hints_shown: BTreeMap<usize, usize>,
     pub text_scroll: u16,
+    /// How far the text can scroll at the size it was last drawn (the pane records it), so
+    /// PgDn stops at the end and PgUp comes straight back.
+    pub text_max_scroll: std::cell::Cell<u16>,
     pub editor: EditorState,
     pub apply: ApplyState,
     pub snapshot: Arc<Snapshot>,
@@ -304,6 +307,7 @@ impl App {
             attempted: BTreeSet::new(),
             hints_shown: BTreeMap::new(),
             text_scroll: 0,
+            text_max_scroll: std::cell::Cell::new(u16::MAX),
             editor,
             apply: ApplyState::Idle,
             snapshot: Arc::new(Snapshot::default()),

@@ -421,7 +421,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::CloseOutput => app.close_result(),
         Action::ScrollUp => app.text_scroll = app.text_scroll.saturating_sub(PAGE),
-        Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(PAGE),
+        Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(PAGE).min(app.text_max_scroll.get()),
         Action::NextHint => {
             let available = hint_tiers(app);
             let shown = app.hints_shown.entry(app.step).or_default();

@@ -317,6 +317,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let text_rows = text.line_count(body.width);
     let max_scroll = text_rows.saturating_sub(body.height as usize);
     let scroll = (app.text_scroll as usize).min(max_scroll);
+    app.text_max_scroll.set(u16::try_from(max_scroll).unwrap_or(u16::MAX));
     frame.render_widget(text.scroll((scroll as u16, 0)), body);
     if scroll < max_scroll && body.height > 1 {
         // Say that the text goes on below the fold.

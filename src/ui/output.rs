@@ -35,10 +35,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let Some(result) = &app.result else { return };
     let t = &app.theme;
     let focused = app.focus == Pane::Output;
-    let keys = if focused { text::OUTPUT_KEYS_FOCUSED } else { text::OUTPUT_KEYS };
-    let extra = Line::from(Span::styled(format!(" {keys} "), t.dim));
     let title = format!("{}: {}", text::PANE_OUTPUT, result.title);
-    let room = (area.width as usize).saturating_sub(keys.len() + 8);
+    let mut keys = if focused { text::OUTPUT_KEYS_FOCUSED } else { text::OUTPUT_KEYS };
+    // The command's own words go first; the key reminder shrinks to make room for them.
+    let len = |s: &str| s.chars().count();
+    if len(&title) + len(keys) + 8 > area.width as usize {
+        keys = text::OUTPUT_KEYS_SHORT;
+    }
+    let extra = Line::from(Span::styled(format!(" {keys} "), t.dim));
+    let room = (area.width as usize).saturating_sub(len(keys) + 8);
     let block = pane_block(app, Pane::Output, super::fit(&title, room), Some(extra));
     let inner = block.inner(area);
     frame.render_widget(block, area);

@@ -98,3 +98,4 @@ pub const HELP_OUTPUT: &str = "Output (command results, apply errors; Tab reache
 pub const OVERLAY_CLOSE: &str = "Esc closes · j/k scroll";
 pub const OUTPUT_KEYS_FOCUSED: &str = "j/k scroll · Esc closes";
 pub const OUTPUT_KEYS: &str = "Tab here to scroll · Esc closes";
+pub const OUTPUT_KEYS_SHORT: &str = "Esc closes";

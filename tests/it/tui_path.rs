@@ -265,3 +265,56 @@ fn code_lines_are_never_wrapped_and_c_puts_the_command_on_the_command_line() {
         .iter()
         .any(|e| matches!(e, Effect::RunCommand { line, .. } if line.starts_with("patch statefulset web -p"))));
 }
+
+#[test]
+fn page_down_stops_at_the_end_of_the_text_and_page_up_comes_straight_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lesson = tui_fixture::lesson();
+    lesson.steps[0].text = (1..=60).map(|i| format!("Paragraph {i}.\n\n")).collect();
+    let cluster = tui_fixture::app(dir.path(), Theme::dark()).cluster.clone();
+    let mut app =
+        kubetutor::app::App::new(Arc::new(lesson), 0, Default::default(), cluster, Theme::dark(), dir.path().into());
+    app.focus = Pane::Lesson;
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains(text::MORE_BELOW), "{screen}");
+    for _ in 0..30 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    let end = app.text_scroll;
+    assert_eq!(end, app.text_max_scroll.get());
+    let screen = render(&app, 120, 40);
+    assert!(screen.contains("Paragraph 60.") && !screen.contains(text::MORE_BELOW), "{screen}");
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(app.text_scroll, end - 10);
+}
+
+/// The README's key table, as the binding lists make it (one row per action, per pane).
+fn key_table() -> String {
+    use kubetutor::app::keys::{commands, GLOBAL};
+    let mut out = String::from("| where | key | what it does |\n| --- | --- | --- |\n");
+    let sections = [
+        ("everywhere", GLOBAL),
+        ("Lesson", commands(Pane::Lesson)),
+        ("Editor", commands(Pane::Editor)),
+        ("Watch", commands(Pane::Watch)),
+        ("Output", commands(Pane::Output)),
+    ];
+    for (name, list) in sections {
+        let mut seen = Vec::new();
+        for b in list {
+            if seen.contains(&b.action) {
+                continue;
+            }
+            seen.push(b.action);
+            out.push_str(&format!("| {name} | `{}` | {} |\n", b.label, b.help));
+        }
+    }
+    out
+}
+
+#[test]
+fn the_readme_key_table_is_the_key_map() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = key_table();
+    assert!(readme.contains(&table), "README.md's key table differs from the key map; it should read:\n{table}");
+}
