@@ -50,7 +50,12 @@ impl Cluster {
         match api.get_opt(&self.namespace).await {
             Ok(Some(_)) => Ok(()),
             Err(kube::Error::Api(e)) if e.code == 403 => Ok(()),
-            Err(e) => Err(err(e)),
+            Err(e @ kube::Error::Api(_)) => Err(err(e)),
+            // Nothing answered: say that, not that the namespace is missing.
+            Err(e) => {
+                let (what, next) = self.describe_target();
+                Err(ClusterError::Unreachable { what, message: errors::explain(&e), next })
+            }
             Ok(None) => {
                 let ns: Namespace = serde_json::from_value(serde_json::json!({
                     "metadata": {"name": self.namespace, "labels": {probe::MANAGED_BY.0: probe::MANAGED_BY.1}}
@@ -62,6 +67,17 @@ impl Cluster {
                     Err(e) => Err(err(e)),
                 }
             }
+        }
+    }
+
+    /// `context NAME`, and what to do when it is the sandbox's and nothing answers.
+    fn describe_target(&self) -> (String, String) {
+        match &self.backend {
+            Backend::Kubeconfig { context, .. } if context == crate::sandbox::kubeconfig::CONTEXT => {
+                (format!("context {context}"), format!("; {}", doctor::SANDBOX_GONE))
+            }
+            Backend::Kubeconfig { context, .. } => (format!("context {context}"), String::new()),
+            Backend::Sandbox { .. } => ("the sandbox".into(), String::new()),
         }
     }
 
@@ -96,6 +112,8 @@ pub enum ClusterError {
     Kubeconfig { context: Option<String>, cause: kube::config::KubeconfigError },
     #[error("cannot connect to context {context}: {message}")]
     Client { context: String, message: String },
+    #[error("cannot reach the cluster of {what}: {message}{next}")]
+    Unreachable { what: String, message: String, next: String },
     #[error("namespace {namespace} does not exist and this user may not create it ({message}); ask for it or pick one with --namespace")]
     Namespace { namespace: String, message: String },
 }

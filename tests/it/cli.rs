@@ -94,6 +94,11 @@ async fn a_stopped_sandbox_or_no_kubeconfig_is_said_in_words() {
     let (code, out, _) = kubetutor(&["doctor", "--kubeconfig", &kc], "");
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("lives only while") && !out.contains("minikube"), "{out}");
+    // The tutor itself, on that kubeconfig: nothing answers (not "the namespace is missing").
+    let (code, _, err) = kubetutor(&["--kubeconfig", &kc], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot reach the cluster of context kubetutor-sandbox"), "{err}");
+    assert!(err.contains("lives only while") && !err.contains("does not exist"), "{err}");
 
     let missing = dir.path().join("none.kubeconfig");
     let (code, _, err) = kubetutor(&["doctor", "--kubeconfig", missing.to_str().unwrap()], "");
