@@ -8,7 +8,7 @@ use ratatui::widgets::{Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{fit, markdown, pane_block, text};
-use crate::app::{App, ApplyState, Level, Pane};
+use crate::app::{App, ApplyState, Confirm, Level, Pane};
 use crate::grade::{Outcome, StepStatus};
 
 /// The state of step `i` as the list shows it: symbol and style.
@@ -244,13 +244,20 @@ fn hint_lines(app: &App, width: usize, lines: &mut Vec<Line<'static>>) {
 /// The message line's text wrapped to `width` (every refusal and notice is read in full).
 pub fn message_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let t = &app.theme;
-    let Some(m) = &app.message else { return Vec::new() };
-    let style = match m.level {
-        Level::Good => t.pass,
-        Level::Problem => t.fail,
-        Level::Info => t.waiting,
+    // A question waiting for y/n comes first: it must be read whole before answering.
+    let (text, style) = match (&app.confirm, &app.message) {
+        (Some(Confirm::RunCommand { question, .. } | Confirm::Restart { question, .. }), _) => (question, t.fail),
+        (_, Some(m)) => (
+            &m.text,
+            match m.level {
+                Level::Good => t.pass,
+                Level::Problem => t.fail,
+                Level::Info => t.waiting,
+            },
+        ),
+        _ => return Vec::new(),
     };
-    textwrap::wrap(&m.text, super::wrap_options(width.max(8)))
+    textwrap::wrap(text, super::wrap_options(width.max(8)))
         .into_iter()
         .map(|l| Line::from(Span::styled(l.into_owned(), style)))
         .collect()
@@ -294,8 +301,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let checks = check_lines(app, width);
     let want = checks.len() as u16 + 1;
     // Checks share the room with the text; more of it when there is more to read there.
+    let failing = app.attempted.contains(&app.step)
+        && app.reports.get(&app.step).is_some_and(|r| r.status() == crate::grade::StepStatus::NotYet);
     let busy = app.hints_shown.get(&app.step).is_some_and(|n| *n > 0)
         || app.awaiting_probe
+        || failing
         || matches!(app.apply, ApplyState::Failed(_));
     let cap = if busy { avail * 3 / 5 } else { avail / 2 };
     let checks_height = want.min(cap.max(4)).min(avail.saturating_sub(2));

@@ -15,7 +15,11 @@ use crate::cluster::watch::Connection;
 fn first_line(app: &App, width: usize) -> Line<'static> {
     let t = &app.theme;
     if let Some(Confirm::RunCommand { question, .. } | Confirm::Restart { question, .. }) = &app.confirm {
-        return Line::from(Span::styled(fit(question, width), t.fail));
+        // The question itself is shown whole above (the message line); here, what to press.
+        if question.chars().count() <= width {
+            return Line::from(Span::styled(question.clone(), t.fail));
+        }
+        return Line::from(vec![Span::styled("y", t.key), Span::styled(format!(" {}", text::CONFIRM_KEYS), t.fail)]);
     }
     if let Some(cmd) = &app.command {
         // A long line scrolls: its end (where the cursor is) stays in view.
@@ -65,7 +69,7 @@ fn first_line(app: &App, width: usize) -> Line<'static> {
 
 /// Keys a read-only session does not offer (they would only be refused).
 fn changes_cluster(short: &str) -> bool {
-    matches!(short, "apply" | "reset")
+    short == "apply"
 }
 
 fn second_line(app: &App, width: usize) -> Line<'static> {

@@ -91,6 +91,7 @@ pub const RECONNECTING: &str = "reconnecting:";
 pub const CMD_PROMPT: &str = ":";
 pub const CMD_RUNNING: &str = "running…";
 pub const CMD_NO_OUTPUT: &str = "(no output)";
+pub const CONFIRM_KEYS: &str = "yes, any other key no (the question is above)";
 pub const CMD_CONFIRM: &str = "is outside the lesson's objects. Run it anyway? y / n";
 pub const HELP_TITLE: &str = "Keys (Esc closes)";
 pub const HELP_GLOBAL: &str = "Everywhere";

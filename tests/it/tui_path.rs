@@ -151,8 +151,12 @@ fn restart_says_skip_only_for_a_step_ahead_of_the_learner() {
     app.done.remove(&1);
     app.selected = 2;
     update(&mut app, Event::Key(KeyEvent::new(KeyCode::Char('R'), KeyModifiers::SHIFT)));
+    // The question is read whole at 80x24 before answering.
+    let screen = render(&app, 80, 24);
     let Some(Confirm::Restart { question, .. }) = app.confirm.take() else { panic!() };
     assert!(question.starts_with("Skip ahead to step 2?"), "{question}");
+    assert!(words(&screen).contains(&words(&question)), "{screen}");
+    assert!(screen.contains("y yes, any other key no"), "{screen}");
 }
 
 /// The words of `s` (screen text, borders and line breaks dropped).
