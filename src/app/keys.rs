@@ -116,6 +116,7 @@ pub const GLOBAL: &[Binding] = &[
     b(KeyCode::BackTab, SHIFT, Action::FocusPrev, "Shift-Tab", "focus the previous pane", ""),
     b(KeyCode::F(1), NONE, Action::Help, "F1", "show all keys", "help"),
     b(KeyCode::Char('g'), CTRL, Action::Grade, "Ctrl-G", "check the step now", "check"),
+    b(KeyCode::Char('t'), CTRL, Action::NextHint, "Ctrl-T", "reveal the next hint (under the checks)", "hint"),
     b(KeyCode::Char('o'), CTRL, Action::CommandLine, "Ctrl-O", "open the command line (kubectl syntax)", "command"),
     b(KeyCode::Char('q'), CTRL, Action::Quit, "Ctrl-Q", "quit (your editor text is saved)", "quit"),
     b(KeyCode::Char('c'), CTRL, Action::Quit, "Ctrl-C", "quit", ""),

@@ -177,6 +177,8 @@ pub enum Level {
     Info,
     Good,
     Problem,
+    /// A hint just revealed (the lesson pane shows it under the checks already).
+    Hint,
 }
 
 /// What the result area shows: the full output of the last command, or the full error of the

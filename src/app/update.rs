@@ -427,8 +427,13 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             let shown = app.hints_shown.entry(app.step).or_default();
             if *shown < available {
                 *shown += 1;
-                // The hint shows in full under the checks, where the learner is looking.
+                // The hint shows in full under the checks; on a narrow screen whose tab is not
+                // the lesson, on the message line too.
                 fx.push(Effect::HintUsed { index: app.step });
+                let n = *shown;
+                let hint = hint_list(app).get(n - 1).cloned().unwrap_or_default();
+                app.message =
+                    Some(Message { level: Level::Hint, text: format!("{} {n}/{available}: {hint}", text::HINT) });
             } else {
                 app.message = Some(Message { level: Level::Info, text: text::NO_MORE_HINTS.into() });
             }

@@ -242,17 +242,20 @@ fn hint_lines(app: &App, width: usize, lines: &mut Vec<Line<'static>>) {
 }
 
 /// The message line's text wrapped to `width` (every refusal and notice is read in full).
-pub fn message_lines(app: &App, width: usize) -> Vec<Line<'static>> {
+/// `in_lesson`: for the lesson pane's own message line, where a hint is not repeated (it is
+/// right above, under the checks).
+pub fn message_lines(app: &App, width: usize, in_lesson: bool) -> Vec<Line<'static>> {
     let t = &app.theme;
     // A question waiting for y/n comes first: it must be read whole before answering.
     let (text, style) = match (&app.confirm, &app.message) {
         (Some(Confirm::RunCommand { question, .. } | Confirm::Restart { question, .. }), _) => (question, t.fail),
+        (_, Some(m)) if in_lesson && m.level == Level::Hint => return Vec::new(),
         (_, Some(m)) => (
             &m.text,
             match m.level {
                 Level::Good => t.pass,
                 Level::Problem => t.fail,
-                Level::Info => t.waiting,
+                Level::Info | Level::Hint => t.waiting,
             },
         ),
         _ => return Vec::new(),
@@ -294,7 +297,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let width = inner.width.max(1) as usize;
     // On a short pane the step list shrinks to the selected step, to leave room for checks.
     let list_height = if inner.height < 16 { 1 } else { (total as u16).min(inner.height / 3).max(1) };
-    let mut message = message_lines(app, width);
+    let mut message = message_lines(app, width, true);
     message.truncate((inner.height / 4).max(2) as usize);
     let msg_height = message.len() as u16;
     let avail = inner.height.saturating_sub(list_height + 1 + msg_height);

@@ -103,7 +103,7 @@ pub fn layout(area: Rect, shown: Pane, output: Option<&dyn Fn(u16) -> u16>, mess
 /// The layout of `app` on a screen of `area`.
 pub fn app_layout(area: Rect, app: &App) -> Areas {
     let wanted = app.result.as_ref().map(|r| move |w: u16| output::rows_wanted(r, w));
-    let message = lesson::message_lines(app, area.width as usize).len() as u16;
+    let message = lesson::message_lines(app, area.width as usize, false).len() as u16;
     layout(area, app.shown_pane(), wanted.as_ref().map(|f| f as &dyn Fn(u16) -> u16), message)
 }
 
@@ -126,7 +126,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         output::draw(frame, r, app);
     }
     if let Some(r) = areas.message {
-        let lines = lesson::message_lines(app, r.width as usize);
+        let lines = lesson::message_lines(app, r.width as usize, false);
         frame.render_widget(Paragraph::new(lines).style(app.theme.base), r);
     }
     status::draw(frame, areas.status, app);

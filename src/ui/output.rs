@@ -50,7 +50,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let style = match result.level {
         Level::Problem => t.fail,
         Level::Good => t.pass,
-        Level::Info => t.base,
+        Level::Info | Level::Hint => t.base,
     };
     let lines = wrapped(result, inner.width as usize);
     let height = inner.height as usize;

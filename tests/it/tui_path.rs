@@ -322,3 +322,20 @@ fn the_readme_key_table_is_the_key_map() {
     let table = key_table();
     assert!(readme.contains(&table), "README.md's key table differs from the key map; it should read:\n{table}");
 }
+
+#[test]
+fn ctrl_t_reveals_a_hint_from_the_editor_and_it_is_read_where_the_learner_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = tui_fixture::app(dir.path(), Theme::dark());
+    assert_eq!(app.focus, Pane::Editor);
+    let before = app.editor.text();
+    let fx = ctrl(&mut app, 't');
+    assert!(fx.iter().any(|e| matches!(e, Effect::HintUsed { index: 0 })));
+    assert_eq!(app.editor.text(), before);
+    // Wide: under the checks, once (not repeated on the message line).
+    let wide = render(&app, 120, 40);
+    assert_eq!(wide.matches("Hint 1/3: Headless means").count(), 1, "{wide}");
+    // Narrow, editor tab: on the message line above the status bar.
+    let narrow = render(&app, 80, 24);
+    assert!(narrow.contains("Hint 1/3: Headless means the Service has no virtual IP."), "{narrow}");
+}
