@@ -184,7 +184,13 @@ fn on_command_done(app: &mut App, echo: String, result: Result<String, String>) 
     } else {
         app.result = Some(ResultBox { source: ResultSource::Command, title: echo, text, level, scroll: 0 });
     }
+    // The answer stays readable when it also completes the step: both, one under the other.
+    let answer = app.message.take();
     maybe_complete(app);
+    app.message = match (answer, app.message.take()) {
+        (Some(a), Some(done)) => Some(Message { level: done.level, text: format!("{}\n{}", a.text, done.text) }),
+        (a, done) => done.or(a),
+    };
 }
 
 /// The open step counts as done: its checks pass and, where it asks the learner to look for

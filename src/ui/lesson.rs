@@ -149,6 +149,13 @@ pub fn check_lines(app: &App, width: usize) -> Vec<Line<'static>> {
             detail(&mut lines, width, "", text::CHECKS_BEFORE_APPLY, t.dim);
         }
     }
+    // What the learner is asked to do comes first, before the results it follows from.
+    if app.awaiting_probe {
+        let asked: Vec<String> = crate::app::tutor_commands(&step.text).iter().map(|c| format!(":{c}")).collect();
+        let ask = format!("{} {}", text::YOUR_TURN, asked.join(" or "));
+        headed(&mut lines, width, Span::styled("  ▶ ".to_string(), t.current), &ask, t.strong);
+        detail(&mut lines, width, "", text::YOUR_TURN_OR, t.dim);
+    }
     let passed = app.done.contains(&app.step);
     if passed {
         let mark = Span::styled(format!("  {} ", text::SYM_DONE), t.pass);
@@ -215,13 +222,6 @@ pub fn check_lines(app: &App, width: usize) -> Vec<Line<'static>> {
             next = format!("{}: {} · ", crate::app::next_step_key(app), text::NEXT_STEP);
         }
         detail(&mut lines, width, "", &format!("{next}{}", text::SOLUTION_KEY), t.dim);
-    }
-    if app.awaiting_probe {
-        let asked: Vec<String> = crate::app::tutor_commands(&step.text).iter().map(|c| format!(":{c}")).collect();
-        lines.push(Line::default());
-        let ask = format!("{} {}", text::YOUR_TURN, asked.join(" or "));
-        headed(&mut lines, width, Span::styled("  ▶ ".to_string(), t.current), &ask, t.strong);
-        detail(&mut lines, width, "", text::YOUR_TURN_OR, t.dim);
     }
     hint_lines(app, width, &mut lines);
     lines

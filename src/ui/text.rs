@@ -46,7 +46,8 @@ pub const YOUR_TURN: &str = "Your turn: the checks pass, now look for yourself. 
 pub const YOUR_TURN_OR: &str = "(or look from your own terminal, then press n to go on)";
 pub const NO_MORE_HINTS: &str = "no more hints for this step";
 pub const NO_CODE: &str = "this step's text has no code block";
-pub const COPIED_RUN: &str = "code block {n} copied (clipboard); its command is on the command line: Enter runs it";
+pub const COPIED_RUN: &str =
+    "code block {n} copied (clipboard); its command is on the command line: Enter runs it, Esc then c takes the next block";
 pub const COPIED: &str = "code block {n} copied to the clipboard";
 pub const LAST_APPLY_FAILED: &str = "last apply failed";
 pub const CHECKS_BEFORE_APPLY: &str = "(the results below are from before that apply)";

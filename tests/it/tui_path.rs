@@ -67,6 +67,14 @@ fn an_observation_step_asks_the_learner_to_look_before_it_counts() {
     );
     assert!(app.done.contains(&2));
     assert!(!app.awaiting_probe);
+    // A one-line answer that completes the step stays readable above the news.
+    let dir2 = tempfile::tempdir().unwrap();
+    let mut app2 = observing_app(dir2.path());
+    update(&mut app2, Event::Graded(passed(2, &["three replicas"])));
+    app2.attempted.insert(2);
+    update(&mut app2, Event::CommandDone { echo: "$ kubectl get sts".into(), result: Ok("web 3/3\n".into()) });
+    let text = &app2.message.as_ref().unwrap().text;
+    assert!(text.starts_with("$ kubectl get sts → web 3/3\n") && text.contains(text::LESSON_DONE), "{text}");
     // Looked from their own terminal instead: n counts the step and goes on.
     let dir = tempfile::tempdir().unwrap();
     let mut app = observing_app(dir.path());
