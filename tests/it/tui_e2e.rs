@@ -23,11 +23,21 @@ impl Tmux {
             state_dir.display(),
             env!("CARGO_BIN_EXE_kubetutor")
         );
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string(), &cmd])
-            .status()
-            .expect("tmux must be installed for the end-to-end test");
-        assert!(status.success(), "tmux new-session failed");
+        // A tmux server that is just exiting (its last session was closed by another test)
+        // refuses new sessions for a moment: try again.
+        let mut tries = 0;
+        loop {
+            let status = Command::new("tmux")
+                .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string(), &cmd])
+                .status()
+                .expect("tmux must be installed for the end-to-end test");
+            if status.success() {
+                break;
+            }
+            tries += 1;
+            assert!(tries < 10, "tmux new-session failed");
+            std::thread::sleep(Duration::from_millis(200));
+        }
         Tmux { session }
     }
 
