@@ -27,9 +27,10 @@ use crate::grade::StepReport;
 use crate::lesson::model::Lesson;
 use crate::ui::theme::Theme;
 
+pub use commands::code_blocks;
 pub use editor::EditorState;
 pub use keys::{Action, Pane};
-pub use update::{code_blocks, hint_list, next_step_key, update, DRAFT_DELAY};
+pub use update::{hint_list, next_step_key, update, DRAFT_DELAY};
 
 /// Something that happened: from the terminal, the clock, the cluster, or a finished effect.
 #[derive(Debug)]

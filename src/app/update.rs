@@ -414,7 +414,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::NextStep => next_step(app, fx),
-        Action::CopyBlock => copy_block(app, fx),
+        Action::CopyBlock => super::commands::copy_block(app, fx),
         Action::OutputUp | Action::OutputDown | Action::OutputPageUp | Action::OutputPageDown => {
             if let Some(r) = app.result.as_mut() {
                 r.scroll = match action {
@@ -720,49 +720,4 @@ fn run_command(app: &mut App, line: String) -> Effect {
     app.message = Some(Message { level: Level::Info, text: format!("{} {line}", text::CMD_RUNNING) });
     let editor_text = app.editor.has_starter().then(|| app.editor.text());
     Effect::RunCommand { line, editor_text }
-}
-
-/// The code blocks of the open step's text, in order, as their lines.
-pub fn code_blocks(app: &App) -> Vec<Vec<String>> {
-    use pulldown_cmark::{Event as Md, Parser, Tag, TagEnd};
-    let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
-    let mut blocks = Vec::new();
-    let mut current: Option<Vec<String>> = None;
-    for event in Parser::new(&step.text) {
-        match event {
-            Md::Start(Tag::CodeBlock(_)) => current = Some(Vec::new()),
-            Md::Text(t) => {
-                if let Some(lines) = current.as_mut() {
-                    lines.extend(t.lines().map(str::to_string));
-                }
-            }
-            Md::End(TagEnd::CodeBlock) => blocks.extend(current.take()),
-            _ => {}
-        }
-    }
-    blocks
-}
-
-/// `c`: the next code block of the text goes to the clipboard, and its first command (without
-/// `kubectl`) onto the command line, ready to run with Enter or to edit.
-fn copy_block(app: &mut App, fx: &mut Vec<Effect>) {
-    let blocks = code_blocks(app);
-    if blocks.is_empty() {
-        app.message = Some(Message { level: Level::Info, text: text::NO_CODE.into() });
-        return;
-    }
-    let i = app.copied_block.map_or(0, |i| (i + 1) % blocks.len());
-    app.copied_block = Some(i);
-    let block = &blocks[i];
-    fx.push(Effect::Clipboard(block.join("\n")));
-    let command = block.iter().map(|l| l.trim()).find(|l| super::commands::check(l).is_ok());
-    let n = format!("{}/{}", i + 1, blocks.len());
-    match command {
-        Some(line) => {
-            let line = line.strip_prefix("kubectl ").unwrap_or(line).to_string();
-            app.command = Some(CommandLine { input: line, ..Default::default() });
-            app.message = Some(Message { level: Level::Info, text: text::COPIED_RUN.replace("{n}", &n) });
-        }
-        None => app.message = Some(Message { level: Level::Info, text: text::COPIED.replace("{n}", &n) }),
-    }
 }
