@@ -123,4 +123,11 @@ mod tests {
         assert!(check("apply -f web.yaml").unwrap().editor_apply);
         assert!(check("frobnicate").is_err());
     }
+
+    #[test]
+    fn only_commands_that_look_ask_the_learner_to_look() {
+        let text =
+            "Run `:nslookup web-0.nginx`, then `:delete pod -l app=nginx`; `:get pods -L a` and `kubectl get pvc`.";
+        assert_eq!(super::super::tutor_commands(text), ["nslookup web-0.nginx", "get pods -L a"]);
+    }
 }

@@ -454,7 +454,8 @@ impl App {
     }
 }
 
-/// The tutor commands a step text names: inline code starting with `:` (`:nslookup web-0.nginx`).
+/// The commands for looking that a step text names: inline code starting with `:` that only
+/// reads (`:nslookup web-0.nginx`, `:get pods`; not `:delete ...`, whose effect the checks see).
 pub fn tutor_commands(markdown: &str) -> Vec<String> {
     use pulldown_cmark::{Event, Parser};
     Parser::new(markdown)
@@ -462,6 +463,7 @@ pub fn tutor_commands(markdown: &str) -> Vec<String> {
             Event::Code(c) if c.len() > 1 && c.starts_with(':') => Some(c[1..].to_string()),
             _ => None,
         })
+        .filter(|c| commands::check(c).is_ok_and(|c| !c.destructive && !c.editor_apply))
         .collect()
 }
 
