@@ -62,6 +62,9 @@ pub enum Action {
     NextStep,
     /// Put the next code block of the step text on the command line (and the clipboard).
     CopyBlock,
+    /// Move the code lines of the step text sideways.
+    CodeLeft,
+    CodeRight,
     // editor pane
     NextBlank,
     PrevBlank,
@@ -130,6 +133,8 @@ pub const LESSON: &[Binding] = &[
     b(KeyCode::Enter, NONE, Action::OpenStep, "Enter", "open the selected step", "open"),
     b(KeyCode::PageUp, NONE, Action::ScrollUp, "PgUp", "scroll the text up", ""),
     b(KeyCode::PageDown, NONE, Action::ScrollDown, "PgDn", "scroll the text down", "scroll"),
+    b(KeyCode::Left, NONE, Action::CodeLeft, "←", "move long code lines back", ""),
+    b(KeyCode::Right, NONE, Action::CodeRight, "→", "move long code lines sideways to read their end", ""),
     b(KeyCode::Char('h'), NONE, Action::NextHint, "h", "reveal the next hint", "hint"),
     b(KeyCode::Char('n'), NONE, Action::NextStep, "n", "go on to the next step", ""),
     b(KeyCode::Char('s'), NONE, Action::ShowSolution, "s", "show the reference solution (after a pass)", "solution"),

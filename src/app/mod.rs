@@ -265,6 +265,10 @@ pub struct App {
     pub awaiting_probe: bool,
     /// Which code block of the step text `c` copied last.
     pub copied_block: Option<usize>,
+    /// Columns the step text's code lines are moved sideways (`←`/`→`), and how far they can
+    /// go at the width last drawn (the pane records it).
+    pub code_shift: u16,
+    pub code_max_shift: std::cell::Cell<u16>,
     pub command: Option<CommandLine>,
     pub command_history: Vec<String>,
     /// The commands run and what they printed, newest last (shown where a command-only step
@@ -324,6 +328,8 @@ impl App {
             result: None,
             awaiting_probe: false,
             copied_block: None,
+            code_shift: 0,
+            code_max_shift: std::cell::Cell::new(u16::MAX),
             command: None,
             command_history: Vec::new(),
             command_log: Vec::new(),
@@ -392,6 +398,7 @@ impl App {
         self.apply = ApplyState::Idle;
         self.awaiting_probe = false;
         self.copied_block = None;
+        self.code_shift = 0;
         if self.result.as_ref().is_some_and(|r| r.source == ResultSource::Apply) {
             self.close_result();
         }

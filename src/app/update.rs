@@ -27,6 +27,8 @@ const SHORT_OUTPUT: usize = 72;
 const COMMAND_LOG: usize = 30;
 /// Lines per PgUp/PgDn in the lesson text.
 const PAGE: u16 = 10;
+/// Columns per ←/→ for the code lines of the lesson text.
+const CODE_STEP: u16 = 16;
 /// How long a changed pod row stays highlighted.
 pub const HIGHLIGHT: Duration = Duration::from_secs(2);
 
@@ -414,6 +416,8 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::NextStep => next_step(app, fx),
+        Action::CodeLeft => app.code_shift = app.code_shift.saturating_sub(CODE_STEP),
+        Action::CodeRight => app.code_shift = app.code_shift.saturating_add(CODE_STEP).min(app.code_max_shift.get()),
         Action::CopyBlock => super::commands::copy_block(app, fx),
         Action::OutputUp | Action::OutputDown | Action::OutputPageUp | Action::OutputPageDown => {
             if let Some(r) = app.result.as_mut() {

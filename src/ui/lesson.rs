@@ -59,7 +59,7 @@ pub fn body_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     if complete && !app.lesson.recap.trim().is_empty() {
         lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_DONE, text::LESSON_DONE), t.pass)));
         md.extend(markdown::render(&app.lesson.recap, t, width));
-        lines.extend(md.drain(..).map(|l| code_fit(l, width, t)));
+        lines.extend(md.drain(..).map(|l| code_fit(l, width, 0, t)));
         for link in &app.lesson.links {
             lines.push(Line::from(vec![
                 Span::styled("• ", t.dim),
@@ -74,28 +74,42 @@ pub fn body_lines(app: &App, width: usize) -> Vec<Line<'static>> {
         lines.push(Line::from(Span::styled(format!("Step {}: {}", app.step, step.title), t.heading)));
         lines.push(Line::default());
     }
-    lines.extend(markdown::render(&step.text, t, width).into_iter().map(|l| code_fit(l, width, t)));
+    let text = markdown::render(&step.text, t, width);
+    // How far code can move sideways: until its longest line's end is in view.
+    let longest = text.iter().filter(|l| l.code).map(|l| l.line.width()).max().unwrap_or(0);
+    app.code_max_shift.set(u16::try_from(longest.saturating_sub(width.saturating_sub(2))).unwrap_or(u16::MAX));
+    let shift = usize::from(app.code_shift.min(app.code_max_shift.get()));
+    lines.extend(text.into_iter().map(|l| code_fit(l, width, shift, t)));
     lines
 }
 
-/// A code line cut to `width` columns with a `›` when longer; other lines as they are.
-fn code_fit(l: markdown::MdLine, width: usize, t: &crate::ui::theme::Theme) -> Line<'static> {
-    if !l.code || l.line.width() <= width || width < 2 {
+/// A code line shifted `shift` columns sideways (after its indent) and cut to `width`, with
+/// `‹` where text is hidden on the left and `›` on the right; other lines as they are.
+fn code_fit(l: markdown::MdLine, width: usize, shift: usize, t: &crate::ui::theme::Theme) -> Line<'static> {
+    if !l.code || width < 4 || (shift == 0 && l.line.width() <= width) {
         return l.line;
     }
-    let mut left = width - 1;
-    let mut spans = Vec::new();
-    for s in l.line.spans {
-        let n = s.content.chars().count();
-        if n <= left {
-            left -= n;
-            spans.push(s);
-        } else {
-            spans.push(Span::styled(s.content.chars().take(left).collect::<String>(), s.style));
-            break;
+    let cells: Vec<(char, ratatui::style::Style)> =
+        l.line.spans.iter().flat_map(|s| s.content.chars().map(move |c| (c, s.style))).collect();
+    let indent = cells.iter().take_while(|(c, _)| *c == ' ').count().min(cells.len());
+    let body = &cells[indent..];
+    let shift = shift.min(body.len().saturating_sub(1));
+    let mut shown: Vec<(char, ratatui::style::Style)> = cells[..indent].to_vec();
+    shown.extend_from_slice(&body[shift..]);
+    if shift > 0 {
+        shown[indent] = ('‹', t.waiting);
+    }
+    if shown.len() > width {
+        shown.truncate(width - 1);
+        shown.push(('›', t.waiting));
+    }
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    for (c, style) in shown {
+        match spans.last_mut() {
+            Some(last) if last.style == style => last.content.to_mut().push(c),
+            _ => spans.push(Span::styled(c.to_string(), style)),
         }
     }
-    spans.push(Span::styled("›", t.waiting));
     Line::from(spans)
 }
 

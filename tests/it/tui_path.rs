@@ -255,7 +255,7 @@ fn hints_are_shown_in_full_under_the_checks_one_tier_at_a_time() {
 }
 
 #[test]
-fn code_lines_are_never_wrapped_and_c_puts_the_command_on_the_command_line() {
+fn code_lines_are_never_wrapped_they_move_sideways_and_c_puts_the_command_on_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let mut lesson = tui_fixture::lesson();
     let long = "kubectl patch statefulset web -p '{\"spec\":{\"updateStrategy\":{\"type\":\"RollingUpdate\",\"rollingUpdate\":{\"partition\":2}}}}'";
@@ -269,6 +269,19 @@ fn code_lines_are_never_wrapped_and_c_puts_the_command_on_the_command_line() {
     assert!(line.trim_end_matches(['┃', '│']).ends_with('›'), "{line}");
     let next = screen.lines().skip_while(|l| !l.contains("kubectl patch")).nth(1).unwrap();
     assert!(!next.contains("partition"), "the code line wrapped:\n{screen}");
+    // → moves the code sideways until its end is in view; ← brings it back.
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Right);
+        render(&app, 80, 24);
+    }
+    let screen = render(&app, 80, 24);
+    let Some(line) = screen.lines().find(|l| l.contains('‹')) else { panic!("{screen}") };
+    assert!(line.contains('‹') && line.contains(r#""partition":2}}}}'"#) && !line.contains('›'), "{line}");
+    for _ in 0..10 {
+        key(&mut app, KeyCode::Left);
+    }
+    assert_eq!(app.code_shift, 0);
+    assert!(render(&app, 80, 24).contains("  kubectl patch statefulset web"));
     let fx = key(&mut app, KeyCode::Char('c'));
     assert!(fx.iter().any(|e| matches!(e, Effect::Clipboard(t) if t == long)));
     assert_eq!(app.command.as_ref().unwrap().input, &long["kubectl ".len()..]);
