@@ -254,9 +254,13 @@ async fn check(args: &CheckArgs) -> Result<(bool, String), String> {
     };
     let cluster = cluster::connect_kubeconfig(&opts).await.map_err(|e| e.to_string())?;
     let described = cluster.describe();
-    let snapshot = Snapshot::fetch(&cluster.client, &cluster.namespace)
-        .await
-        .map_err(|e| format!("cannot read the lesson's objects in namespace {}: {e}", cluster.namespace))?;
+    let snapshot = Snapshot::fetch(&cluster.client, &cluster.namespace).await.map_err(|e| {
+        let why = crate::cluster::errors::explain(&e);
+        let sandbox = matches!(&cluster.backend, cluster::Backend::Kubeconfig { context, .. }
+            if context == crate::sandbox::kubeconfig::CONTEXT && !matches!(e, kube::Error::Api(_)));
+        let next = if sandbox { format!("; {}", crate::cluster::doctor::SANDBOX_GONE) } else { String::new() };
+        format!("cannot read the lesson's objects in namespace {}: {why}{next}", cluster.namespace)
+    })?;
     let mut grader = Grader::new(cluster, lesson.clone());
     // What the tutor recorded (the steps passed, what they proved, the pods before step 3):
     // `check` grades as the tutor's screen does.

@@ -18,6 +18,7 @@ mod support;
 mod tui_e2e;
 mod tui_fixture;
 mod tui_loop;
+mod tui_path;
 mod tui_snap;
 mod tutorial;
 mod watch;

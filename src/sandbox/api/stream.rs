@@ -225,6 +225,12 @@ fn start_attach(
     }
 }
 
+/// How long a runtime takes to start an exec'd process, as a real one does (tens of
+/// milliseconds). Not only for looks: client-go's WebSocket executor starts reading frames
+/// while it is still creating its streams, and output that comes sooner is dropped ("Unknown
+/// stream id 1, discarding message") and the exec fails with "closed all streams".
+const EXEC_START: Duration = Duration::from_millis(25);
+
 fn start_exec(
     running: RunningContainer,
     argv: Vec<String>,
@@ -250,6 +256,7 @@ fn start_exec(
         });
         let argv0 = argv[0].clone();
         tokio::spawn(async move {
+            tokio::time::sleep(EXEC_START).await;
             let code = console::run_shell(&argv0, host, con, con_input, None).await;
             let _ = done_tx.send(exit_status(&argv, code));
         });
@@ -257,6 +264,7 @@ fn start_exec(
     }
     tokio::spawn(async move {
         let mut input = input;
+        tokio::time::sleep(EXEC_START).await;
         if let Err(e) = sim::check_entrypoint(&argv, &host.fs) {
             let msg = format!(
                 "Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"
