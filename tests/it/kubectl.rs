@@ -181,6 +181,81 @@ fn kubectl_cp_both_ways_and_exec_with_stdin() {
 }
 
 #[test]
+fn kubectl_port_forward_reaches_the_pods_server() {
+    use std::io::{Read as _, Write as _};
+    let sb = SandboxProcess::start(&["--speed", "25"]);
+    let svc = sb.write("svc.yaml", SERVICE);
+    let sts = sb.write("web.yaml", EXERCISE);
+    sb.run(&["apply", "-f", path_str(&svc), "-f", path_str(&sts)]);
+    sb.run(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
+    // kubectl 1.31+ tunnels SPDY through a WebSocket; `:80` picks a free local port.
+    let mut child = sb
+        .kubectl()
+        .args(["port-forward", "pod/web-0", ":80"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let port: u16 = line
+        .strip_prefix("Forwarding from 127.0.0.1:")
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    let get = |path: &str| {
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(tcp, "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: test/1\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let page = get("/");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.ends_with("\r\n\r\nweb-0\n"), "{page}");
+    assert!(get("/missing").starts_with("HTTP/1.1 404 Not Found\r\n"));
+    // nginx logged both, from 127.0.0.1 as a real port-forward is seen.
+    let logs = sb.run(&["logs", "web-0", "-c", "nginx"]);
+    assert!(
+        logs.contains("127.0.0.1 - - [")
+            && logs.contains("\"GET /missing HTTP/1.1\" 404")
+            && logs.contains("\"test/1\""),
+        "{logs}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Nothing listens on 81: the connection is closed and kubectl says why.
+    let mut child = sb
+        .kubectl()
+        .args(["port-forward", "pod/web-0", ":81"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let port: u16 = line["Forwarding from 127.0.0.1:".len()..].split_whitespace().next().unwrap().parse().unwrap();
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(tcp, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = tcp.read_to_string(&mut answer);
+    assert_eq!(answer, "");
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!status.success());
+    assert!(
+        err.contains("error forwarding port 81 to pod web-0") && err.contains("connect: connection refused"),
+        "{err}"
+    );
+}
+
+#[test]
 fn kubectl_apply_get_patch_delete() {
     let sb = SandboxProcess::start(&[]);
     let svc = sb.write("svc.yaml", SERVICE);

@@ -138,28 +138,8 @@ impl ContainerHost {
         }
         match k.server_at(&ip_s, port) {
             Some(server) => {
-                let now = k.inner.clock.now();
                 let req = nginx::Request::get(path, host_header, &self.pod_ip, Some(agent));
-                let served = nginx::serve(&server.fs, &server.version, &req, now);
-                let mut log = nginx::access_log_line(&req, &served.response, now);
-                if !log.ends_with('\n') {
-                    log.push('\n');
-                }
-                if let Some(err) = &served.error {
-                    let mut line = nginx::error_log_line(&req, err, now, 29, 1);
-                    if !line.ends_with('\n') {
-                        line.push('\n');
-                    }
-                    k.inner.logs.append(
-                        &server.namespace,
-                        &server.pod,
-                        &server.container,
-                        k.inner.clock.now_micro(),
-                        &line,
-                    );
-                }
-                k.inner.logs.append(&server.namespace, &server.pod, &server.container, k.inner.clock.now_micro(), &log);
-                HttpResult::Response { ip, port, response: served.response }
+                HttpResult::Response { ip, port, response: k.serve_http(&server, &req) }
             }
             None if k.ip_in_use(&ip_s) => HttpResult::Refused { ip, port },
             None if ip_s.starts_with("10.244.") => HttpResult::Unreachable { ip, port },
