@@ -206,3 +206,37 @@ async fn every_namespace_has_a_default_service_account_and_pods_mount_its_token(
     let made = pods.create(&PostParams::default(), &quiet).await.unwrap();
     assert!(made.spec.unwrap().volumes.is_none());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revision_name_taken_by_another_object_bumps_the_collision_count() {
+    let s = serve().await;
+    let c = s.client().await;
+    let sets: Api<StatefulSet> = Api::default_namespaced(c.clone());
+    let revs: Api<ControllerRevision> = Api::default_namespaced(c);
+    sets.create(&PostParams::default(), &set()).await.unwrap();
+    let first = ready(&sets, 2).await.status.unwrap().update_revision.unwrap();
+    // The set goes (its revision stays, orphaned), and the revision stops matching any selector:
+    // nothing adopts it, but its name is the one the same template hashes to.
+    let orphan = DeleteParams { propagation_policy: Some(PropagationPolicy::Orphan), ..Default::default() };
+    sets.delete("web", &orphan).await.unwrap();
+    eventually(10, "the set gone", || {
+        let sets = sets.clone();
+        async move { sets.get_opt("web").await.unwrap().is_none().then_some(()) }
+    })
+    .await;
+    let relabel = json!({"metadata": {"labels": {"app": "archived"}}});
+    revs.patch(&first, &PatchParams::default(), &Patch::Merge(relabel)).await.unwrap();
+    sets.create(&PostParams::default(), &set()).await.unwrap();
+    let status = eventually(10, "a revision under another name", || {
+        let sets = sets.clone();
+        async move {
+            let st = sets.get("web").await.unwrap().status?;
+            (st.collision_count == Some(1)).then_some(st)
+        }
+    })
+    .await;
+    let update = status.update_revision.unwrap();
+    assert_ne!(update, first, "the taken name is not reused");
+    assert!(revs.get_opt(&update).await.unwrap().is_some());
+    assert_eq!(revs.get(&first).await.unwrap().metadata.owner_references, None, "the other object is left alone");
+}

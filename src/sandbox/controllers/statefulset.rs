@@ -573,6 +573,9 @@ impl Controller {
             cur_name = name_of(update).to_string();
             cur_count = c("updated");
         }
+        // A collision met in this sync was written to the stored status already: keep it.
+        let stored = self.store.get(kinds::statefulsets(), ns, set).map(|s| spec_i64(&s, "/status/collisionCount", 0));
+        let collisions = spec_i64(sts, "/status/collisionCount", 0).max(stored.unwrap_or(0));
         let status = json!({
             "observedGeneration": sts.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
             "replicas": c("replicas"),
@@ -581,7 +584,7 @@ impl Controller {
             "updatedReplicas": c("updated"),
             "currentRevision": cur_name,
             "updateRevision": name_of(update),
-            "collisionCount": spec_i64(sts, "/status/collisionCount", 0),
+            "collisionCount": collisions,
             "availableReplicas": c("available"),
         });
         let mut status = status;
