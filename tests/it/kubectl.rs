@@ -163,6 +163,11 @@ fn kubectl_cp_both_ways_and_exec_with_stdin() {
     let tree = sb.dir.path().join("tree");
     sb.run(&["cp", "box:/tmp/notes", path_str(&tree)]);
     assert_eq!(std::fs::read_to_string(tree.join("sub/b.txt")).unwrap(), "beta\n");
+    // `&` runs a job in the background; `wait` waits for it.
+    assert_eq!(
+        sb.run(&["exec", "box", "--", "sh", "-c", "(sleep 1; echo job) & echo started; wait"]),
+        "started\njob\n"
+    );
     // A pipe into `kubectl exec -i` reaches the command; a stdin left empty does not hold it.
     let mut child = sb
         .kubectl()

@@ -454,3 +454,40 @@ async fn tar_creates_and_extracts_what_kubectl_cp_sends() {
     assert_eq!(super::run_argv(&argv(&["tar", "cf", "-"]), &host, &mut out).await, 2);
     assert_eq!(out.stderr(), "tar: empty archive\n");
 }
+
+#[tokio::test]
+async fn a_job_in_the_background_runs_while_the_script_goes_on() {
+    let host = alpine();
+    // `&` does not wait: the echo after it comes first; `wait` waits for the job.
+    let (code, out) = sh(&host, "(sleep 1; echo job) & echo started; wait; echo done").await;
+    assert_eq!((code, out.stdout().as_str()), (0, "started\njob\ndone\n"));
+    // Two jobs side by side: the shorter one ends first.
+    let (_, out) = sh(&host, "(sleep 2; echo slow) & (sleep 1; echo quick) & wait; echo both").await;
+    assert_eq!(out.stdout(), "quick\nslow\nboth\n");
+    // `$!` is the last job's process id; a job's variables stay in its subshell.
+    let (_, out) = sh(&host, "x=1; x=2 & wait; echo $x; sleep 1 & echo $!").await;
+    let stdout = out.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "1");
+    assert!(lines[1].parse::<u32>().is_ok(), "{lines:?}");
+    // A script that ends leaves no job behind: `sleep 3600 &` does not hold it.
+    let (code, out) = sh(&host, "sleep 3600 & echo bye").await;
+    assert_eq!((code, out.stdout().as_str()), (0, "bye\n"));
+}
+
+#[tokio::test]
+async fn a_busy_background_job_neither_starves_the_script_nor_grows_without_bound() {
+    let host = alpine();
+    let line = "y".repeat(4000);
+    let script = format!("while true; do echo {line}; done & sleep 1; echo end");
+    let run = sh(&host, &script);
+    let (_, out) = tokio::time::timeout(std::time::Duration::from_secs(20), run).await.expect("the script ends");
+    let stdout = out.stdout();
+    assert!(stdout.ends_with("end\n"), "{}", &stdout[stdout.len().saturating_sub(200)..]);
+    assert!(stdout.len() <= 4 << 20, "{} bytes kept", stdout.len());
+    assert!(
+        out.stderr().contains("sh: background job output dropped: over 4 MiB waiting for the terminal"),
+        "{}",
+        out.stderr()
+    );
+}
