@@ -185,6 +185,28 @@ fn kubectl_cp_both_ways_and_exec_with_stdin() {
     assert!(started.elapsed() < Duration::from_secs(10));
 }
 
+/// `kubectl port-forward pod/web-0 PORTS` running, and the local port it listens on.
+fn port_forward(sb: &SandboxProcess, ports: &str) -> (std::process::Child, u16) {
+    let mut child = sb
+        .kubectl()
+        .args(["port-forward", "pod/web-0", ports])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    // kubectl goes on printing a line per connection: keep reading, or it stops on a closed pipe.
+    std::thread::spawn(move || for _ in out.lines() {});
+    let port = line
+        .strip_prefix("Forwarding from 127.0.0.1:")
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    (child, port)
+}
+
 #[test]
 fn kubectl_port_forward_reaches_the_pods_server() {
     use std::io::{Read as _, Write as _};
@@ -194,21 +216,7 @@ fn kubectl_port_forward_reaches_the_pods_server() {
     sb.run(&["apply", "-f", path_str(&svc), "-f", path_str(&sts)]);
     sb.run(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
     // kubectl 1.31+ tunnels SPDY through a WebSocket; `:80` picks a free local port.
-    let mut child = sb
-        .kubectl()
-        .args(["port-forward", "pod/web-0", ":80"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let port: u16 = line
-        .strip_prefix("Forwarding from 127.0.0.1:")
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
+    let (mut child, port) = port_forward(&sb, ":80");
     let get = |path: &str| {
         let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
@@ -233,17 +241,7 @@ fn kubectl_port_forward_reaches_the_pods_server() {
     let _ = child.wait();
 
     // Nothing listens on 81: the connection is closed and kubectl says why.
-    let mut child = sb
-        .kubectl()
-        .args(["port-forward", "pod/web-0", ":81"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let port: u16 = line["Forwarding from 127.0.0.1:".len()..].split_whitespace().next().unwrap().parse().unwrap();
+    let (mut child, port) = port_forward(&sb, ":81");
     let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(tcp, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();

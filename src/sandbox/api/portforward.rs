@@ -14,7 +14,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
 use futures::{SinkExt, StreamExt};
@@ -267,19 +266,7 @@ pub fn portforward(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Res
         return Err(ApiError::bad_request(format!("pod {name} is not running: its phase is {phase}")));
     }
     let ip = pod.pointer("/status/podIP").and_then(Value::as_str).unwrap_or("").to_string();
-    let headers = req.headers();
-    let upgrade = headers
-        .get(http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let key = headers.get(http::header::SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let offered = headers
-        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|p| p.trim() == TUNNEL_PROTOCOL);
-    let (true, Some(key), true) = (upgrade, key, offered) else {
+    let Ok((key, _)) = super::stream::websocket_request(&req, &[TUNNEL_PROTOCOL]) else {
         return Err(ApiError::bad_request(format!(
             "Upgrade request required: the sandbox forwards ports through a WebSocket with the subprotocol {TUNNEL_PROTOCOL} (kubectl 1.31 or newer)"
         )));
@@ -292,15 +279,7 @@ pub fn portforward(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Res
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
         tunnel(ws, kubelet, target).await;
     });
-    let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
-    Response::builder()
-        .status(http::StatusCode::SWITCHING_PROTOCOLS)
-        .header(http::header::UPGRADE, "websocket")
-        .header(http::header::CONNECTION, "Upgrade")
-        .header(http::header::SEC_WEBSOCKET_ACCEPT, accept)
-        .header(http::header::SEC_WEBSOCKET_PROTOCOL, TUNNEL_PROTOCOL)
-        .body(Body::empty())
-        .map_err(|e| ApiError::internal(e.to_string()))
+    super::stream::switching_protocols(&key, TUNNEL_PROTOCOL)
 }
 
 /// The whole HTTP requests at the front of `buf` (taken off it), as nginx sees them.

@@ -97,29 +97,13 @@ pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response
         return Err(ApiError::bad_request("you must specify at least 1 command"));
     }
 
-    // The WebSocket handshake.
-    let headers = req.headers();
-    let upgrade = headers
-        .get(http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let key = headers.get(http::header::SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let (true, Some(key)) = (upgrade, key) else {
-        return Err(ApiError::bad_request(
+    let (key, protocol) = websocket_request(&req, &PROTOCOLS).map_err(|offered| match offered {
+        None => ApiError::bad_request(
             "Upgrade request required: the sandbox streams attach and exec over WebSocket (kubectl 1.30 or newer)",
-        ));
-    };
-    let offered: Vec<String> = headers
-        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|p| p.trim().to_string())
-        .collect();
-    let protocol = PROTOCOLS.iter().find(|p| offered.iter().any(|o| o == *p)).ok_or_else(|| {
-        ApiError::bad_request(format!(
+        ),
+        Some(offered) => ApiError::bad_request(format!(
             "none of the offered WebSocket subprotocols {offered:?} is supported; use one of {PROTOCOLS:?}"
-        ))
+        )),
     })?;
     let on_upgrade = hyper::upgrade::on(&mut req);
     let stdin = flag("stdin");
@@ -142,13 +126,44 @@ pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
         session(ws, rx, input_tx, tty).await;
     });
+    switching_protocols(&key, protocol)
+}
+
+/// A WebSocket upgrade request's key and the first of `accepted` it offers as subprotocol;
+/// `Err(None)` when it is no upgrade at all, `Err(Some(offered))` when no subprotocol fits.
+pub(super) fn websocket_request(
+    req: &Request,
+    accepted: &[&'static str],
+) -> Result<(String, &'static str), Option<Vec<String>>> {
+    let headers = req.headers();
+    let upgrade = headers
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let key = headers.get(http::header::SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (true, Some(key)) = (upgrade, key) else { return Err(None) };
+    let offered: Vec<String> = headers
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .collect();
+    match accepted.iter().find(|p| offered.iter().any(|o| o == *p)) {
+        Some(p) => Ok((key, *p)),
+        None => Err(Some(offered)),
+    }
+}
+
+/// The `101 Switching Protocols` answer to a WebSocket upgrade.
+pub(super) fn switching_protocols(key: &str, protocol: &str) -> ApiResult<Response> {
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     Response::builder()
         .status(http::StatusCode::SWITCHING_PROTOCOLS)
         .header(http::header::UPGRADE, "websocket")
         .header(http::header::CONNECTION, "Upgrade")
         .header(http::header::SEC_WEBSOCKET_ACCEPT, accept)
-        .header(http::header::SEC_WEBSOCKET_PROTOCOL, *protocol)
+        .header(http::header::SEC_WEBSOCKET_PROTOCOL, protocol)
         .body(Body::empty())
         .map_err(|e| ApiError::internal(e.to_string()))
 }
