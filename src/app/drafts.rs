@@ -73,6 +73,23 @@ pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
     crate::state::write_atomic(path, text)
 }
 
+/// Where the cursor of a draft is kept: beside it, as `row col` (0-based).
+fn cursor_path(draft: &Path) -> PathBuf {
+    draft.with_extension("cursor")
+}
+
+/// Keep the cursor of the draft at `draft` (best effort: a lost cursor only costs a jump).
+pub fn save_cursor(draft: &Path, (row, col): (usize, usize)) -> std::io::Result<()> {
+    crate::state::write_atomic(&cursor_path(draft), &format!("{row} {col}\n"))
+}
+
+/// The cursor saved with the draft at `draft`, if any.
+pub fn load_cursor(draft: &Path) -> Option<(usize, usize)> {
+    let text = std::fs::read_to_string(cursor_path(draft)).ok()?;
+    let (row, col) = text.trim().split_once(' ')?;
+    Some((row.parse().ok()?, col.parse().ok()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +102,9 @@ mod tests {
         assert_eq!(load(&p), None);
         save(&p, "kind: Service\n").unwrap();
         assert_eq!(load(&p).as_deref(), Some("kind: Service\n"));
+        assert_eq!(load_cursor(&p), None);
+        save_cursor(&p, (3, 7)).unwrap();
+        assert_eq!(load_cursor(&p), Some((3, 7)));
     }
 
     #[test]

@@ -58,48 +58,45 @@ impl GradeTask {
                 self.fresh = true;
             }
         }
-        while let Some(mut req) = rx.recv().await {
-            // A burst of requests: only the newest grade matters, progress updates all apply.
-            while let Ok(next) = rx.try_recv() {
-                match (&req, next) {
-                    (_, GradeRequest::Progress { current, done }) => self.set_progress(current, &done, &tx),
-                    (_, GradeRequest::Hint { index }) => self.hint(index, &tx),
-                    (_, GradeRequest::Restart { index }) => self.restart(index, &tx).await,
-                    (_, grade) => req = grade,
+        while let Some(first) = rx.recv().await {
+            // A burst of requests: every progress, hint and restart applies, in order; of the
+            // grades only the newest matters, and it runs last (after the progress it follows).
+            let mut grade = None;
+            let mut next = Some(first);
+            while let Some(req) = next.take().or_else(|| rx.try_recv().ok()) {
+                match req {
+                    GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
+                    GradeRequest::Hint { index } => self.hint(index, &tx),
+                    GradeRequest::Restart { index } => self.restart(index, &tx).await,
+                    GradeRequest::Grade { index, snapshot, history } => grade = Some((index, snapshot, history)),
                 }
             }
-            match req {
-                GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
-                GradeRequest::Hint { index } => self.hint(index, &tx),
-                GradeRequest::Restart { index } => self.restart(index, &tx).await,
-                GradeRequest::Grade { index, snapshot, history } => {
-                    if self.fresh {
-                        if !sets_settled(&snapshot) {
-                            let _ = tx.send(Event::Graded(self.waiting_report(index)));
-                            continue;
-                        }
-                        // The baseline of the last session names pods and claims that are gone.
-                        self.fresh = false;
-                        self.grader.forget_baseline(index);
-                        if let Some(step) = self.lesson.step(index) {
-                            self.progress.baselines.remove(&step.id);
-                        }
-                    }
-                    if self.grader.begin_step(index, &snapshot).is_some() {
-                        self.progress.absorb(&self.lesson, &self.grader);
-                        self.save(&tx);
-                    }
-                    let report = self.grader.grade_step(index, &snapshot, &history).await;
-                    let before = self.progress.proven.clone();
-                    self.progress.absorb(&self.lesson, &self.grader);
-                    if before != self.progress.proven {
-                        self.save(&tx);
-                    }
-                    self.publish(&report).await;
-                    if tx.send(Event::Graded(report)).is_err() {
-                        return;
-                    }
+            let Some((index, snapshot, history)) = grade else { continue };
+            if self.fresh {
+                if !sets_settled(&snapshot) {
+                    let _ = tx.send(Event::Graded(self.waiting_report(index)));
+                    continue;
                 }
+                // The baseline of the last session names pods and claims that are gone.
+                self.fresh = false;
+                self.grader.forget_baseline(index);
+                if let Some(step) = self.lesson.step(index) {
+                    self.progress.baselines.remove(&step.id);
+                }
+            }
+            if self.grader.begin_step(index, &snapshot).is_some() {
+                self.progress.absorb(&self.lesson, &self.grader);
+                self.save(&tx);
+            }
+            let report = self.grader.grade_step(index, &snapshot, &history).await;
+            let before = self.progress.proven.clone();
+            self.progress.absorb(&self.lesson, &self.grader);
+            if before != self.progress.proven {
+                self.save(&tx);
+            }
+            self.publish(&report).await;
+            if tx.send(Event::Graded(report)).is_err() {
+                return;
             }
         }
     }
@@ -166,9 +163,11 @@ impl GradeTask {
         let checks = step
             .checks
             .iter()
-            .map(|c| crate::grade::CheckReport {
-                name: c.name.clone(),
-                outcome: crate::grade::Outcome::waiting("the restored objects of the finished steps to come up"),
+            .map(|c| {
+                crate::grade::CheckReport::live(
+                    c.name.clone(),
+                    crate::grade::Outcome::waiting("the restored objects of the finished steps to come up"),
+                )
             })
             .collect();
         crate::grade::StepReport { index, id: step.id.clone(), title: step.title.clone(), checks }
@@ -334,6 +333,12 @@ pub async fn restore_done_steps(
         }
         if step.starter.is_none() {
             for line in step.solution_actions.iter().filter(|l| !l.starts_with(crate::lesson::load::WAIT_FOR)) {
+                // In the names of the learner's restored objects (their selector, their Service).
+                let names = match Snapshot::fetch(&cluster.client, &cluster.namespace).await {
+                    Ok(snapshot) => crate::grade::checks::Names::find(&snapshot, &lesson.names),
+                    Err(_) => lesson.names.clone(),
+                };
+                let line = &names.fill(line);
                 let result = match kubectl::parse(line) {
                     Ok(cmd) => kubectl::execute(cluster, &cmd, None).await.map(|_| ()).map_err(|e| e.to_string()),
                     Err(e) => Err(e.to_string()),

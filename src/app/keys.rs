@@ -10,21 +10,32 @@ pub enum Pane {
     Lesson,
     Editor,
     Watch,
+    /// The result area (command output, apply errors), while it shows something.
+    Output,
 }
 
 impl Pane {
+    /// The three panes that are always there (the tabs of a narrow screen).
     pub const ALL: [Pane; 3] = [Pane::Lesson, Pane::Editor, Pane::Watch];
 
-    pub fn next(self) -> Pane {
+    /// The pane after this one; the result area joins the cycle only while it is shown.
+    pub fn next(self, output: bool) -> Pane {
         match self {
             Pane::Lesson => Pane::Editor,
             Pane::Editor => Pane::Watch,
-            Pane::Watch => Pane::Lesson,
+            Pane::Watch if output => Pane::Output,
+            Pane::Watch | Pane::Output => Pane::Lesson,
         }
     }
 
-    pub fn prev(self) -> Pane {
-        self.next().next()
+    pub fn prev(self, output: bool) -> Pane {
+        match self {
+            Pane::Lesson if output => Pane::Output,
+            Pane::Lesson => Pane::Watch,
+            Pane::Editor => Pane::Lesson,
+            Pane::Watch => Pane::Editor,
+            Pane::Output => Pane::Watch,
+        }
     }
 }
 
@@ -47,6 +58,13 @@ pub enum Action {
     ShowSolution,
     /// Start the selected step afresh (reset this one, or skip ahead to a later one).
     Restart,
+    /// Open the step after the open one (after a pass: the learner says when).
+    NextStep,
+    /// Put the next code block of the step text on the command line (and the clipboard).
+    CopyBlock,
+    /// Move the code lines of the step text sideways.
+    CodeLeft,
+    CodeRight,
     // editor pane
     NextBlank,
     PrevBlank,
@@ -58,6 +76,12 @@ pub enum Action {
     // watch pane
     TimelineUp,
     TimelineDown,
+    // result area
+    OutputUp,
+    OutputDown,
+    OutputPageUp,
+    OutputPageDown,
+    CloseOutput,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,6 +119,7 @@ pub const GLOBAL: &[Binding] = &[
     b(KeyCode::BackTab, SHIFT, Action::FocusPrev, "Shift-Tab", "focus the previous pane", ""),
     b(KeyCode::F(1), NONE, Action::Help, "F1", "show all keys", "help"),
     b(KeyCode::Char('g'), CTRL, Action::Grade, "Ctrl-G", "check the step now", "check"),
+    b(KeyCode::Char('t'), CTRL, Action::NextHint, "Ctrl-T", "reveal the next hint (under the checks)", "hint"),
     b(KeyCode::Char('o'), CTRL, Action::CommandLine, "Ctrl-O", "open the command line (kubectl syntax)", "command"),
     b(KeyCode::Char('q'), CTRL, Action::Quit, "Ctrl-Q", "quit (your editor text is saved)", "quit"),
     b(KeyCode::Char('c'), CTRL, Action::Quit, "Ctrl-C", "quit", ""),
@@ -108,17 +133,22 @@ pub const LESSON: &[Binding] = &[
     b(KeyCode::Enter, NONE, Action::OpenStep, "Enter", "open the selected step", "open"),
     b(KeyCode::PageUp, NONE, Action::ScrollUp, "PgUp", "scroll the text up", ""),
     b(KeyCode::PageDown, NONE, Action::ScrollDown, "PgDn", "scroll the text down", "scroll"),
+    b(KeyCode::Left, NONE, Action::CodeLeft, "←", "move long code lines back", ""),
+    b(KeyCode::Right, NONE, Action::CodeRight, "→", "move long code lines sideways to read their end", ""),
     b(KeyCode::Char('h'), NONE, Action::NextHint, "h", "reveal the next hint", "hint"),
+    b(KeyCode::Char('n'), NONE, Action::NextStep, "n", "go on to the next step", ""),
     b(KeyCode::Char('s'), NONE, Action::ShowSolution, "s", "show the reference solution (after a pass)", "solution"),
     b(
-        KeyCode::Char('R'),
+        KeyCode::Char('c'),
         NONE,
-        Action::Restart,
-        "R",
-        "start the selected step afresh or skip ahead to it (asks first)",
-        "",
+        Action::CopyBlock,
+        "c",
+        "copy the next code block (command line, clipboard)",
+        "copy code",
     ),
+    b(KeyCode::Char('R'), NONE, Action::Restart, "R", "start the selected step afresh, or skip ahead (asks)", ""),
     b(KeyCode::Char(':'), NONE, Action::CommandLine, ":", "open the command line", "command"),
+    b(KeyCode::Esc, NONE, Action::CloseOutput, "Esc", "close the output area", ""),
     b(KeyCode::Char('?'), NONE, Action::Help, "?", "show all keys", ""),
     b(KeyCode::Char('q'), NONE, Action::Quit, "q", "quit", ""),
 ];
@@ -129,7 +159,7 @@ pub const EDITOR: &[Binding] = &[
         CTRL,
         Action::NextBlank,
         "Ctrl-N",
-        "select the next ??? blank (type to overwrite)",
+        "next ??? blank (type over it); none left, step passed: next step",
         "next ???",
     ),
     b(KeyCode::Char('p'), CTRL, Action::PrevBlank, "Ctrl-P", "select the previous ??? blank", "prev ???"),
@@ -145,9 +175,24 @@ pub const WATCH: &[Binding] = &[
     b(KeyCode::Up, NONE, Action::TimelineUp, "↑", "scroll the timeline back", ""),
     b(KeyCode::Char('j'), NONE, Action::TimelineDown, "j/↓", "scroll the timeline forward", "timeline"),
     b(KeyCode::Down, NONE, Action::TimelineDown, "↓", "scroll the timeline forward", ""),
+    b(KeyCode::Char('n'), NONE, Action::NextStep, "n", "go on to the next step", ""),
     b(KeyCode::Char(':'), NONE, Action::CommandLine, ":", "open the command line", "command"),
+    b(KeyCode::Esc, NONE, Action::CloseOutput, "Esc", "close the output area", ""),
     b(KeyCode::Char('?'), NONE, Action::Help, "?", "show all keys", ""),
     b(KeyCode::Char('q'), NONE, Action::Quit, "q", "quit", ""),
+];
+
+pub const OUTPUT: &[Binding] = &[
+    b(KeyCode::Char('k'), NONE, Action::OutputUp, "k/↑", "scroll the output up", ""),
+    b(KeyCode::Up, NONE, Action::OutputUp, "↑", "scroll the output up", ""),
+    b(KeyCode::Char('j'), NONE, Action::OutputDown, "j/↓", "scroll the output down", "scroll"),
+    b(KeyCode::Down, NONE, Action::OutputDown, "↓", "scroll the output down", ""),
+    b(KeyCode::PageUp, NONE, Action::OutputPageUp, "PgUp", "scroll the output a page up", ""),
+    b(KeyCode::PageDown, NONE, Action::OutputPageDown, "PgDn", "scroll the output a page down", ""),
+    b(KeyCode::Esc, NONE, Action::CloseOutput, "Esc", "close the output", "close"),
+    b(KeyCode::Char('q'), NONE, Action::CloseOutput, "q", "close the output", ""),
+    b(KeyCode::Char(':'), NONE, Action::CommandLine, ":", "open the command line", "command"),
+    b(KeyCode::Char('?'), NONE, Action::Help, "?", "show all keys", ""),
 ];
 
 /// The binding list of a pane.
@@ -156,6 +201,7 @@ pub fn commands(pane: Pane) -> &'static [Binding] {
         Pane::Lesson => LESSON,
         Pane::Editor => EDITOR,
         Pane::Watch => WATCH,
+        Pane::Output => OUTPUT,
     }
 }
 

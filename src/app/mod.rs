@@ -27,9 +27,10 @@ use crate::grade::StepReport;
 use crate::lesson::model::Lesson;
 use crate::ui::theme::Theme;
 
+pub use commands::code_blocks;
 pub use editor::EditorState;
 pub use keys::{Action, Pane};
-pub use update::{hint_list, update};
+pub use update::{hint_list, next_step_key, update, DRAFT_DELAY};
 
 /// Something that happened: from the terminal, the clock, the cluster, or a finished effect.
 #[derive(Debug)]
@@ -102,7 +103,11 @@ pub enum Effect {
     SaveDraft {
         path: PathBuf,
         text: String,
+        /// Where the cursor is, kept beside the draft.
+        cursor: (usize, usize),
     },
+    /// Put text on the terminal's clipboard (OSC 52).
+    Clipboard(String),
     SaveProgress {
         current: usize,
         done: BTreeSet<usize>,
@@ -126,7 +131,6 @@ pub enum Effect {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Overlay {
     Help { scroll: u16 },
-    Output { title: String, text: String, scroll: u16 },
     Diff { title: String, lines: Vec<DiffLine>, scroll: u16 },
     Solution { scroll: u16 },
 }
@@ -174,6 +178,26 @@ pub enum Level {
     Info,
     Good,
     Problem,
+    /// A hint just revealed (the lesson pane shows it under the checks already).
+    Hint,
+}
+
+/// What the result area shows: the full output of the last command, or the full error of the
+/// last apply. It sits below the editor (never over the watch pane) until closed or replaced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultBox {
+    pub source: ResultSource,
+    pub title: String,
+    pub text: String,
+    pub level: Level,
+    /// Lines scrolled off the top.
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResultSource {
+    Command,
+    Apply,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,6 +242,9 @@ pub struct App {
     /// Hint tiers revealed per step.
     pub hints_shown: BTreeMap<usize, usize>,
     pub text_scroll: u16,
+    /// How far the text can scroll at the size it was last drawn (the pane records it), so
+    /// PgDn stops at the end and PgUp comes straight back.
+    pub text_max_scroll: std::cell::Cell<u16>,
     pub editor: EditorState,
     pub apply: ApplyState,
     pub snapshot: Arc<Snapshot>,
@@ -228,7 +255,20 @@ pub struct App {
     /// How many timeline entries back from the newest the view is.
     pub timeline_back: usize,
     pub focus: Pane,
+    /// The pane shown on a narrow screen while the result area has the focus.
+    pub tab: Pane,
     pub overlay: Option<Overlay>,
+    /// The result area below the editor (command output, apply errors).
+    pub result: Option<ResultBox>,
+    /// The open step passed its checks but asks the learner to look for themselves first
+    /// (run one of the commands its text names) before it counts as done.
+    pub awaiting_probe: bool,
+    /// Which code block of the step text `c` copied last.
+    pub copied_block: Option<usize>,
+    /// Columns the step text's code lines are moved sideways (`←`/`→`), and how far they can
+    /// go at the width last drawn (the pane records it).
+    pub code_shift: u16,
+    pub code_max_shift: std::cell::Cell<u16>,
     pub command: Option<CommandLine>,
     pub command_history: Vec<String>,
     /// The commands run and what they printed, newest last (shown where a command-only step
@@ -246,9 +286,17 @@ pub struct App {
     /// Set by update when the screen must be redrawn.
     pub dirty: bool,
     grade_generation: u64,
+    /// A draft save is scheduled (typing saves at most [`update::DRAFT_DELAY`] later).
+    draft_pending: bool,
 }
 
 impl App {
+    /// The learner's names as the cluster shows them now (the Service, the pods' selector),
+    /// for the lesson text and hints.
+    pub fn names(&self) -> crate::grade::checks::Names {
+        crate::grade::checks::Names::find(&self.snapshot, &self.lesson.names)
+    }
+
     /// An app on `lesson` opened at `step`, with `done` steps already passed; the draft of the
     /// step is read from `state_dir`.
     pub fn new(
@@ -272,6 +320,7 @@ impl App {
             attempted: BTreeSet::new(),
             hints_shown: BTreeMap::new(),
             text_scroll: 0,
+            text_max_scroll: std::cell::Cell::new(u16::MAX),
             editor,
             apply: ApplyState::Idle,
             snapshot: Arc::new(Snapshot::default()),
@@ -280,7 +329,13 @@ impl App {
             changed: BTreeMap::new(),
             timeline_back: 0,
             focus: Pane::Editor,
+            tab: Pane::Editor,
             overlay: None,
+            result: None,
+            awaiting_probe: false,
+            copied_block: None,
+            code_shift: 0,
+            code_max_shift: std::cell::Cell::new(u16::MAX),
             command: None,
             command_history: Vec::new(),
             command_log: Vec::new(),
@@ -294,9 +349,43 @@ impl App {
             quit: false,
             dirty: true,
             grade_generation: 0,
+            draft_pending: false,
         };
         app.open_step(step);
+        app.focus = if app.editor.has_starter() { Pane::Editor } else { Pane::Lesson };
         app
+    }
+
+    /// The pane a narrow screen shows (the focused one, or the last one before the result
+    /// area took the focus).
+    pub fn shown_pane(&self) -> Pane {
+        if self.focus == Pane::Output {
+            self.tab
+        } else {
+            self.focus
+        }
+    }
+
+    /// Move the focus to `pane`, remembering which pane a narrow screen shows.
+    pub fn set_focus(&mut self, pane: Pane) {
+        if pane == Pane::Output && self.result.is_none() {
+            return;
+        }
+        if self.focus != Pane::Output {
+            self.tab = self.focus;
+        }
+        self.focus = pane;
+    }
+
+    /// The first step not yet done (where the learner's progress stands).
+    pub fn frontier(&self) -> usize {
+        (0..self.lesson.steps.len()).find(|i| !self.done.contains(i)).unwrap_or(self.lesson.steps.len())
+    }
+
+    /// Whether step `index` asks the learner to look for themselves before it counts: a step
+    /// done with commands whose text names tutor commands (`:nslookup ...`).
+    pub fn asks_to_probe(&self, index: usize) -> bool {
+        self.lesson.step(index).is_some_and(|s| s.starter.is_none() && !tutor_commands(&s.text).is_empty())
     }
 
     /// Where the open step's draft lives.
@@ -307,11 +396,18 @@ impl App {
 
     /// Open step `index`: its draft (or starter) in the editor, its text at the top.
     pub fn open_step(&mut self, index: usize) {
-        let Some(step) = self.lesson.step(index) else { return };
+        let lesson = self.lesson.clone();
+        let Some(step) = lesson.step(index) else { return };
         self.step = index;
         self.selected = index;
         self.text_scroll = 0;
         self.apply = ApplyState::Idle;
+        self.awaiting_probe = false;
+        self.copied_block = None;
+        self.code_shift = 0;
+        if self.result.as_ref().is_some_and(|r| r.source == ResultSource::Apply) {
+            self.close_result();
+        }
         let path = drafts::draft_path(&self.state_dir, &self.lesson.slug, &step.id);
         let draft = match step.starter.as_ref().map(|_| drafts::open(&path)) {
             Some(drafts::Draft::Text(text)) => Some(text),
@@ -323,8 +419,18 @@ impl App {
             _ => None,
         };
         self.editor = EditorState::new(step.starter.clone(), draft);
-        self.focus = if self.editor.has_starter() { Pane::Editor } else { Pane::Lesson };
+        if let Some(pos) = step.starter.as_ref().and_then(|_| drafts::load_cursor(&path)) {
+            self.editor.set_cursor(pos);
+        }
         self.dirty = true;
+    }
+
+    /// Close the result area; its focus goes back to the pane it came from.
+    pub fn close_result(&mut self) {
+        self.result = None;
+        if self.focus == Pane::Output {
+            self.focus = self.tab;
+        }
     }
 
     /// The object names of the lesson (from the starters and solutions of every step), for
@@ -367,6 +473,19 @@ impl App {
                     .is_some_and(|(rest, n)| n.parse::<u32>().is_ok() && rest.ends_with(&format!("-{sts}")))
         })
     }
+}
+
+/// The commands for looking that a step text names: inline code starting with `:` that only
+/// reads (`:nslookup web-0.nginx`, `:get pods`; not `:delete ...`, whose effect the checks see).
+pub fn tutor_commands(markdown: &str) -> Vec<String> {
+    use pulldown_cmark::{Event, Parser};
+    Parser::new(markdown)
+        .filter_map(|e| match e {
+            Event::Code(c) if c.len() > 1 && c.starts_with(':') => Some(c[1..].to_string()),
+            _ => None,
+        })
+        .filter(|c| commands::check(c).is_ok_and(|c| !c.destructive && !c.editor_apply))
+        .collect()
 }
 
 pub use run::run;

@@ -24,11 +24,14 @@ pub static RESCUE: Mutex<Option<(PathBuf, String)>> = Mutex::new(None);
 pub struct Runtime {
     pub tx: UnboundedSender<Event>,
     pub services: Services,
+    /// Copies go to the terminal's clipboard (OSC 52 on stdout); off where stdout is not the
+    /// tutor's terminal (tests).
+    pub osc52: bool,
 }
 
 impl Runtime {
     pub fn new(tx: UnboundedSender<Event>, services: Services) -> Runtime {
-        Runtime { tx, services }
+        Runtime { tx, services, osc52: false }
     }
 
     /// Perform one effect; returns true for Quit.
@@ -42,11 +45,22 @@ impl Runtime {
                     let _ = tx.send(Event::Timer(timer));
                 });
             }
-            Effect::SaveDraft { path, text } => {
-                if let Err(e) = drafts::save(&path, &text) {
+            Effect::SaveDraft { path, text, cursor } => {
+                let saved = drafts::save(&path, &text).and_then(|()| drafts::save_cursor(&path, cursor));
+                if let Err(e) = saved {
                     let _ = self.tx.send(Event::SaveFailed(format!("cannot save the draft {}: {e}", path.display())));
                 }
             }
+            Effect::Clipboard(text) if self.osc52 => {
+                use std::io::Write;
+                // OSC 52: the terminal (also over ssh, and through tmux with set-clipboard on)
+                // puts the text on the system clipboard; terminals without it ignore it.
+                use base64::Engine;
+                let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+                let mut out = std::io::stdout();
+                let _ = write!(out, "\x1b]52;c;{encoded}\x07").and_then(|()| out.flush());
+            }
+            Effect::Clipboard(_) => {}
             Effect::SaveProgress { current, done } => self.services.save_progress(current, &done),
             Effect::HintUsed { index } => self.services.hint_used(index),
             Effect::Restart { index } => self.services.restart(index),

@@ -167,7 +167,8 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         let restore =
             cluster.is_sandbox().then(|| super::effects::Restore { done: done.clone(), state_dir: state_dir.clone() });
         let services = Services::new(cluster, lesson, progress, restore, tx.clone());
-        let runtime = Runtime::new(tx, services);
+        let mut runtime = Runtime::new(tx, services);
+        runtime.osc52 = true;
 
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {

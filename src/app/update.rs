@@ -7,19 +7,28 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::keys::{self, Action, Pane};
 use super::watch::pod_rows;
-use super::{App, ApplyState, CommandLine, Confirm, DiffLine, DiffTag, Effect, Event, Level, Message, Overlay, Timer};
+use super::{
+    App, ApplyState, CommandLine, Confirm, DiffLine, DiffTag, Effect, Event, Level, Message, Overlay, ResultBox,
+    ResultSource, Timer,
+};
 use crate::cluster::watch::ClusterEvent;
 use crate::grade::StepStatus;
 use crate::ui::text;
 
 /// Grading waits this long after the lesson's objects last changed.
 pub const GRADE_DEBOUNCE: Duration = Duration::from_millis(300);
-/// Drafts are written this long after the last keystroke.
-pub const DRAFT_DEBOUNCE: Duration = Duration::from_millis(400);
+/// A keystroke is on disk at most this long after it was typed: the first change after a save
+/// schedules the next save (a burst of typing is one write, and a kill -9 loses at most this).
+pub const DRAFT_DELAY: Duration = Duration::from_millis(50);
+/// Command output up to this many characters on one line goes to the message line instead of
+/// the result area.
+const SHORT_OUTPUT: usize = 72;
 /// Commands kept in the command log.
 const COMMAND_LOG: usize = 30;
 /// Lines per PgUp/PgDn in the lesson text.
 const PAGE: u16 = 10;
+/// Columns per ←/→ for the code lines of the lesson text.
+const CODE_STEP: u16 = 16;
 /// How long a changed pod row stays highlighted.
 pub const HIGHLIGHT: Duration = Duration::from_secs(2);
 
@@ -32,7 +41,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
             let before = app.editor.generation;
             on_key(app, key, &mut fx);
             if app.editor.generation != before {
-                fx.push(Effect::After { delay: DRAFT_DEBOUNCE, timer: Timer::SaveDraft(app.editor.generation) });
+                fx.extend(schedule_draft(app));
             }
         }
         Event::Key(_) => {}
@@ -70,10 +79,9 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 fx.extend(grade(app));
             }
         }
-        Event::Timer(Timer::SaveDraft(generation)) => {
-            if generation == app.editor.generation {
-                fx.extend(save_draft(app));
-            }
+        Event::Timer(Timer::SaveDraft(_)) => {
+            app.draft_pending = false;
+            fx.extend(save_draft(app));
         }
         Event::Timer(Timer::Fade) => {
             let now = app.now;
@@ -83,19 +91,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
         }
         Event::Graded(report) => on_graded(app, report, &mut fx),
         Event::Applied { dry_run, result } => on_applied(app, dry_run, result, &mut fx),
-        Event::CommandDone { echo, result } => {
-            app.message = None;
-            let (title, text) = match result {
-                Ok(out) => (echo, out),
-                Err(e) => (echo, format!("error: {e}")),
-            };
-            app.command_log.push((title.clone(), text.clone()));
-            if app.command_log.len() > COMMAND_LOG {
-                app.command_log.remove(0);
-            }
-            app.overlay = Some(Overlay::Output { title, text, scroll: 0 });
-            app.dirty = true;
-        }
+        Event::CommandDone { echo, result } => on_command_done(app, echo, result),
         Event::Notice(level, text) => {
             app.message = Some(Message { level, text });
             app.dirty = true;
@@ -108,7 +104,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 }
             } else if app.focus == Pane::Editor && app.editor.has_starter() && app.overlay.is_none() {
                 app.editor.paste(&text);
-                fx.push(Effect::After { delay: DRAFT_DEBOUNCE, timer: Timer::SaveDraft(app.editor.generation) });
+                fx.extend(schedule_draft(app));
             }
         }
         Event::SaveFailed(what) => {
@@ -155,33 +151,126 @@ fn save_draft(app: &App) -> Option<Effect> {
     if !app.editor.has_starter() {
         return None;
     }
-    Some(Effect::SaveDraft { path: app.draft_path()?, text: app.editor.text() })
+    Some(Effect::SaveDraft { path: app.draft_path()?, text: app.editor.text(), cursor: app.editor.area.cursor() })
 }
 
+/// The editor changed: a save within [`DRAFT_DELAY`], unless one is already on its way.
+fn schedule_draft(app: &mut App) -> Option<Effect> {
+    if app.draft_pending {
+        return None;
+    }
+    app.draft_pending = true;
+    Some(Effect::After { delay: DRAFT_DELAY, timer: Timer::SaveDraft(app.editor.generation) })
+}
+
+/// A command finished: into the transcript; a one-line answer to the message line, anything
+/// longer (or an error) to the result area, where it is shown in full and scrolls.
+fn on_command_done(app: &mut App, echo: String, result: Result<String, String>) {
+    app.dirty = true;
+    app.message = None;
+    let (text, level) = match result {
+        Ok(out) => (out, Level::Info),
+        Err(e) => (format!("error: {e}"), Level::Problem),
+    };
+    app.command_log.push((echo.clone(), text.clone()));
+    if app.command_log.len() > COMMAND_LOG {
+        app.command_log.remove(0);
+    }
+    let trimmed = text.trim_end();
+    if level == Level::Info && !trimmed.contains('\n') && trimmed.chars().count() <= SHORT_OUTPUT {
+        let shown = if trimmed.is_empty() { text::CMD_NO_OUTPUT } else { trimmed };
+        app.message = Some(Message { level: Level::Good, text: format!("{echo} → {shown}") });
+        if app.result.as_ref().is_some_and(|r| r.source == ResultSource::Command) {
+            app.close_result();
+        }
+    } else {
+        app.result = Some(ResultBox { source: ResultSource::Command, title: echo, text, level, scroll: 0 });
+    }
+    // The answer stays readable when it also completes the step: both, one under the other.
+    let answer = app.message.take();
+    maybe_complete(app);
+    app.message = match (answer, app.message.take()) {
+        (Some(a), Some(done)) => Some(Message { level: done.level, text: format!("{}\n{}", a.text, done.text) }),
+        (a, done) => done.or(a),
+    };
+}
+
+/// The open step counts as done: its checks pass and, where it asks the learner to look for
+/// themselves, they did.
+fn maybe_complete(app: &mut App) {
+    let index = app.step;
+    let passed = app.reports.get(&index).is_some_and(|r| r.status() == StepStatus::Pass);
+    if !passed || app.done.contains(&index) {
+        return;
+    }
+    if app.asks_to_probe(index) && !app.attempted.contains(&index) {
+        app.awaiting_probe = true;
+        return;
+    }
+    app.awaiting_probe = false;
+    app.done.insert(index);
+    let title = app.lesson.steps[index].title.clone();
+    let text = if index + 1 < app.lesson.steps.len() {
+        app.selected = index + 1;
+        text::STEP_PASSED_NEXT
+            .replace("{n}", &index.to_string())
+            .replace("{title}", &title)
+            .replace("{next}", &(index + 1).to_string())
+            .replace("{key}", next_step_key(app))
+    } else {
+        format!("{} {}", text::SYM_DONE, text::LESSON_DONE)
+    };
+    app.message = Some(Message { level: Level::Good, text });
+}
+
+/// The key that opens the next step from the focused pane.
+pub fn next_step_key(app: &App) -> &'static str {
+    if app.focus == Pane::Editor {
+        "Ctrl-N"
+    } else {
+        "n"
+    }
+}
+
+/// A grade arrived. A pass keeps the step on screen with what it proved; the learner goes on
+/// when they are ready (`n`, or Ctrl-N in the editor).
 fn on_graded(app: &mut App, report: crate::grade::StepReport, fx: &mut Vec<Effect>) {
     app.grading = false;
     app.dirty = true;
     let index = report.index;
-    let passed = report.status() == StepStatus::Pass;
     app.reports.insert(index, report);
-    if !passed || index != app.step || app.done.contains(&index) {
+    if index != app.step || app.done.contains(&index) {
         return;
     }
-    app.done.insert(index);
-    let title = app.lesson.steps[index].title.clone();
-    if index + 1 < app.lesson.steps.len() {
-        fx.extend(save_draft(app));
-        app.open_step(index + 1);
-        app.message = Some(Message {
-            level: Level::Good,
-            text: format!("{} {}: {title}. On to step {}.", text::SYM_DONE, text::STEP_PASSED, index + 1),
-        });
-        app.grade_generation += 1;
-        fx.push(Effect::After { delay: GRADE_DEBOUNCE, timer: Timer::Grade(app.grade_generation) });
-    } else {
-        app.message = Some(Message { level: Level::Good, text: format!("{} {}", text::SYM_DONE, text::LESSON_DONE) });
+    maybe_complete(app);
+    if app.done.contains(&index) {
+        fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
     }
+}
+
+/// Open the step after the open one. On a step that passed but asked the learner to look
+/// first, going on anyway counts it done (they may have looked from their own terminal).
+fn next_step(app: &mut App, fx: &mut Vec<Effect>) {
+    let index = app.step;
+    if app.awaiting_probe {
+        app.awaiting_probe = false;
+        app.done.insert(index);
+        fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
+    }
+    if index + 1 >= app.lesson.steps.len() {
+        let text = if app.done.len() == app.lesson.steps.len() {
+            format!("{} {}", text::SYM_DONE, text::LESSON_DONE)
+        } else {
+            text::LAST_STEP.to_string()
+        };
+        app.message = Some(Message { level: Level::Info, text });
+        return;
+    }
+    fx.extend(save_draft(app));
+    app.open_step(index + 1);
+    app.focus = if app.editor.has_starter() { Pane::Editor } else { Pane::Lesson };
     fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
+    fx.extend(grade(app));
 }
 
 fn on_applied(app: &mut App, dry_run: bool, result: Result<Vec<String>, super::ApplyFailure>, fx: &mut Vec<Effect>) {
@@ -198,6 +287,9 @@ fn on_applied(app: &mut App, dry_run: bool, result: Result<Vec<String>, super::A
         Ok(applied) => {
             app.editor.set_apply_marks(Vec::new());
             app.apply = ApplyState::Applied(applied);
+            if app.result.as_ref().is_some_and(|r| r.source == ResultSource::Apply) {
+                app.close_result();
+            }
             fx.extend(grade(app));
         }
         Err(failure) => {
@@ -205,6 +297,13 @@ fn on_applied(app: &mut App, dry_run: bool, result: Result<Vec<String>, super::A
             app.force_next = failure.conflict;
             let message =
                 if failure.conflict { format!("{} ({})", failure.message, text::APPLY_FORCE) } else { failure.message };
+            app.result = Some(ResultBox {
+                source: ResultSource::Apply,
+                title: text::APPLY_FAILED.to_string(),
+                text: message.clone(),
+                level: Level::Problem,
+                scroll: 0,
+            });
             app.apply = ApplyState::Failed(message);
         }
     }
@@ -242,10 +341,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     }
     if let Some(overlay) = &mut app.overlay {
         let scroll = match overlay {
-            Overlay::Help { scroll }
-            | Overlay::Output { scroll, .. }
-            | Overlay::Diff { scroll, .. }
-            | Overlay::Solution { scroll } => Some(scroll),
+            Overlay::Help { scroll } | Overlay::Diff { scroll, .. } | Overlay::Solution { scroll } => Some(scroll),
         };
         match key.code {
             KeyCode::Esc | KeyCode::Char('q') | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Enter => {
@@ -278,7 +374,14 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     app.message = None;
     match keys::lookup(app.focus, &key) {
         Some(action) => act(app, action, fx),
-        None if app.focus == Pane::Editor && key.code == KeyCode::Esc => app.editor.area.cancel_selection(),
+        None if app.focus == Pane::Editor && key.code == KeyCode::Esc => {
+            // Esc first drops a selection, then closes the result area.
+            if app.editor.area.selection_range().is_some() {
+                app.editor.area.cancel_selection()
+            } else {
+                app.close_result()
+            }
+        }
         None if app.focus == Pane::Editor && app.editor.has_starter() => {
             app.editor.input(key);
         }
@@ -296,13 +399,14 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     let steps = app.lesson.steps.len();
     match action {
         Action::Quit => quit(app, fx),
-        Action::FocusNext => app.focus = app.focus.next(),
-        Action::FocusPrev => app.focus = app.focus.prev(),
+        Action::FocusNext => app.set_focus(app.focus.next(app.result.is_some())),
+        Action::FocusPrev => app.set_focus(app.focus.prev(app.result.is_some())),
         Action::Help => app.overlay = Some(Overlay::Help { scroll: 0 }),
         Action::CommandLine => app.command = Some(CommandLine::default()),
         Action::Grade => fx.extend(grade(app)),
         Action::StepUp => app.selected = app.selected.saturating_sub(1),
         Action::StepDown => app.selected = (app.selected + 1).min(steps.saturating_sub(1)),
+        // The focus stays in the step list, so its keys (h, s, n) keep working.
         Action::OpenStep => {
             if app.selected != app.step {
                 fx.extend(save_draft(app));
@@ -311,29 +415,46 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
                 fx.extend(grade(app));
             }
         }
+        Action::NextStep => next_step(app, fx),
+        Action::CodeLeft => app.code_shift = app.code_shift.saturating_sub(CODE_STEP),
+        Action::CodeRight => app.code_shift = app.code_shift.saturating_add(CODE_STEP).min(app.code_max_shift.get()),
+        Action::CopyBlock => super::commands::copy_block(app, fx),
+        Action::OutputUp | Action::OutputDown | Action::OutputPageUp | Action::OutputPageDown => {
+            if let Some(r) = app.result.as_mut() {
+                r.scroll = match action {
+                    Action::OutputUp => r.scroll.saturating_sub(1),
+                    Action::OutputDown => r.scroll.saturating_add(1),
+                    Action::OutputPageUp => r.scroll.saturating_sub(PAGE),
+                    _ => r.scroll.saturating_add(PAGE),
+                };
+            }
+        }
+        Action::CloseOutput => app.close_result(),
         Action::ScrollUp => app.text_scroll = app.text_scroll.saturating_sub(PAGE),
-        Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(PAGE),
+        Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(PAGE).min(app.text_max_scroll.get()),
         Action::NextHint => {
             let available = hint_tiers(app);
             let shown = app.hints_shown.entry(app.step).or_default();
             if *shown < available {
                 *shown += 1;
-                let n = *shown;
+                // The hint shows in full under the checks; on a narrow screen whose tab is not
+                // the lesson, on the message line too.
                 fx.push(Effect::HintUsed { index: app.step });
-                // The hint also goes to the message line, where it is seen without scrolling.
+                let n = *shown;
                 let hint = hint_list(app).get(n - 1).cloned().unwrap_or_default();
                 app.message =
-                    Some(Message { level: Level::Info, text: format!("{} {n}/{available}: {hint}", text::HINT) });
+                    Some(Message { level: Level::Hint, text: format!("{} {n}/{available}: {hint}", text::HINT) });
             } else {
-                app.message = Some(Message { level: Level::Info, text: "no more hints for this step".into() });
+                app.message = Some(Message { level: Level::Info, text: text::NO_MORE_HINTS.into() });
             }
         }
         Action::Restart if app.readonly => {
             app.message = Some(Message { level: Level::Info, text: text::READ_ONLY.into() });
         }
         Action::Restart => {
+            // Ahead of the learner's progress is a skip; at or behind it, a fresh start.
             let index = app.selected;
-            let question = if index > app.step {
+            let question = if index > app.frontier() {
                 text::SKIP_QUESTION.replace("{n}", &index.to_string())
             } else {
                 text::RESTART_QUESTION.replace("{n}", &index.to_string())
@@ -349,6 +470,9 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::NextBlank | Action::PrevBlank => {
             if !app.editor.select_blank(action == Action::NextBlank) {
+                if action == Action::NextBlank && app.done.contains(&app.step) {
+                    return next_step(app, fx);
+                }
                 app.message = Some(Message { level: Level::Info, text: text::NO_BLANKS.into() });
             }
         }
@@ -372,15 +496,31 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
     }
 }
 
-/// Hints of the open step: the step's own tiers, then each blank's.
+/// Hints of the open step, in the learner's own names (`{{service}}` and the like filled in):
+/// first those of the blank the first failing check points at (its `try:` line is already on
+/// screen under the check), then the step's own tiers, then the other blanks'.
 pub fn hint_list(app: &App) -> Vec<String> {
     let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
-    let mut hints = step.hints.clone();
-    if let Some(s) = &step.starter {
-        for b in &s.blanks {
-            for h in &b.hints {
-                hints.push(format!("{}: {h}", b.label));
-            }
+    let names = app.names();
+    let failing_blank = app.reports.get(&app.step).and_then(|r| {
+        r.checks.iter().find_map(|c| match &c.outcome {
+            crate::grade::Outcome::NotYet { concern, .. } => Some(concern.blank),
+            _ => None,
+        })
+    });
+    let blank_hints = |b: &crate::lesson::model::Blank| -> Vec<String> {
+        b.hints.iter().map(|h| format!("{}: {}", b.label, names.fill(h))).collect()
+    };
+    let mut hints: Vec<String> = Vec::new();
+    let blanks = step.starter.as_ref().map(|s| s.blanks.as_slice()).unwrap_or_default();
+    let first = failing_blank.flatten().filter(|b| *b < blanks.len());
+    if let Some(b) = first {
+        hints.extend(blank_hints(&blanks[b]));
+    }
+    hints.extend(step.hints.iter().map(|h| names.fill(h)));
+    for (i, b) in blanks.iter().enumerate() {
+        if Some(i) != first {
+            hints.extend(blank_hints(b));
         }
     }
     hints
@@ -559,7 +699,13 @@ fn submit_command(app: &mut App, line: String, fx: &mut Vec<Effect>) {
     let cmd = match super::commands::check(&line) {
         Ok(cmd) => cmd,
         Err(e) => {
-            app.overlay = Some(Overlay::Output { title: format!(":{line}"), text: e, scroll: 0 });
+            app.result = Some(ResultBox {
+                source: ResultSource::Command,
+                title: format!(":{line}"),
+                text: e,
+                level: Level::Problem,
+                scroll: 0,
+            });
             return;
         }
     };

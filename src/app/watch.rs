@@ -206,6 +206,12 @@ fn waits_of(snapshot: &Snapshot, s: &StatefulSet) -> String {
     for ord in 0..want {
         match pods.iter().find(|(n, _)| *n == ord) {
             None => return format!("{name}: creating {name}-{ord} next"),
+            Some((_, p)) if crate::grade::checks::util::stuck_on_old_revision(s, p) => {
+                let pod = p.name_any();
+                return format!(
+                    "{name}: {pod} is stuck on the old revision (never Ready), and the controller does not replace it: :delete pod {pod}"
+                );
+            }
             Some((_, p)) if !is_ready(p) => {
                 let next = ord + 1;
                 return if next < want && !pods.iter().any(|(n, _)| *n == next) {

@@ -216,11 +216,92 @@ async fn apply_one(api: &Api<DynamicObject>, doc: &Document, opts: ApplyOptions)
     if opts.force {
         pp = pp.force();
     }
-    let after = api.patch(&doc.name, &pp, &Patch::Apply(&doc.object)).await.map_err(|e| api_error(doc, e))?;
+    let after = match api.patch(&doc.name, &pp, &Patch::Apply(&doc.object)).await {
+        Ok(after) => after,
+        Err(e) => {
+            let mut err = api_error(doc, e);
+            if let Some(live) = before.as_ref().filter(|_| doc.kind == "StatefulSet") {
+                let live = serde_json::to_value(live).unwrap_or_default();
+                if let Some((why, causes)) = immutable_explanation(&live, &doc.object, &doc.name) {
+                    err.message = format!("{}. {why}", err.message.trim_end_matches('.'));
+                    err.causes.retain(|c| !c.message.contains("updates to statefulset spec"));
+                    err.causes.extend(causes);
+                }
+            }
+            return Err(err);
+        }
+    };
     let Some(before) = before else { return Ok("created") };
     // Content, not resourceVersion: controllers write status between the two reads, and a
     // dry run does not move the resourceVersion at all.
     Ok(if comparable(&before) != comparable(&after) { "configured" } else { "unchanged" })
+}
+
+/// The StatefulSet fields that cannot change once it exists, each with the way out that keeps
+/// the StatefulSet (changing the other side instead).
+const IMMUTABLE_STS: &[(&str, &str)] = &[
+    ("selector", "change the Service's selector to the labels the pods have now (a Service's selector can change)"),
+    ("serviceName", "create the headless Service under the name the StatefulSet already has"),
+    ("volumeClaimTemplates", "keep the claim templates as they are and name them in the volumeMounts"),
+    ("podManagementPolicy", "keep the policy it has"),
+];
+
+/// When applying `applied` over the `live` StatefulSet changes fields that cannot change:
+/// which, what they are now, and both ways out (change the other side, or delete the
+/// StatefulSet and apply again), with a cause per field for the editor to mark.
+pub fn immutable_explanation(live: &Value, applied: &Value, name: &str) -> Option<(String, Vec<FieldCause>)> {
+    let mut causes = Vec::new();
+    let mut outs = Vec::new();
+    for (field, other_way) in IMMUTABLE_STS {
+        let Some(want) = applied["spec"].get(*field) else { continue };
+        let have = &live["spec"][*field];
+        if !immutable_field_same(field, have, want) {
+            let shown = |v: &Value| match v {
+                Value::String(s) => format!("{s:?}"),
+                Value::Null => "not set".to_string(),
+                other => other.to_string(),
+            };
+            causes.push(FieldCause {
+                field: format!("spec.{field}"),
+                message: format!("cannot change on an existing StatefulSet; it is {} there", shown(have)),
+            });
+            outs.push(*other_way);
+        }
+    }
+    if causes.is_empty() {
+        return None;
+    }
+    let fields: Vec<&str> = causes.iter().map(|c| c.field.as_str()).collect();
+    let why = format!(
+        "StatefulSet {name} already exists, and {} cannot change. Either {}, or delete the StatefulSet (:delete statefulset {name}; its PersistentVolumeClaims stay, and so does their data) and apply again",
+        fields.join(", "),
+        outs.join("; or ")
+    );
+    Some((why, causes))
+}
+
+/// Whether an applied immutable field matches the live one. The live claim templates carry
+/// what the API server filled in (volumeMode, status), so they compare by what was applied.
+fn immutable_field_same(field: &str, have: &Value, want: &Value) -> bool {
+    match field {
+        "volumeClaimTemplates" => {
+            let (Some(have), Some(want)) = (have.as_array(), want.as_array()) else { return have == want };
+            have.len() == want.len() && have.iter().zip(want).all(|(h, w)| contained(w, h))
+        }
+        "podManagementPolicy" => {
+            let policy = |v: &Value| v.as_str().unwrap_or("OrderedReady").to_string();
+            policy(have) == policy(want)
+        }
+        _ => have == want,
+    }
+}
+
+/// Whether every field set in `part` has the same value in `whole`.
+fn contained(part: &Value, whole: &Value) -> bool {
+    match (part, whole) {
+        (Value::Object(p), Value::Object(w)) => p.iter().all(|(k, v)| w.get(k).is_some_and(|wv| contained(v, wv))),
+        _ => part == whole,
+    }
 }
 
 /// The object without status and the fields every write (or dry run) touches.

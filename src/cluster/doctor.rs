@@ -103,11 +103,17 @@ fn kubeconfig_pitfalls(cluster: &Cluster) -> Option<Finding> {
 fn unreachable_fix(cluster: &Cluster) -> String {
     match &cluster.backend {
         Backend::Sandbox { .. } => "restart kubetutor (the sandbox runs inside it)".into(),
+        Backend::Kubeconfig { context, .. } if context == crate::sandbox::kubeconfig::CONTEXT => {
+            SANDBOX_GONE.to_string()
+        }
         Backend::Kubeconfig { context, .. } => format!(
             "check that the cluster of context {context} is running (`kind get clusters`, `minikube status`, `k3d cluster list`) and that `kubectl --context {context} version` works"
         ),
     }
 }
+
+/// What to do when the kubeconfig is the sandbox's and nothing answers.
+pub const SANDBOX_GONE: &str = "this kubeconfig is kubetutor's sandbox, which lives only while `kubetutor` or `kubetutor sandbox` runs: start one of them (it writes a fresh kubeconfig), then try again";
 
 async fn namespace(cluster: &Cluster) -> Finding {
     let ns = &cluster.namespace;

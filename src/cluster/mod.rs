@@ -50,7 +50,12 @@ impl Cluster {
         match api.get_opt(&self.namespace).await {
             Ok(Some(_)) => Ok(()),
             Err(kube::Error::Api(e)) if e.code == 403 => Ok(()),
-            Err(e) => Err(err(e)),
+            Err(e @ kube::Error::Api(_)) => Err(err(e)),
+            // Nothing answered: say that, not that the namespace is missing.
+            Err(e) => {
+                let (what, next) = self.describe_target();
+                Err(ClusterError::Unreachable { what, message: errors::explain(&e), next })
+            }
             Ok(None) => {
                 let ns: Namespace = serde_json::from_value(serde_json::json!({
                     "metadata": {"name": self.namespace, "labels": {probe::MANAGED_BY.0: probe::MANAGED_BY.1}}
@@ -62,6 +67,17 @@ impl Cluster {
                     Err(e) => Err(err(e)),
                 }
             }
+        }
+    }
+
+    /// `context NAME`, and what to do when it is the sandbox's and nothing answers.
+    fn describe_target(&self) -> (String, String) {
+        match &self.backend {
+            Backend::Kubeconfig { context, .. } if context == crate::sandbox::kubeconfig::CONTEXT => {
+                (format!("context {context}"), format!("; {}", doctor::SANDBOX_GONE))
+            }
+            Backend::Kubeconfig { context, .. } => (format!("context {context}"), String::new()),
+            Backend::Sandbox { .. } => ("the sandbox".into(), String::new()),
         }
     }
 
@@ -90,13 +106,20 @@ impl Cluster {
 pub enum ClusterError {
     #[error("cannot start the sandbox: {0}")]
     Sandbox(String),
-    #[error("cannot read the kubeconfig{}: {source}", context_suffix(.context))]
-    Kubeconfig { context: Option<String>, source: kube::config::KubeconfigError },
+    // The cause is part of the message and not a `source`, so a report that prints the
+    // chain (`{:#}`) says it once.
+    #[error("cannot read the kubeconfig{}: {cause}{}", context_suffix(.context), NO_KUBECONFIG)]
+    Kubeconfig { context: Option<String>, cause: kube::config::KubeconfigError },
     #[error("cannot connect to context {context}: {message}")]
     Client { context: String, message: String },
+    #[error("cannot reach the cluster of {what}: {message}{next}")]
+    Unreachable { what: String, message: String, next: String },
     #[error("namespace {namespace} does not exist and this user may not create it ({message}); ask for it or pick one with --namespace")]
     Namespace { namespace: String, message: String },
 }
+
+/// What to do without a kubeconfig.
+const NO_KUBECONFIG: &str = ". Point at one with --kubeconfig or KUBECONFIG; or run `kubetutor` alone, which brings its own cluster (the sandbox), or `kubetutor sandbox` to serve it for kubectl";
 
 fn context_suffix(context: &Option<String>) -> String {
     context.as_ref().map(|c| format!(" (context {c})")).unwrap_or_default()
@@ -160,7 +183,7 @@ pub async fn connect_kubeconfig(opts: &KubeconfigOptions) -> Result<Cluster, Clu
         Some(path) => kube::config::Kubeconfig::read_from(path),
         None => kube::config::Kubeconfig::read(),
     }
-    .map_err(|source| ClusterError::Kubeconfig { context: opts.context.clone(), source })?;
+    .map_err(|cause| ClusterError::Kubeconfig { context: opts.context.clone(), cause })?;
     let context = opts.context.clone().or_else(|| kc.current_context.clone()).unwrap_or_default();
     let context_namespace = kc
         .contexts
@@ -171,7 +194,7 @@ pub async fn connect_kubeconfig(opts: &KubeconfigOptions) -> Result<Cluster, Clu
     let options = kube::config::KubeConfigOptions { context: opts.context.clone(), ..Default::default() };
     let config = kube::Config::from_custom_kubeconfig(kc, &options)
         .await
-        .map_err(|source| ClusterError::Kubeconfig { context: Some(context.clone()), source })?;
+        .map_err(|cause| ClusterError::Kubeconfig { context: Some(context.clone()), cause })?;
     let server = config.cluster_url.to_string();
     let namespace = opts.namespace.clone().or(context_namespace).unwrap_or_else(|| DEFAULT_NAMESPACE.to_string());
     let client = kube::Client::try_from(config)

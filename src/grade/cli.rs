@@ -81,6 +81,9 @@ pub struct CheckJson {
     pub blank: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// A pass from the record of when the check was proven (the tutor's progress file).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub proven: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -89,7 +92,28 @@ pub struct StepJson {
     pub id: String,
     pub title: String,
     pub status: StepStatus,
+    /// The learner's record says the step passed (the tutor's progress file); with status
+    /// `not_yet` the step is "passed, now failing".
+    pub passed_before: bool,
     pub checks: Vec<CheckJson>,
+}
+
+impl StepJson {
+    /// What the tutor's step list shows: a passed step stays done while the cluster only
+    /// catches up (waiting), and shows as failing when something is wrong now.
+    pub fn counts_as_done(&self) -> bool {
+        self.status == StepStatus::Pass || (self.passed_before && self.status == StepStatus::Waiting)
+    }
+
+    fn status_text(&self) -> &'static str {
+        match (self.status, self.passed_before) {
+            (StepStatus::Pass, _) => "pass",
+            (StepStatus::NotYet, true) => "passed, now failing",
+            (StepStatus::NotYet, false) => "not yet",
+            (StepStatus::Waiting, true) => "passed, the cluster is catching up",
+            (StepStatus::Waiting, false) => "waiting",
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -116,6 +140,7 @@ impl From<&StepReport> for StepJson {
                         field: None,
                         blank: None,
                         hint: None,
+                        proven: c.proven,
                     },
                     Outcome::NotYet { reason, concern, hint } => CheckJson {
                         name: c.name.clone(),
@@ -125,6 +150,7 @@ impl From<&StepReport> for StepJson {
                         field: concern.field.clone(),
                         blank: concern.blank,
                         hint: hint.clone(),
+                        proven: false,
                     },
                     Outcome::Waiting { what } => CheckJson {
                         name: c.name.clone(),
@@ -134,19 +160,19 @@ impl From<&StepReport> for StepJson {
                         field: None,
                         blank: None,
                         hint: None,
+                        proven: false,
                     },
                 }
             })
             .collect();
-        StepJson { index: r.index, id: r.id.clone(), title: r.title.clone(), status: r.status(), checks }
-    }
-}
-
-fn status_word(s: StepStatus) -> &'static str {
-    match s {
-        StepStatus::Pass => "pass",
-        StepStatus::NotYet => "not yet",
-        StepStatus::Waiting => "waiting",
+        StepJson {
+            index: r.index,
+            id: r.id.clone(),
+            title: r.title.clone(),
+            status: r.status(),
+            passed_before: false,
+            checks,
+        }
     }
 }
 
@@ -154,7 +180,7 @@ fn status_word(s: StepStatus) -> &'static str {
 pub fn render_text(lesson: &Lesson, out: &CheckOutput) -> String {
     let mut s = format!("{} ({}) on {}\n", lesson.title, lesson.slug, out.cluster);
     for step in &out.steps {
-        s.push_str(&format!("\nstep {} {}: {}\n", step.index, step.title, status_word(step.status)));
+        s.push_str(&format!("\nstep {} {}: {}\n", step.index, step.title, step.status_text()));
         for c in &step.checks {
             let mark = match c.status {
                 StepStatus::Pass => "ok  ",
@@ -162,7 +188,8 @@ pub fn render_text(lesson: &Lesson, out: &CheckOutput) -> String {
                 StepStatus::Waiting => "... ",
             };
             if c.status == StepStatus::Pass {
-                s.push_str(&format!("  {mark}{}\n", c.name));
+                let proven = if c.proven { " (proven when it passed)" } else { "" };
+                s.push_str(&format!("  {mark}{}{proven}\n", c.name));
                 continue;
             }
             s.push_str(&format!("  {mark}{}: {}\n", c.name, c.message));
@@ -227,28 +254,38 @@ async fn check(args: &CheckArgs) -> Result<(bool, String), String> {
     };
     let cluster = cluster::connect_kubeconfig(&opts).await.map_err(|e| e.to_string())?;
     let described = cluster.describe();
-    let snapshot = Snapshot::fetch(&cluster.client, &cluster.namespace)
-        .await
-        .map_err(|e| format!("cannot read the lesson's objects in namespace {}: {e}", cluster.namespace))?;
+    let snapshot = Snapshot::fetch(&cluster.client, &cluster.namespace).await.map_err(|e| {
+        let why = crate::cluster::errors::explain(&e);
+        let sandbox = matches!(&cluster.backend, cluster::Backend::Kubeconfig { context, .. }
+            if context == crate::sandbox::kubeconfig::CONTEXT && !matches!(e, kube::Error::Api(_)));
+        let next = if sandbox { format!("; {}", crate::cluster::doctor::SANDBOX_GONE) } else { String::new() };
+        format!("cannot read the lesson's objects in namespace {}: {why}{next}", cluster.namespace)
+    })?;
     let mut grader = Grader::new(cluster, lesson.clone());
-    // What the tutor proved in earlier sessions (the pods before step 3, the canary).
-    match Progress::load(&lesson.slug) {
-        Ok(progress) => progress.restore_into(&lesson, &mut grader),
-        Err(e) => eprintln!("kubetutor check: not using the tutor's records: {e}"),
-    }
+    // What the tutor recorded (the steps passed, what they proved, the pods before step 3):
+    // `check` grades as the tutor's screen does.
+    let progress = match Progress::load(&lesson.slug) {
+        Ok(progress) => {
+            progress.restore_into(&lesson, &mut grader);
+            progress
+        }
+        Err(e) => {
+            eprintln!("kubetutor check: not using the tutor's records: {e}");
+            Progress::default()
+        }
+    };
     // Nothing was watched: order is judged from the objects' timestamps.
     let history = History::new(jiff::Timestamp::now());
     let mut reports = Vec::new();
     for i in steps {
         reports.push(grader.grade_step(i, &snapshot, &history).await);
     }
-    let pass = reports.iter().all(|r| r.status() == StepStatus::Pass);
-    let out = CheckOutput {
-        lesson: lesson.slug.clone(),
-        title: lesson.title.clone(),
-        cluster: described,
-        steps: reports.iter().map(StepJson::from).collect(),
-    };
+    let steps: Vec<StepJson> = reports
+        .iter()
+        .map(|r| StepJson { passed_before: progress.is_done(&lesson, r.index), ..StepJson::from(r) })
+        .collect();
+    let pass = steps.iter().all(StepJson::counts_as_done);
+    let out = CheckOutput { lesson: lesson.slug.clone(), title: lesson.title.clone(), cluster: described, steps };
     let text = if args.json {
         format!("{}\n", serde_json::to_string_pretty(&out).expect("check output serialises"))
     } else {
@@ -322,8 +359,9 @@ mod tests {
                         },
                         hint: Some("Set serviceName.".into()),
                     },
+                    proven: false,
                 },
-                CheckReport { name: "pods".into(), outcome: Outcome::waiting("waiting for web-0 to be created") },
+                CheckReport::live("pods", Outcome::waiting("waiting for web-0 to be created")),
             ],
         };
         let out = CheckOutput {

@@ -67,6 +67,16 @@ pub enum StepStatus {
 pub struct CheckReport {
     pub name: String,
     pub outcome: Outcome,
+    /// A pass kept from the record of when it was proven (an order or a rollout that is over,
+    /// pods re-created and their data kept), not seen in the cluster as it is now.
+    pub proven: bool,
+}
+
+impl CheckReport {
+    /// A check as graded now, not from the record.
+    pub fn live(name: impl Into<String>, outcome: Outcome) -> CheckReport {
+        CheckReport { name: name.into(), outcome, proven: false }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

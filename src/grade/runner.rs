@@ -25,9 +25,16 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(90);
 /// sooner: each probe pod is itself a change that triggers a re-grade.
 const PROBE_RETRY: Duration = Duration::from_secs(10);
 
-/// Check kinds whose pass stays: they prove something that happened and is over later on.
-fn latches(check: &Check) -> bool {
-    matches!(check, Check::Canary(_))
+/// Check kinds whose pass stays: they prove something that happened and is over later on (the
+/// order pods were created in, pods deleted and back with their data, a canary, the order of
+/// a rollout), so the cluster as it is later (a restored sandbox, a later update) cannot
+/// show it again. The other checks are about the cluster as it is, and are graded live.
+pub fn latches(check: &Check) -> bool {
+    match check {
+        Check::OrderedCreation(_) | Check::StableIdentity(_) | Check::Canary(_) | Check::RolloutComplete(_) => true,
+        Check::HttpIndex(p) => p.hostname_at_least.unwrap_or(1) > 1,
+        _ => false,
+    }
 }
 
 struct ProbeCache {
@@ -139,9 +146,10 @@ impl Grader {
         let mut probe_checks_passed = true;
         for (spec, check) in step.checks.iter().zip(&parsed) {
             let key = (index, spec.name.clone());
+            let proven = check.is_ok() && self.proven.contains(&key);
             let mut outcome = match check {
                 Err(e) => Outcome::not_yet(format!("this check is broken in the lesson file: {e}")),
-                Ok(_) if self.proven.contains(&key) => Outcome::Pass,
+                Ok(_) if proven => Outcome::Pass,
                 Ok(c) => checks::run(c, inputs),
             };
             if let Ok(c) = check {
@@ -159,7 +167,7 @@ impl Grader {
                     }
                 }
             }
-            reports.push(CheckReport { name: spec.name.clone(), outcome });
+            reports.push(CheckReport { name: spec.name.clone(), outcome, proven });
         }
         if let Some(cache) = &mut self.probe_cache {
             cache.all_passed = probe_checks_passed;
@@ -174,17 +182,18 @@ impl Grader {
         let mut key = String::new();
         for check in checks.iter().flatten() {
             let (Check::Dns(p) | Check::HttpIndex(p)) = check else { continue };
+            let service = checks::probe::service_of(snapshot, &p.statefulset);
+            // No Service to look the pods up under: the checks say so without a probe.
+            let Some(svc) = snapshot.services.get(service) else { return ProbeAnswers::default() };
             // A changed Service (a fixed selector) changes the answers too.
-            if let Some(svc) = snapshot.services.get(&p.service) {
-                let (uid, rv) = (svc.uid().unwrap_or_default(), svc.resource_version().unwrap_or_default());
-                key.push_str(&format!("svc {}={uid}@{rv};", p.service));
-            }
+            let (uid, rv) = (svc.uid().unwrap_or_default(), svc.resource_version().unwrap_or_default());
+            key.push_str(&format!("svc {service}={uid}@{rv};"));
             for n in 0..p.replicas {
                 let name = format!("{}-{n}", p.statefulset);
                 let Some(pod) = snapshot.pods.get(&name).filter(|pod| is_ready(pod)) else {
                     return ProbeAnswers::default();
                 };
-                let name_fqdn = fqdn(&name, &p.service, &self.cluster.namespace);
+                let name_fqdn = fqdn(&name, service, &self.cluster.namespace);
                 if hosts.iter().any(|(_, f)| *f == name_fqdn) {
                     continue;
                 }
@@ -223,7 +232,7 @@ mod tests {
     }
 
     #[test]
-    fn only_the_canary_latches() {
+    fn the_checks_of_what_is_over_latch() {
         let lesson = crate::lesson::load::find_in("statefulset", None).unwrap();
         let latching: Vec<&str> = lesson
             .steps
@@ -232,6 +241,15 @@ mod tests {
             .filter(|c| latches(&Check::parse(c).unwrap()))
             .map(|c| c.name.as_str())
             .collect();
-        assert_eq!(latching, ["canary on web-2 only"]);
+        assert_eq!(
+            latching,
+            [
+                "web-1 was created only after web-0 was Ready",
+                "web-0 and web-1 came back under the same names",
+                "index.html kept what the first pods wrote",
+                "canary on web-2 only",
+                "update rolled out from web-2 down to web-0"
+            ]
+        );
     }
 }

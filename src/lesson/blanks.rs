@@ -46,7 +46,12 @@ fn within(field: &str, prefix: &str) -> bool {
 /// describe that object.
 pub fn blank_for_field(starter: &Starter, object: Option<&str>, field: &str) -> Option<usize> {
     if let Some(object) = object {
-        if !starter.objects.iter().any(|o| o == object) {
+        // A starter whose name is a blank (`Service/???`) describes that kind's object, whatever
+        // the learner called it.
+        let kind = object.split_once('/').map_or(object, |(k, _)| k);
+        let describes =
+            |o: &String| o == object || o.split_once('/').is_some_and(|(k, name)| k == kind && name.contains(BLANK));
+        if !starter.objects.iter().any(describes) {
             return None;
         }
     }
@@ -107,5 +112,14 @@ mod tests {
         assert_eq!(blank_for_field(&s, sts, "spec.template.spec.containers[0].ports[0].containerPort"), None);
         assert_eq!(blank_for_field(&s, sts, "spec.serviceNameX"), None);
         assert_eq!(blank_for_field(&s, Some("Service/nginx"), "spec.serviceName"), None);
+    }
+
+    #[test]
+    fn a_starter_named_by_a_blank_describes_any_name_of_its_kind() {
+        let mut s = starter();
+        s.objects = vec!["Service/???".into()];
+        s.blanks[0].fills = vec!["spec.clusterIP".into()];
+        assert_eq!(blank_for_field(&s, Some("Service/frontend"), "spec.clusterIP"), Some(0));
+        assert_eq!(blank_for_field(&s, Some("StatefulSet/frontend"), "spec.clusterIP"), None);
     }
 }

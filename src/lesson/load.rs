@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::blanks::find_blanks;
 use super::model::{Blank, Lesson, Link, Starter, Step, FORMAT_VERSION};
-use crate::grade::checks::Check;
+use crate::grade::checks::roles::PLACEHOLDERS;
+use crate::grade::checks::{Check, Names};
 use crate::grade::CheckSpec;
 
 mod embedded {
@@ -339,8 +340,6 @@ fn load(src: &Source, slug: &str) -> Result<Lesson, LoadError> {
                         format!("waits for {name:?}, which is not a check of this step ({})", known.join("; ")),
                     ));
                 }
-            } else if let Err(e) = crate::cluster::kubectl::parse(action) {
-                return Err(invalid(at, &format!("solution_actions[{n}]"), format!("`{action}`: {e}")));
             }
         }
         steps.push(Step {
@@ -363,7 +362,83 @@ fn load(src: &Source, slug: &str) -> Result<Lesson, LoadError> {
         }
         links.push(Link { title: l.title, url: l.url });
     }
-    Ok(Lesson { slug: slug.to_string(), title: raw.title, summary: raw.summary, steps, recap, links, dir: src.dir() })
+    let names = default_names(&steps);
+    for (i, step) in steps.iter().enumerate() {
+        let at = Some((i, step.id.as_str()));
+        unknown_placeholder(&step.text).map_err(|m| invalid(at, "text", m))?;
+        for (n, h) in step.hints.iter().enumerate() {
+            unknown_placeholder(h).map_err(|m| invalid(at, &format!("hints[{n}]"), m))?;
+        }
+        for (n, b) in step.starter.iter().flat_map(|s| &s.blanks).enumerate() {
+            for h in b.hints.iter().chain(&b.agrees_with) {
+                unknown_placeholder(h).map_err(|m| invalid(at, &format!("editor.blanks[{n}]"), m))?;
+            }
+        }
+        for (n, action) in step.solution_actions.iter().enumerate() {
+            unknown_placeholder(action).map_err(|m| invalid(at, &format!("solution_actions[{n}]"), m))?;
+            if action.starts_with(WAIT_FOR) {
+                continue;
+            }
+            let filled = names.fill(action);
+            if let Err(e) = crate::cluster::kubectl::parse(&filled) {
+                return Err(invalid(at, &format!("solution_actions[{n}]"), format!("`{filled}`: {e}")));
+            }
+        }
+    }
+    unknown_placeholder(&recap).map_err(|m| invalid(None, "recap", m))?;
+    Ok(Lesson {
+        slug: slug.to_string(),
+        title: raw.title,
+        summary: raw.summary,
+        steps,
+        recap,
+        links,
+        dir: src.dir(),
+        names,
+    })
+}
+
+/// `Err` naming the first `{{word}}` of `text` that is not a known placeholder.
+fn unknown_placeholder(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find("}}") else { return Ok(()) };
+        let word = &after[..end];
+        if !PLACEHOLDERS.contains(&word) {
+            let known: Vec<String> = PLACEHOLDERS.iter().map(|p| format!("{{{{{p}}}}}")).collect();
+            return Err(format!("unknown placeholder {{{{{word}}}}}; known: {}", known.join(", ")));
+        }
+        rest = &after[end + 2..];
+    }
+    Ok(())
+}
+
+/// The names the lesson's text uses before the learner has objects of their own: the
+/// StatefulSet its checks are about, and the Service and selector of its reference solution.
+fn default_names(steps: &[Step]) -> Names {
+    let statefulset = steps
+        .iter()
+        .flat_map(|s| &s.checks)
+        .find_map(|c| c.params.get("statefulset").and_then(|v| v.as_str()).map(str::to_string))
+        .unwrap_or_default();
+    let mut service = String::new();
+    let mut selector = String::new();
+    for doc in steps.iter().flat_map(|s| &s.solution) {
+        for d in serde_yaml::Deserializer::from_str(doc) {
+            let Ok(value) = serde_yaml::Value::deserialize(d) else { continue };
+            if value.get("kind").and_then(|k| k.as_str()) != Some("Service") || !service.is_empty() {
+                continue;
+            }
+            service = value.get("metadata").and_then(|m| m.get("name")).and_then(|n| n.as_str()).unwrap_or("").into();
+            if let Some(map) = value.get("spec").and_then(|s| s.get("selector")).and_then(|s| s.as_mapping()) {
+                let pairs: Vec<String> =
+                    map.iter().filter_map(|(k, v)| Some(format!("{}={}", k.as_str()?, v.as_str()?))).collect();
+                selector = pairs.join(",");
+            }
+        }
+    }
+    Names { statefulset, service, selector }
 }
 
 fn load_starter(src: &Source, editor: EditorFile) -> Result<Starter, (&'static str, String)> {

@@ -58,7 +58,7 @@ steps:
     checks:
       - name: headless
         kind: headless_service
-        params: {service: nginx}
+        params: {statefulset: web}
     solution: [solution.yaml]
     solution_actions: ["wait for headless"]
 recap: recap.md
@@ -103,10 +103,36 @@ fn blank_count_mismatch() {
 fn unknown_check_kind_and_bad_params() {
     let e = error_of(|s| s.replace("kind: headless_service", "kind: headless"));
     assert!(e.starts_with("step 0 (svc): checks[0] (headless): unknown check kind \"headless\"; known kinds: "), "{e}");
-    let e = error_of(|s| s.replace("{service: nginx}", "{svc: nginx}"));
+    let e = error_of(|s| s.replace("{statefulset: web}", "{svc: nginx}"));
     assert!(e.starts_with("step 0 (svc): checks[0] (headless): unknown field `svc`"), "{e}");
-    let e = error_of(|s| s.replace("{service: nginx}", "{}"));
-    assert_eq!(e, "step 0 (svc): checks[0] (headless): missing field `service`");
+    // The Service's name is the learner's: no check takes it as a parameter.
+    let e = error_of(|s| s.replace("{statefulset: web}", "{service: nginx}"));
+    assert_eq!(e, "step 0 (svc): checks[0] (headless): unknown field `service`, expected `statefulset`");
+    let e = error_of(|s| s.replace("kind: headless_service", "kind: pods_ready").replace("{statefulset: web}", "{}"));
+    assert_eq!(e, "step 0 (svc): checks[0] (headless): missing field `statefulset`");
+}
+
+#[test]
+fn placeholders_are_known_and_filled_with_the_reference_names() {
+    let (_tmp, dir) = lesson_dir(|s| s.replace("[\"wait for headless\"]", "[\"delete pod -l {{selector}}\"]"));
+    std::fs::write(dir.join("steps/00-svc.md"), "# Look up web-0.{{service}}\n").unwrap();
+    std::fs::write(
+        dir.join("solution.yaml"),
+        "kind: Service\nmetadata:\n  name: front\nspec:\n  clusterIP: None\n  selector: {tier: edu}\n",
+    )
+    .unwrap();
+    let l = load_dir(&dir).unwrap();
+    assert_eq!(l.names, Names { statefulset: "web".into(), service: "front".into(), selector: "tier=edu".into() });
+    assert_eq!(l.names.fill(&l.steps[0].text), "# Look up web-0.front\n");
+    assert_eq!(l.names.fill(&l.steps[0].solution_actions[0]), "delete pod -l tier=edu");
+    std::fs::write(dir.join("steps/00-svc.md"), "# Look up web-0.{{servce}}\n").unwrap();
+    let e = load_dir(&dir).unwrap_err().to_string();
+    assert!(
+        e.ends_with(
+            "step 0 (svc): text: unknown placeholder {{servce}}; known: {{statefulset}}, {{service}}, {{selector}}"
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -163,8 +189,8 @@ fn steps_and_checks_must_be_told_apart() {
     assert_eq!(e, "step 1 (svc): id: \"svc\" is already the id of an earlier step");
     let e = error_of(|s| {
         s.replace(
-            "        params: {service: nginx}\n",
-            "        params: {service: nginx}\n      - name: headless\n        kind: headless_service\n        params: {service: nginx}\n",
+            "        params: {statefulset: web}\n",
+            "        params: {statefulset: web}\n      - name: headless\n        kind: headless_service\n        params: {statefulset: web}\n",
         )
     });
     assert_eq!(e, "step 0 (svc): checks[1] (headless): two checks of a step cannot have the same name");

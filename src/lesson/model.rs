@@ -25,6 +25,9 @@ pub struct Lesson {
     pub links: Vec<Link>,
     /// Where the lesson was loaded from.
     pub dir: PathBuf,
+    /// The names `{{statefulset}}`, `{{service}}` and `{{selector}}` stand for until the
+    /// learner's own objects show theirs (from the checks and the reference solution).
+    pub names: crate::grade::checks::Names,
 }
 
 #[derive(Debug, Clone)]
@@ -44,8 +47,9 @@ pub struct Step {
     /// "reset step" / "skip ahead" and shown next to the learner's after a pass.
     pub solution: Vec<String>,
     /// Commands the reference solution runs after applying `solution` (kubectl syntax,
-    /// e.g. `delete pod -l app=nginx`, `scale sts web --replicas=3`), or `wait for <check name>`
-    /// (wait until that check of this step passes before the next line).
+    /// e.g. `delete pod -l {{selector}}`, `scale sts web --replicas=3`; placeholders are
+    /// filled with the learner's names), or `wait for <check name>` (wait until that check of
+    /// this step passes before the next line).
     pub solution_actions: Vec<String>,
     /// The file names of `solution`, in the same order (`solution/web.yaml`).
     pub solution_files: Vec<String>,

@@ -148,7 +148,10 @@ impl Progress {
         self.set_current(lesson, index);
     }
 
-    /// Copy what grading remembers into a grader (baselines, proven checks).
+    /// Copy what grading remembers into a grader (baselines, proven checks). A step is done
+    /// only when every check of it passed, so each check of a done step that proves something
+    /// over by now (an order, a restart, a rollout) counts as proven, also in a progress file
+    /// written before such checks were recorded one by one.
     pub fn restore_into(&self, lesson: &Lesson, grader: &mut crate::grade::runner::Grader) {
         for (i, step) in lesson.steps.iter().enumerate() {
             if let Some(b) = self.baselines.get(&step.id) {
@@ -156,6 +159,15 @@ impl Progress {
             }
             for check in self.proven.get(&step.id).into_iter().flatten() {
                 grader.set_proven(i, check);
+            }
+            if self.done.contains(&step.id) {
+                for spec in &step.checks {
+                    let latches =
+                        crate::grade::checks::Check::parse(spec).is_ok_and(|c| crate::grade::runner::latches(&c));
+                    if latches {
+                        grader.set_proven(i, &spec.name);
+                    }
+                }
             }
         }
     }

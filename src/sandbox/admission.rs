@@ -17,6 +17,7 @@ pub fn admit(store: &Store, rt: &ResourceType, obj: &mut Value, old: Option<&Val
     apply_defaults(rt, obj);
     match rt.kind {
         "Service" => allocate_cluster_ip(store, obj, old),
+        "Pod" if old.is_none() => service_account_token(store, obj),
         "PersistentVolumeClaim" if old.is_none() => {
             default_storage_class(store, obj);
             add_finalizer(obj, "kubernetes.io/pvc-protection");
@@ -24,6 +25,55 @@ pub fn admit(store: &Store, rt: &ResourceType, obj: &mut Value, old: Option<&Val
         _ => {}
     }
     validation::validate(rt, obj, old)
+}
+
+/// Where the ServiceAccount admission mounts the token volume.
+pub const TOKEN_MOUNT: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// The ServiceAccount admission plugin: a pod whose token is automounted (the default, unless
+/// the pod or its ServiceAccount says `automountServiceAccountToken: false`) gets the projected
+/// `kube-api-access-<random>` volume (token, the cluster CA, the namespace) mounted read-only
+/// in every container. Unlike upstream, a pod whose ServiceAccount does not exist (yet) is not
+/// refused: the sandbox makes `default` a moment after its namespace.
+fn service_account_token(store: &Store, pod: &mut Value) {
+    let Some(spec) = pod.get("spec").filter(|s| s.is_object()) else { return };
+    let sa_name = spec["serviceAccountName"].as_str().unwrap_or("default").to_string();
+    let ns = pod.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("").to_string();
+    let from_sa = || {
+        store.get(kinds::serviceaccounts(), &ns, &sa_name).and_then(|sa| sa["automountServiceAccountToken"].as_bool())
+    };
+    let automount = spec["automountServiceAccountToken"].as_bool().or_else(from_sa).unwrap_or(true);
+    let lists = ["initContainers", "containers", "ephemeralContainers"];
+    let mounted_already = lists
+        .iter()
+        .flat_map(|l| spec[*l].as_array().into_iter().flatten())
+        .any(|c| c["volumeMounts"].as_array().into_iter().flatten().any(|m| m["mountPath"] == TOKEN_MOUNT));
+    if !automount || mounted_already {
+        return;
+    }
+    // Upstream's rand.String alphabet: no vowels, no confusable characters.
+    const ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+    let suffix: String = (0..5).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect();
+    let name = format!("kube-api-access-{suffix}");
+    let volume = json!({"name": name, "projected": {"defaultMode": 420, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+        {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+        {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+    ]}});
+    let spec = &mut pod["spec"];
+    match spec.get_mut("volumes").and_then(Value::as_array_mut) {
+        Some(vs) => vs.push(volume),
+        None => spec["volumes"] = json!([volume]),
+    }
+    for list in ["initContainers", "containers"] {
+        for c in spec.get_mut(list).and_then(Value::as_array_mut).into_iter().flatten() {
+            let mount = json!({"name": name, "readOnly": true, "mountPath": TOKEN_MOUNT});
+            match c.get_mut("volumeMounts").and_then(Value::as_array_mut) {
+                Some(ms) => ms.push(mount),
+                None => c["volumeMounts"] = json!([mount]),
+            }
+        }
+    }
 }
 
 /// Give a Service a cluster IP from 10.96.0.0/16 unless it is headless or keeps its old one.

@@ -98,6 +98,14 @@ mod tests {
         assert!(e.contains("docker.io/library/nginx:1.13.99: not found"), "{e}");
         let e = lookup("ngnix:mainline").unwrap_err();
         assert!(e.contains("pull access denied"), "{e}");
+        // The StatefulSet Basics tutorial's images, today's and older pages'.
+        for image in ["registry.k8s.io/nginx-slim:0.21", "registry.k8s.io/nginx-slim:0.24", "k8s.gcr.io/nginx-slim:0.8"]
+        {
+            assert_eq!(lookup(image).unwrap().kind, ImageKind::Nginx, "{image}");
+        }
+        assert_eq!(lookup("gcr.io/google_containers/nginx-slim:0.8").unwrap().version, "1.11.5");
+        let e = lookup("registry.k8s.io/nginx-slim:0.99").unwrap_err();
+        assert!(e.contains("registry.k8s.io/nginx-slim:0.99: not found"), "{e}");
     }
 
     #[test]

@@ -170,15 +170,25 @@ fn handle(store: &Store, ix: &mut Index, c: &Change) {
     }
 }
 
+/// Remove the ownerReferences `gone` picks; with none left the field goes too, as the API
+/// server stores an empty list (`omitempty`), never as `[]`.
+fn drop_owner_refs(obj: &mut Value, gone: impl Fn(&Value) -> bool) {
+    let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) else { return };
+    if let Some(refs) = meta.get_mut("ownerReferences").and_then(Value::as_array_mut) {
+        refs.retain(|r| !gone(r));
+        if refs.is_empty() {
+            meta.remove("ownerReferences");
+        }
+    }
+}
+
 /// A dependent whose owners are all gone is deleted; a dangling reference is dropped.
 fn collect_if_orphaned(store: &Store, ix: &Index, d: &Ref) {
     let Some(obj) = get(store, d) else { return };
     let owners = owner_uids(&obj);
     if owners.iter().any(|u| ix.objects.contains(u.as_str())) {
         let mut new = (*obj).clone();
-        if let Some(refs) = new.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
-            refs.retain(|r| r["uid"].as_str().is_some_and(|u| ix.objects.contains(u)));
-        }
+        drop_owner_refs(&mut new, |r| !r["uid"].as_str().is_some_and(|u| ix.objects.contains(u)));
         if let Some(rt) = resources::by_storage(d.storage) {
             let _ = store.update(rt, new, UpdateScope::All, false);
         }
@@ -209,9 +219,7 @@ fn on_present(store: &Store, ix: &mut Index, r: &Ref, o: &Obj) {
         for d in &deps {
             if let (Some(rt), Some(obj)) = (resources::by_storage(d.storage), get(store, d)) {
                 let mut new = (*obj).clone();
-                if let Some(refs) = new.pointer_mut("/metadata/ownerReferences").and_then(Value::as_array_mut) {
-                    refs.retain(|x| x["uid"] != json!(r.uid()));
-                }
+                drop_owner_refs(&mut new, |x| x["uid"] == json!(r.uid()));
                 let _ = store.update(rt, new, UpdateScope::All, false);
             }
         }

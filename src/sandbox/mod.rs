@@ -155,6 +155,7 @@ impl Sandbox {
             tokio::spawn(controllers::statefulset::run(store.clone(), recorder.clone())).abort_handle(),
             tokio::spawn(controllers::storage::run(store.clone(), recorder.clone())).abort_handle(),
             tokio::spawn(controllers::endpoints::run(store.clone())).abort_handle(),
+            tokio::spawn(controllers::serviceaccounts::run(store.clone(), tls.ca_pem().to_string())).abort_handle(),
             tokio::spawn(controllers::scheduler::run(store.clone(), recorder)).abort_handle(),
             tokio::spawn(kubelet::run(kubelet)).abort_handle(),
         ];

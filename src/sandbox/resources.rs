@@ -95,7 +95,7 @@ pub static RESOURCES: &[ResourceType] = &[
         short_names: &["po"],
         categories: &["all"],
         verbs: ALL_VERBS,
-        subresources: &["status", "log", "binding", "attach", "exec"],
+        subresources: &["status", "log", "binding", "attach", "exec", "portforward"],
         storage: "pods",
         has_generation: false,
     },

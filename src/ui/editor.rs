@@ -55,10 +55,15 @@ fn footer(app: &App) -> Line<'static> {
         ApplyState::Applied(what) => {
             Line::from(Span::styled(format!("{} {}", text::SYM_DONE, what.join(", ")), t.pass))
         }
-        ApplyState::Failed(why) => Line::from(vec![
-            Span::styled(format!("{} {}: ", text::SYM_FAILING, text::APPLY_FAILED), t.fail),
-            Span::raw(why.clone()),
-        ]),
+        ApplyState::Failed(why) => {
+            let mut spans = vec![Span::styled(format!("{} {}", text::SYM_FAILING, text::APPLY_FAILED), t.fail)];
+            if app.result.is_some() {
+                spans.push(Span::styled(format!(" {}", text::APPLY_SEE_OUTPUT), t.dim));
+            }
+            spans.push(Span::styled(": ", t.fail));
+            spans.push(Span::styled(why.lines().next().unwrap_or_default().to_string(), t.base));
+            Line::from(spans)
+        }
         ApplyState::Idle if !cursor_marks.is_empty() => Line::from(Span::styled(cursor_marks.join("; "), t.fail)),
         ApplyState::Idle if app.editor.blank_at_cursor().is_some() => {
             let (i, blank) = app.editor.blank_at_cursor().expect("checked above");
@@ -131,7 +136,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     if !app.editor.has_starter() {
         // Command-only steps: the commands run so far and their output, newest at the bottom.
         let mut lines = vec![Line::from(Span::styled(text::EDITOR_NO_STARTER, t.dim)), Line::default()];
-        for (echo, out) in &app.command_log {
+        // The newest command's output is in the result area below; not twice.
+        let in_result = app.result.as_ref().is_some_and(|r| {
+            r.source == crate::app::ResultSource::Command && app.command_log.last().is_some_and(|(e, _)| *e == r.title)
+        });
+        let log = &app.command_log[..app.command_log.len() - usize::from(in_result)];
+        for (echo, out) in log {
             lines.push(Line::from(Span::styled(echo.clone(), t.key)));
             lines.extend(out.lines().map(|l| Line::from(Span::styled(l.to_string(), t.base))));
         }

@@ -4,15 +4,23 @@
 use ratatui::text::{Line, Span};
 
 use super::{pane_title, text};
-use crate::app::keys::{commands, Binding, GLOBAL};
+use crate::app::keys::{commands, Action, Binding, GLOBAL};
 use crate::app::{App, Pane};
 
+/// Keys that mean the same in every pane but the editor: listed once, in their own section.
+const OUTSIDE_EDITOR: [Action; 5] =
+    [Action::NextStep, Action::CommandLine, Action::CloseOutput, Action::Help, Action::Quit];
+
 fn section(app: &App, title: &str, bindings: &[Binding], out: &mut Vec<Line<'static>>) {
+    section_without(app, title, bindings, &[], out)
+}
+
+fn section_without(app: &App, title: &str, bindings: &[Binding], skip: &[Action], out: &mut Vec<Line<'static>>) {
     let t = &app.theme;
     out.push(Line::from(Span::styled(title.to_string(), t.heading)));
     let mut seen = Vec::new();
     for b in bindings {
-        if seen.contains(&b.action) {
+        if seen.contains(&b.action) || skip.contains(&b.action) {
             continue;
         }
         seen.push(b.action);
@@ -26,12 +34,16 @@ fn section(app: &App, title: &str, bindings: &[Binding], out: &mut Vec<Line<'sta
 pub fn columns(app: &App) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     let t = &app.theme;
     let mut left = Vec::new();
-    let mut panes = vec![app.focus];
-    panes.extend(Pane::ALL.iter().copied().filter(|p| *p != app.focus));
+    let mut panes = vec![app.shown_pane()];
+    panes.extend(Pane::ALL.iter().copied().filter(|p| *p != app.shown_pane()));
     for p in panes {
-        section(app, pane_title(p), commands(p), &mut left);
+        section_without(app, pane_title(p), commands(p), &OUTSIDE_EDITOR, &mut left);
     }
     let mut out = Vec::new();
+    let common: Vec<Binding> =
+        commands(Pane::Lesson).iter().filter(|b| OUTSIDE_EDITOR.contains(&b.action)).copied().collect();
+    section(app, text::HELP_OUTSIDE_EDITOR, &common, &mut out);
+    section_without(app, text::HELP_OUTPUT, commands(Pane::Output), &OUTSIDE_EDITOR, &mut out);
     section(app, text::HELP_GLOBAL, GLOBAL, &mut out);
     out.push(Line::from(Span::styled("Command line (:)", t.heading)));
     for (k, what) in [

@@ -1,4 +1,4 @@
-//! Modal layers drawn over the panes: the help overlay, command output, the diff of the live
+//! Modal layers drawn over the panes: the help overlay, the diff of the live
 //! object against the editor, and the reference solution next to the learner's text.
 
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -48,23 +48,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             let block = frame_block(app, text::HELP_TITLE);
             let inner = block.inner(r);
             frame.render_widget(block, r);
-            let tall = left.len().max(right.len()) as u16;
-            if inner.width >= 90 && tall <= inner.height {
-                let [a, b] = Layout::horizontal([Constraint::Length(62), Constraint::Min(0)]).areas(inner);
-                frame.render_widget(Paragraph::new(left).wrap(Wrap { trim: false }), a);
-                frame.render_widget(Paragraph::new(right).wrap(Wrap { trim: false }), b);
+            // Side by side only when both columns fit whole once wrapped; else one column
+            // that scrolls (j/k), so no key is ever cut off.
+            let [a, b] =
+                Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).spacing(2).areas(inner);
+            let (lp, rp) = (
+                Paragraph::new(left.clone()).wrap(Wrap { trim: false }),
+                Paragraph::new(right.clone()).wrap(Wrap { trim: false }),
+            );
+            let fits =
+                lp.line_count(a.width) <= inner.height as usize && rp.line_count(b.width) <= inner.height as usize;
+            if inner.width >= 90 && fits {
+                frame.render_widget(lp, a);
+                frame.render_widget(rp, b);
             } else {
                 let mut all = left;
                 all.extend(right);
                 frame.render_widget(Paragraph::new(all).wrap(Wrap { trim: false }).scroll((*scroll, 0)), inner);
             }
-        }
-        Overlay::Output { title, text: body, scroll } => {
-            let r = centered(area, 85, 75);
-            frame.render_widget(Clear, r);
-            let block = frame_block(app, &format!("{}: {title}", text::PANE_OUTPUT));
-            let lines: Vec<Line> = body.lines().map(|l| Line::from(l.to_string())).collect();
-            frame.render_widget(Paragraph::new(lines).block(block).scroll((*scroll, 0)), r);
         }
         Overlay::Diff { title, lines, scroll } => {
             let r = centered(area, 85, 80);

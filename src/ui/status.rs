@@ -9,13 +9,17 @@ use ratatui::Frame;
 
 use super::{fit, text};
 use crate::app::keys::status_hints;
-use crate::app::{App, Confirm};
+use crate::app::{App, Confirm, Pane};
 use crate::cluster::watch::Connection;
 
 fn first_line(app: &App, width: usize) -> Line<'static> {
     let t = &app.theme;
     if let Some(Confirm::RunCommand { question, .. } | Confirm::Restart { question, .. }) = &app.confirm {
-        return Line::from(Span::styled(fit(question, width), t.fail));
+        // The question itself is shown whole above (the message line); here, what to press.
+        if question.chars().count() <= width {
+            return Line::from(Span::styled(question.clone(), t.fail));
+        }
+        return Line::from(vec![Span::styled("y", t.key), Span::styled(format!(" {}", text::CONFIRM_KEYS), t.fail)]);
     }
     if let Some(cmd) = &app.command {
         // A long line scrolls: its end (where the cursor is) stays in view.
@@ -34,9 +38,24 @@ fn first_line(app: &App, width: usize) -> Line<'static> {
         }
         return Line::from(spans);
     }
+    let mut hints: Vec<(&str, &str)> = Vec::new();
+    // After a pass, going on is what the learner looks for first.
+    if app.done.contains(&app.step) && app.step + 1 < app.lesson.steps.len() && app.focus != Pane::Output {
+        hints.push((crate::app::next_step_key(app), text::NEXT_STEP));
+    }
+    if app.result.is_some() && app.focus != Pane::Output {
+        hints.push(("Esc", text::CLOSE_OUTPUT));
+    }
+    let no_blanks = app.editor.blanks().is_empty();
+    hints.extend(
+        status_hints(app.focus)
+            .into_iter()
+            .filter(|(_, what)| !(app.readonly && changes_cluster(what)))
+            .filter(|(_, what)| !(no_blanks && what.contains("???"))),
+    );
     let mut spans = Vec::new();
     let mut used = 0;
-    for (key, what) in status_hints(app.focus) {
+    for (key, what) in hints {
         let n = key.chars().count() + what.chars().count() + 3;
         if used + n > width {
             break;
@@ -46,6 +65,11 @@ fn first_line(app: &App, width: usize) -> Line<'static> {
         spans.push(Span::styled(format!(" {what}  "), t.base));
     }
     Line::from(spans)
+}
+
+/// Keys a read-only session does not offer (they would only be refused).
+fn changes_cluster(short: &str) -> bool {
+    short == "apply"
 }
 
 fn second_line(app: &App, width: usize) -> Line<'static> {
@@ -60,7 +84,21 @@ fn second_line(app: &App, width: usize) -> Line<'static> {
         Connection::Connected => Span::styled(text::CONNECTED.to_string(), t.pass),
         Connection::Reconnecting { error } => Span::styled(format!("{} {error}", text::RECONNECTING), t.fail),
     };
-    // The kubectl line matters most (it is what a second terminal needs), so it comes first.
+    // The kubectl line matters most (it is what a second terminal needs): it comes first after
+    // the connection, which shrinks to its symbol when the line would not fit otherwise.
+    let hint_len = app.cluster.kubectl_hint.as_ref().map_or(0, |h| h.chars().count() + 3);
+    let conn = if hint_len > 0 && conn.content.chars().count() + hint_len > width {
+        Span::styled(
+            match app.connection {
+                Connection::Connected => "●",
+                Connection::Connecting => "…",
+                Connection::Reconnecting { .. } => "✗",
+            },
+            conn.style,
+        )
+    } else {
+        conn
+    };
     let mut spans = vec![conn, Span::styled(" · ", t.dim)];
     if let Some(hint) = &app.cluster.kubectl_hint {
         spans.push(Span::styled(hint.clone(), t.code));

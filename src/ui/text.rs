@@ -17,6 +17,8 @@ pub const SYM_CURRENT: &str = "▶";
 pub const SYM_FAILING: &str = "✗";
 pub const SYM_NOT_STARTED: &str = "·";
 pub const SYM_WAITING: &str = "…";
+/// A step that passed and is failing now (the cluster changed since).
+pub const SYM_BROKEN: &str = "!";
 
 pub const CHECK_PASS: &str = "pass";
 pub const CHECK_NOT_YET: &str = "not yet";
@@ -31,11 +33,33 @@ pub const READ_ONLY: &str =
     "Read-only session (--readonly): the tutor watches and grades, but applies, deletes, scales and patches nothing.";
 pub const RESTART_FAILED: &str = "Could not prepare the step";
 pub const CHECKS: &str = "Checks";
-pub const CHECKS_NONE: &str = "not checked yet (apply, or press the grade key)";
+pub const CHECKS_NONE: &str = "not checked yet (apply, or Ctrl-G checks now)";
 pub const CHECKS_RUNNING: &str = "checking…";
 pub const HINT: &str = "Hint";
 pub const HINTS_LEFT: &str = "more hints: press";
 pub const STEP_PASSED: &str = "Step passed";
+pub const STEP_BROKEN: &str = "Passed earlier, now failing: the cluster changed since (see the checks)";
+/// After a check that passed from the record (what it proved is over, e.g. the order of a rollout).
+pub const CHECK_PROVEN: &str = "(proven when it passed)";
+pub const STEP_PASSED_NEXT: &str = "✓ Step {n} passed: {title}. Read on, then press {key} for step {next}.";
+pub const NEXT_STEP: &str = "next step";
+pub const CLOSE_OUTPUT: &str = "close output";
+pub const LAST_STEP: &str = "this is the last step";
+pub const PROVED: &str = "What it proved:";
+pub const SOLUTION_KEY: &str = "s (lesson pane): the reference solution";
+pub const YOUR_TURN: &str = "Your turn: the checks pass, now look for yourself. Press : and run";
+pub const YOUR_TURN_OR: &str = "(or look from your own terminal, then press n to go on)";
+pub const NO_MORE_HINTS: &str = "no more hints for this step";
+pub const NO_CODE: &str = "this step's text has no code block";
+pub const COPIED_RUN: &str =
+    "code block {n} copied (clipboard); its command is on the command line: Enter runs it, Esc then c takes the next block";
+pub const COPIED: &str = "code block {n} copied to the clipboard";
+pub const LAST_APPLY_FAILED: &str = "last apply failed";
+pub const CHECKS_BEFORE_APPLY: &str = "(the results below are from before that apply)";
+pub const APPLY_MORE_IN_OUTPUT: &str = "… (all of it in the Output area)";
+pub const MORE_CHECKS: &str = "  ▼ more checks";
+pub const MORE_BELOW: &str = "▼ more below (PgDn)";
+pub const MORE_ABOVE: &str = "▲ more above";
 pub const LESSON_DONE: &str = "Lesson complete";
 
 pub const EDITOR_NO_STARTER: &str = "This step is done with commands: press : and type them (kubectl syntax).";
@@ -47,6 +71,7 @@ pub const SCHEMA_ERROR: &str = "schema";
 pub const APPLY_DRY_RUN: &str = "dry run…";
 pub const APPLY_RUNNING: &str = "applying…";
 pub const APPLY_FAILED: &str = "apply failed";
+pub const APPLY_SEE_OUTPUT: &str = "(all of it below)";
 pub const APPLY_BLOCKED: &str = "not applied: fix the marked lines first";
 pub const APPLY_BLANKS: &str = "not applied: fill the ??? blanks first (next blank: Ctrl-N)";
 pub const APPLY_FORCE: &str = "Ctrl-S again takes the fields over";
@@ -71,10 +96,17 @@ pub const RECONNECTING: &str = "reconnecting:";
 
 pub const CMD_PROMPT: &str = ":";
 pub const CMD_RUNNING: &str = "running…";
+pub const CMD_NO_OUTPUT: &str = "(no output)";
+pub const CONFIRM_KEYS: &str = "yes, any other key no (the question is above)";
 pub const CMD_CONFIRM: &str = "is outside the lesson's objects. Run it anyway? y / n";
 pub const HELP_TITLE: &str = "Keys (Esc closes)";
 pub const HELP_GLOBAL: &str = "Everywhere";
+pub const HELP_OUTPUT: &str = "Output (results, apply errors; Tab reaches it)";
+pub const HELP_OUTSIDE_EDITOR: &str = "Lesson, Watch and Output (q closes the Output)";
 pub const OVERLAY_CLOSE: &str = "Esc closes · j/k scroll";
+pub const OUTPUT_KEYS_FOCUSED: &str = "j/k scroll · Esc closes";
+pub const OUTPUT_KEYS: &str = "Tab here to scroll · Esc closes";
+pub const OUTPUT_KEYS_SHORT: &str = "Esc closes";
 
 /// A step's saved draft was not text; what follows is where it was kept.
 pub const DRAFT_SET_ASIDE: &str = "Your saved draft for this step could not be read (it is not UTF-8 text), so the editor starts afresh; the old file is kept as";

@@ -4,6 +4,10 @@
 
 use ratatui::style::{Color, Modifier, Style};
 
+/// The light theme's background, and its status bar's.
+pub const LIGHT_BACKGROUND: Color = Color::Rgb(255, 255, 255);
+pub const LIGHT_STATUS_BAR: Color = Color::Rgb(230, 230, 230);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ThemeName {
     Dark,
@@ -101,37 +105,49 @@ impl Theme {
         }
     }
 
+    /// Dark text on white. Every text colour is an exact RGB value with at least 4.5:1
+    /// contrast (WCAG AA) against the white background and the status bar's grey (see the
+    /// tests), so secondary text stays readable.
     pub fn light() -> Theme {
         let fg = |c| Style::new().fg(c);
+        let black = Color::Rgb(0, 0, 0);
+        let grey = Color::Rgb(95, 95, 95);
+        let blue = Color::Rgb(0, 70, 180);
+        let magenta = Color::Rgb(150, 0, 150);
+        let green = Color::Rgb(0, 110, 0);
+        let red = Color::Rgb(180, 0, 0);
+        let amber = Color::Rgb(130, 85, 0);
         Theme {
             name: ThemeName::Light,
-            base: Style::new().fg(Color::Black),
-            dim: fg(Color::Gray),
-            title: fg(Color::Blue).add_modifier(Modifier::BOLD),
-            focus_border: fg(Color::Blue),
-            border: fg(Color::Gray),
-            heading: fg(Color::Magenta).add_modifier(Modifier::BOLD),
-            code: fg(Color::Magenta),
-            pass: fg(Color::Rgb(0, 120, 0)),
-            fail: fg(Color::Rgb(180, 0, 0)),
-            waiting: fg(Color::Rgb(150, 100, 0)),
-            current: fg(Color::Blue).add_modifier(Modifier::BOLD),
+            base: Style::new().fg(black).bg(LIGHT_BACKGROUND),
+            dim: fg(grey),
+            title: fg(blue).add_modifier(Modifier::BOLD),
+            focus_border: fg(blue),
+            border: fg(Color::Rgb(150, 150, 150)),
+            heading: fg(magenta).add_modifier(Modifier::BOLD),
+            emphasis: Style::new().add_modifier(Modifier::ITALIC),
+            strong: Style::new().add_modifier(Modifier::BOLD),
+            code: fg(magenta),
+            pass: fg(green),
+            fail: fg(red),
+            waiting: fg(amber),
+            current: fg(blue).add_modifier(Modifier::BOLD),
             selected: Style::new().bg(Color::Rgb(220, 220, 235)),
-            yaml_key: fg(Color::Blue),
-            yaml_string: fg(Color::Rgb(0, 120, 0)),
-            yaml_number: fg(Color::Magenta),
-            yaml_comment: fg(Color::Gray).add_modifier(Modifier::ITALIC),
-            yaml_punct: fg(Color::DarkGray),
-            blank: Style::new().fg(Color::Black).bg(Color::Rgb(255, 220, 80)).add_modifier(Modifier::BOLD),
-            error_line: fg(Color::Rgb(180, 0, 0)).add_modifier(Modifier::BOLD),
-            gutter: fg(Color::Gray),
+            yaml_key: fg(blue),
+            yaml_string: fg(green),
+            yaml_number: fg(magenta),
+            yaml_comment: fg(grey).add_modifier(Modifier::ITALIC),
+            yaml_punct: fg(grey),
+            blank: Style::new().fg(black).bg(Color::Rgb(255, 220, 80)).add_modifier(Modifier::BOLD),
+            error_line: fg(red).add_modifier(Modifier::BOLD),
+            gutter: fg(grey),
+            cursor: Style::new().add_modifier(Modifier::REVERSED),
             selection: Style::new().bg(Color::Rgb(180, 200, 255)),
             changed: Style::new().bg(Color::Rgb(210, 240, 210)).add_modifier(Modifier::BOLD),
-            status_bar: Style::new().bg(Color::Rgb(230, 230, 230)).fg(Color::Black),
-            key: fg(Color::Blue).add_modifier(Modifier::BOLD),
-            diff_add: fg(Color::Rgb(0, 120, 0)),
-            diff_del: fg(Color::Rgb(180, 0, 0)),
-            ..Theme::dark()
+            status_bar: Style::new().bg(LIGHT_STATUS_BAR).fg(black),
+            key: fg(blue).add_modifier(Modifier::BOLD),
+            diff_add: fg(green),
+            diff_del: fg(red),
         }
     }
 
@@ -225,5 +241,71 @@ mod tests {
             assert_eq!(style.bg, None);
         }
         assert_eq!(Theme::pick(ThemeName::Light, false).name, ThemeName::Light);
+    }
+
+    /// WCAG 2 relative luminance of an sRGB colour.
+    fn luminance(c: Color) -> f64 {
+        let Color::Rgb(r, g, b) = c else { panic!("{c:?} is no exact colour: its contrast is the terminal's guess") };
+        let lin = |v: u8| {
+            let v = f64::from(v) / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+    }
+
+    fn contrast(a: Color, b: Color) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn contrast_is_computed_as_wcag_does() {
+        assert!((contrast(Color::Rgb(0, 0, 0), Color::Rgb(255, 255, 255)) - 21.0).abs() < 0.01);
+        assert!((contrast(Color::Rgb(118, 118, 118), Color::Rgb(255, 255, 255)) - 4.54).abs() < 0.01);
+        // The grey the light theme used to draw secondary text in fails AA on white.
+        assert!(contrast(Color::Rgb(192, 192, 192), LIGHT_BACKGROUND) < 4.5);
+    }
+
+    #[test]
+    fn light_theme_text_meets_wcag_aa_on_its_backgrounds() {
+        let t = Theme::light();
+        assert_eq!(t.base.bg, Some(LIGHT_BACKGROUND));
+        let text = [
+            ("base", t.base),
+            ("dim", t.dim),
+            ("title", t.title),
+            ("heading", t.heading),
+            ("code", t.code),
+            ("pass", t.pass),
+            ("fail", t.fail),
+            ("waiting", t.waiting),
+            ("current", t.current),
+            ("yaml_key", t.yaml_key),
+            ("yaml_string", t.yaml_string),
+            ("yaml_number", t.yaml_number),
+            ("yaml_comment", t.yaml_comment),
+            ("yaml_punct", t.yaml_punct),
+            ("error_line", t.error_line),
+            ("gutter", t.gutter),
+            ("key", t.key),
+            ("diff_add", t.diff_add),
+            ("diff_del", t.diff_del),
+        ];
+        for (name, style) in text {
+            let fg = t.base.patch(style).fg.unwrap();
+            for (bg_name, bg) in [("background", LIGHT_BACKGROUND), ("status bar", LIGHT_STATUS_BAR)] {
+                let c = contrast(fg, bg);
+                assert!(c >= 4.5, "{name} {fg:?} on the {bg_name}: {c:.2}:1, below 4.5:1");
+            }
+        }
+        // Text on the highlighted backgrounds (selected step, a blank) too.
+        for (name, style) in [("selected", t.base.patch(t.selected)), ("blank", t.blank)] {
+            let c = contrast(style.fg.unwrap(), style.bg.unwrap());
+            assert!(c >= 4.5, "{name}: {c:.2}:1");
+        }
     }
 }

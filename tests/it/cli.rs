@@ -72,3 +72,37 @@ async fn reset_doctor_and_progress_from_the_command_line() {
     assert_eq!(code, 2);
     assert!(err.starts_with("kubetutor: cannot read the kubeconfig"), "{err}");
 }
+
+/// A sandbox that has stopped, and no kubeconfig at all: `check` and `doctor` say what is
+/// going on and what to do, once, in words.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stopped_sandbox_or_no_kubeconfig_is_said_in_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("sandbox.kubeconfig");
+    {
+        let served = serve_with(SandboxConfig { speed: f64::INFINITY, ..Default::default() }).await;
+        std::fs::write(&kc, &served.kubeconfig).unwrap();
+    }
+    // The sandbox is gone with `served`; wait until its port refuses.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let kc = kc.to_str().unwrap().to_string();
+    let (code, _, err) = kubetutor(&["check", "--kubeconfig", &kc], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(!err.contains("ServiceError"), "{err}");
+    assert!(err.contains("connection refused"), "{err}");
+    assert!(err.contains("lives only while `kubetutor` or `kubetutor sandbox` runs"), "{err}");
+    let (code, out, _) = kubetutor(&["doctor", "--kubeconfig", &kc], "");
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("lives only while") && !out.contains("minikube"), "{out}");
+    // The tutor itself, on that kubeconfig: nothing answers (not "the namespace is missing").
+    let (code, _, err) = kubetutor(&["--kubeconfig", &kc], "");
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot reach the cluster of context kubetutor-sandbox"), "{err}");
+    assert!(err.contains("lives only while") && !err.contains("does not exist"), "{err}");
+
+    let missing = dir.path().join("none.kubeconfig");
+    let (code, _, err) = kubetutor(&["doctor", "--kubeconfig", missing.to_str().unwrap()], "");
+    assert_ne!(code, 0);
+    assert_eq!(err.matches("No such file").count(), 1, "the reason once: {err}");
+    assert!(err.contains("run `kubetutor` alone"), "{err}");
+}

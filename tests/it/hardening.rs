@@ -575,12 +575,18 @@ mod upstream_rules {
 /// tutor's frame holds none of them, only their harmless printable remains.
 #[test]
 fn control_characters_in_command_output_never_reach_the_terminal() {
-    use kubetutor::app::Overlay;
+    use kubetutor::app::{Level, ResultBox, ResultSource};
     use kubetutor::ui::theme::Theme;
     let dir = tempfile::tempdir().unwrap();
     let mut app = super::tui_fixture::app(dir.path(), Theme::dark());
     let text = "hello\n\x1b]52;c;ZXZpbA==\x07copied\n\x1b[2J\x1b[31mred\u{9b}6n\x07\n".to_string();
-    app.overlay = Some(Overlay::Output { title: "logs web-0".into(), text, scroll: 0 });
+    app.result = Some(ResultBox {
+        source: ResultSource::Command,
+        title: "logs web-0".into(),
+        text,
+        level: Level::Info,
+        scroll: 0,
+    });
     let screen = super::tui_fixture::render(&app, 80, 24);
     assert!(!screen.chars().any(|c| c.is_control() && c != '\n'), "{screen:?}");
     // Each control character's cell shows a space.

@@ -120,6 +120,145 @@ fn kubectl_auth_can_i_for_the_admin_and_an_attendee() {
 }
 
 #[test]
+fn kubectl_create_sends_protobuf_and_it_is_read() {
+    // kubectl 1.32's typed clients send these objects as protobuf only.
+    let sb = SandboxProcess::start(&[]);
+    assert_eq!(
+        sb.run(&["create", "configmap", "settings", "--from-literal=color=blue"]).trim(),
+        "configmap/settings created"
+    );
+    assert_eq!(sb.run(&["get", "configmap", "settings", "-o", "jsonpath={.data.color}"]), "blue");
+    assert_eq!(sb.run(&["create", "namespace", "team"]).trim(), "namespace/team created");
+    assert!(sb.run(&["get", "namespaces"]).contains("team "));
+    assert_eq!(sb.run(&["create", "service", "clusterip", "s1", "--tcp=80:8080"]).trim(), "service/s1 created");
+    assert_eq!(
+        sb.run(&["get", "service", "s1", "-o", "jsonpath={.spec.ports[0]}"]),
+        r#"{"name":"80-8080","port":80,"protocol":"TCP","targetPort":8080}"#
+    );
+    assert_eq!(sb.run(&["get", "service", "s1", "-o", "jsonpath={.spec.selector}"]), r#"{"app":"s1"}"#);
+    assert_eq!(sb.run(&["create", "serviceaccount", "robot", "-n", "team"]).trim(), "serviceaccount/robot created");
+    assert!(sb.run(&["get", "serviceaccounts", "-n", "team"]).contains("robot"));
+}
+
+#[test]
+fn kubectl_cp_both_ways_and_exec_with_stdin() {
+    use std::io::Write as _;
+    let sb = SandboxProcess::start(&["--speed", "25"]);
+    sb.run(&["run", "box", "--image=busybox:1.36", "--restart=Never", "--", "sleep", "3600"]);
+    sb.run(&["wait", "--for=condition=Ready", "pod/box", "--timeout=60s"]);
+    // Into the pod: one file, then a folder (kubectl runs `tar -xmf - -C DIR` with the archive on stdin).
+    let dir = sb.dir.path().join("notes");
+    std::fs::create_dir_all(dir.join("sub")).unwrap();
+    std::fs::write(dir.join("a.txt"), "alpha\n").unwrap();
+    std::fs::write(dir.join("sub/b.txt"), "beta\n").unwrap();
+    sb.run(&["cp", path_str(&dir.join("a.txt")), "box:/tmp/a.txt"]);
+    assert_eq!(sb.run(&["exec", "box", "--", "cat", "/tmp/a.txt"]), "alpha\n");
+    sb.run(&["cp", path_str(&dir), "box:/tmp/notes"]);
+    assert_eq!(sb.run(&["exec", "box", "--", "cat", "/tmp/notes/sub/b.txt"]), "beta\n");
+    // Out of the pod (`tar cf - PATH` on stdout).
+    sb.run(&["exec", "box", "--", "sh", "-c", "echo gamma > /tmp/c.txt"]);
+    let back = sb.dir.path().join("c.txt");
+    sb.run(&["cp", "box:/tmp/c.txt", path_str(&back)]);
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "gamma\n");
+    let tree = sb.dir.path().join("tree");
+    sb.run(&["cp", "box:/tmp/notes", path_str(&tree)]);
+    assert_eq!(std::fs::read_to_string(tree.join("sub/b.txt")).unwrap(), "beta\n");
+    // `&` runs a job in the background; `wait` waits for it.
+    assert_eq!(
+        sb.run(&["exec", "box", "--", "sh", "-c", "(sleep 1; echo job) & echo started; wait"]),
+        "started\njob\n"
+    );
+    // A pipe into `kubectl exec -i` reaches the command; a stdin left empty does not hold it.
+    let mut child = sb
+        .kubectl()
+        .args(["exec", "-i", "box", "--", "wc", "-l"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"1\n2\n3\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "3");
+    let started = Instant::now();
+    let out = sb.kubectl().args(["exec", "-i", "box", "--", "ls", "/tmp"]).stdin(Stdio::null()).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("a.txt"));
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+/// `kubectl port-forward pod/web-0 PORTS` running, and the local port it listens on.
+fn port_forward(sb: &SandboxProcess, ports: &str) -> (std::process::Child, u16) {
+    let mut child = sb
+        .kubectl()
+        .args(["port-forward", "pod/web-0", ports])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    // kubectl goes on printing a line per connection: keep reading, or it stops on a closed pipe.
+    std::thread::spawn(move || for _ in out.lines() {});
+    let port = line
+        .strip_prefix("Forwarding from 127.0.0.1:")
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    (child, port)
+}
+
+#[test]
+fn kubectl_port_forward_reaches_the_pods_server() {
+    use std::io::{Read as _, Write as _};
+    let sb = SandboxProcess::start(&["--speed", "25"]);
+    let svc = sb.write("svc.yaml", SERVICE);
+    let sts = sb.write("web.yaml", EXERCISE);
+    sb.run(&["apply", "-f", path_str(&svc), "-f", path_str(&sts)]);
+    sb.run(&["rollout", "status", "statefulset/web", "--timeout=60s"]);
+    // kubectl 1.31+ tunnels SPDY through a WebSocket; `:80` picks a free local port.
+    let (mut child, port) = port_forward(&sb, ":80");
+    let get = |path: &str| {
+        let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(tcp, "GET {path} HTTP/1.1\r\nHost: localhost\r\nUser-Agent: test/1\r\n\r\n").unwrap();
+        let mut answer = String::new();
+        tcp.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let page = get("/");
+    assert!(page.starts_with("HTTP/1.1 200 OK\r\n"), "{page}");
+    assert!(page.ends_with("\r\n\r\nweb-0\n"), "{page}");
+    assert!(get("/missing").starts_with("HTTP/1.1 404 Not Found\r\n"));
+    // nginx logged both, from 127.0.0.1 as a real port-forward is seen.
+    let logs = sb.run(&["logs", "web-0", "-c", "nginx"]);
+    assert!(
+        logs.contains("127.0.0.1 - - [")
+            && logs.contains("\"GET /missing HTTP/1.1\" 404")
+            && logs.contains("\"test/1\""),
+        "{logs}"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // Nothing listens on 81: the connection is closed and kubectl says why.
+    let (mut child, port) = port_forward(&sb, ":81");
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(tcp, "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    let _ = tcp.read_to_string(&mut answer);
+    assert_eq!(answer, "");
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!status.success());
+    assert!(
+        err.contains("error forwarding port 81 to pod web-0") && err.contains("connect: connection refused"),
+        "{err}"
+    );
+}
+
+#[test]
 fn kubectl_apply_get_patch_delete() {
     let sb = SandboxProcess::start(&[]);
     let svc = sb.write("svc.yaml", SERVICE);

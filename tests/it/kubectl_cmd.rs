@@ -286,3 +286,95 @@ async fn apply_errors_and_dry_runs_through_the_command_line() {
         other => panic!("{other}"),
     }
 }
+
+/// Every command the lesson names: the lines of its `sh` blocks and the inline code that starts
+/// with `kubectl ` or `:`, in reading order (steps, then the recap).
+fn lesson_commands(lesson: &kubetutor::lesson::Lesson) -> Vec<String> {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
+    let mut out = Vec::new();
+    // In the names of the reference solution, which the cluster below has.
+    let texts = lesson.steps.iter().map(|s| s.text.as_str()).chain(std::iter::once(lesson.recap.as_str()));
+    for text in texts.map(|t| lesson.names.fill(t)) {
+        let mut in_sh = false;
+        for event in Parser::new(&text) {
+            match event {
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) => in_sh = &*lang == "sh",
+                Event::End(TagEnd::CodeBlock) => in_sh = false,
+                Event::Text(t) if in_sh => out.extend(t.lines().map(str::to_string)),
+                Event::Code(c) if c.starts_with("kubectl ") || c.starts_with(':') => {
+                    out.extend(c.trim_start_matches(':').split("; ").map(str::to_string))
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// The lesson's own commands, run through the tutor's command line in reading order on a
+/// cluster where the lesson's objects exist: each works, or (only for an interactive shell or
+/// a watch, which the command line cannot be) says what to use instead.
+#[tokio::test]
+async fn every_command_the_lesson_names_works_in_the_command_line() {
+    let lesson = kubetutor::lesson::load::find("statefulset").unwrap();
+    let commands = lesson_commands(&lesson);
+    assert!(commands.iter().any(|c| c == "kubectl get pods -L controller-revision-hash"), "{commands:?}");
+    assert!(commands.len() > 15, "{commands:?}");
+    let s = serve().await;
+    let cluster = cluster_of(&s).await;
+    run(&cluster, "apply -f web.yaml").await;
+    ready_pods(&cluster, 3).await;
+    // -L adds a column per label key, filled from each pod's labels.
+    let labels = run(&cluster, "get pods -L controller-revision-hash").await;
+    let rows = lines(&labels);
+    assert_eq!(rows[0].last().unwrap(), "CONTROLLER-REVISION-HASH", "{labels}");
+    assert!(rows[1][0] == "web-0" && rows[1].last().unwrap().starts_with("web-"), "{labels}");
+    let mut ran = 0;
+    for line in &commands {
+        if line == "exit" {
+            continue; // leaves the shell of `kubectl run -it`
+        }
+        let cmd = match parse(line) {
+            Ok(cmd) => cmd,
+            Err(e) if line.contains(" run ") && line.contains("-it") => {
+                assert!(e.message.contains(":nslookup"), "{line}: {e}");
+                continue;
+            }
+            Err(e) if line.contains(" -w") => {
+                assert!(e.message.contains("pods pane"), "{line}: {e}");
+                continue;
+            }
+            Err(e) => panic!("the lesson names `{line}`, the command line refuses it: {e}"),
+        };
+        let manifests = EXERCISE.replace("replicas: 2", "replicas: 3");
+        // A pod the update is replacing is briefly gone: ask again, as a reader would.
+        let mut tries = 0;
+        loop {
+            let result =
+                tokio::time::timeout(std::time::Duration::from_secs(30), execute(&cluster, &cmd, Some(&manifests)))
+                    .await;
+            match result {
+                Ok(Ok(_)) => break,
+                Ok(Err(e)) if e.to_string().contains("NotFound") && tries < 50 => {
+                    tries += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Ok(Err(e)) => panic!("`{line}` failed: {e}"),
+                Err(_) => panic!("`{line}` did not finish in 30 s"),
+            }
+        }
+        ran += 1;
+        // The text's way out of a field that cannot change: delete, then apply again.
+        if ["delete statefulset ", "delete service "].iter().any(|c| line.contains(c)) {
+            let cmd = parse("apply -f web.yaml").unwrap();
+            execute(&cluster, &cmd, Some(&manifests)).await.unwrap();
+        }
+        if ["delete pod ", "scale ", "patch ", "delete statefulset ", "delete service "]
+            .iter()
+            .any(|c| line.contains(c))
+        {
+            ready_pods(&cluster, 3).await;
+        }
+    }
+    assert!(ran > 12, "ran {ran} of {commands:?}");
+}

@@ -77,10 +77,10 @@ const RUNNING: &str = "web-0 and web-1 are running";
 async fn a_service_with_a_cluster_ip_is_not_headless() {
     let mut t = tutor().await;
     t.apply(&t.solution(0).replace("  clusterIP: None\n", "")).await;
-    let o = t.fails_with(0, "headless Service nginx", "spec.clusterIP is \"").await;
+    let o = t.fails_with(0, "a headless Service", "spec.clusterIP is \"").await;
     let (reason, field, blank) = concern(&o);
     assert!(reason.ends_with("\": the Service has a virtual IP of its own, so it is not headless"), "{reason}");
-    assert_eq!((field.as_deref(), blank), (Some("spec.clusterIP"), Some(0)));
+    assert_eq!((field.as_deref(), blank), (Some("spec.clusterIP"), Some(1)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,7 +91,10 @@ async fn a_misspelt_service_name() {
     t.apply(&t.solution(1).replace("serviceName: \"nginx\"", "serviceName: \"ngnix\"")).await;
     let o = t.fails_with(1, SPEC, "spec.serviceName").await;
     let (reason, field, blank) = concern(&o);
-    assert_eq!(reason, "spec.serviceName is \"ngnix\" but the headless Service is called \"nginx\"");
+    assert_eq!(
+        reason,
+        "spec.serviceName is \"ngnix\" but there is no Service \"ngnix\": the headless Service here is called \"nginx\""
+    );
     assert_eq!((field.as_deref(), blank), (Some("spec.serviceName"), Some(0)));
 }
 

@@ -68,7 +68,7 @@ fn validate_reports_a_broken_lesson() {
     std::fs::write(
         lesson.join("lesson.yaml"),
         "format_version: 1\ntitle: Broken\nsummary: Its solution is not headless.\nsteps:\n  - id: svc\n    title: Service\n    text: text.md\n    \
-         checks: [{name: headless, kind: headless_service, params: {service: nginx}}]\n    solution: [svc.yaml]\nrecap: text.md\n",
+         checks: [{name: headless, kind: headless_service, params: {}}]\n    solution: [svc.yaml]\nrecap: text.md\n",
     )
     .unwrap();
     let out = kubetutor(
@@ -131,11 +131,17 @@ async fn check_json_grades_a_cluster() {
     let spec = &steps[0]["checks"][0];
     assert_eq!(spec["name"], "StatefulSet web agrees with the Service");
     assert_eq!(spec["status"], "not_yet");
-    assert_eq!(spec["message"], "spec.serviceName is \"ngnix\" but the headless Service is called \"nginx\"");
+    assert_eq!(
+        spec["message"],
+        "spec.serviceName is \"ngnix\" but there is no Service \"ngnix\": the headless Service here is called \"nginx\""
+    );
     assert_eq!(spec["object"], "StatefulSet/web");
     assert_eq!(spec["field"], "spec.serviceName");
     assert_eq!(spec["blank"], 0);
-    assert!(spec["hint"].as_str().unwrap().starts_with("Set serviceName to the name of the headless Service"));
+    // serviceName cannot change: both ways out.
+    let hint = spec["hint"].as_str().unwrap();
+    assert!(hint.starts_with("spec.serviceName cannot change on an existing StatefulSet. Either create the headless Service under the name \"ngnix\""), "{hint}");
+    assert!(hint.contains("or delete the StatefulSet (:delete statefulset web; its claims stay"), "{hint}");
 
     // The whole lesson solved by the reference solutions (the StatefulSet re-made first).
     kubetutor::cluster::apply::reset_lesson_objects(&cluster).await.unwrap();
@@ -173,7 +179,7 @@ async fn check_json_grades_a_cluster() {
     };
     assert_eq!(text_out.status.code(), Some(0));
     let text = String::from_utf8(text_out.stdout).unwrap();
-    assert!(text.contains("\nstep 0 A headless Service: pass\n  ok  headless Service nginx\n"), "{text}");
+    assert!(text.contains("\nstep 0 A headless Service: pass\n  ok  a headless Service\n"), "{text}");
 
     // A step that does not exist is an error (exit 2).
     let out = check(&["--step", "9"]).await;

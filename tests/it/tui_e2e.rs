@@ -12,6 +12,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(state_dir: &Path, name: &str) -> Tmux {
+        Tmux::start_sized(state_dir, name, 120, 40)
+    }
+
+    fn start_sized(state_dir: &Path, name: &str, width: u16, height: u16) -> Tmux {
         let session = format!("kubetutor-e2e-{name}-{}", std::process::id());
         // After the tutor exits, the shell prints its exit code on the (restored) normal screen.
         let cmd = format!(
@@ -19,11 +23,21 @@ impl Tmux {
             state_dir.display(),
             env!("CARGO_BIN_EXE_kubetutor")
         );
-        let status = Command::new("tmux")
-            .args(["new-session", "-d", "-s", &session, "-x", "120", "-y", "40", &cmd])
-            .status()
-            .expect("tmux must be installed for the end-to-end test");
-        assert!(status.success(), "tmux new-session failed");
+        // A tmux server that is just exiting (its last session was closed by another test)
+        // refuses new sessions for a moment: try again.
+        let mut tries = 0;
+        loop {
+            let status = Command::new("tmux")
+                .args(["new-session", "-d", "-s", &session, "-x", &width.to_string(), "-y", &height.to_string(), &cmd])
+                .status()
+                .expect("tmux must be installed for the end-to-end test");
+            if status.success() {
+                break;
+            }
+            tries += 1;
+            assert!(tries < 10, "tmux new-session failed");
+            std::thread::sleep(Duration::from_millis(200));
+        }
         Tmux { session }
     }
 
@@ -92,12 +106,18 @@ fn fill_apply_pass_and_watch_pods_start_in_order() {
     let state = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(state.path(), "lesson");
     tmux.wait(20, "the first frame", |s| s.contains("Editor: nginx-service.yaml") && s.contains("connected"));
-    tmux.wait(5, "five blanks", |s| s.contains("5 blanks left"));
-    tmux.fill(&["None", "app", "nginx", "web", "web"]);
+    tmux.wait(5, "six blanks", |s| s.contains("6 blanks left"));
+    tmux.fill(&["nginx", "None", "app", "nginx", "web", "web"]);
     tmux.wait(5, "no blanks", |s| s.contains("no blanks left"));
     tmux.keys(&["C-s"]);
-    let screen = tmux.wait(30, "step 0 to pass", |s| s.contains("Step passed") && s.contains("Editor: web.yaml"));
+    let screen = tmux.wait(30, "step 0 to pass", |s| s.contains("Step passed"));
     assert!(screen.contains("✓ 0  A headless Service"), "{screen}");
+    // The passed step waits for the learner: still step 0 a while later, then Ctrl-N goes on.
+    std::thread::sleep(Duration::from_millis(1500));
+    let screen = tmux.capture();
+    assert!(screen.contains("Editor: nginx-service.yaml") && screen.contains("Ctrl-N next step"), "{screen}");
+    tmux.keys(&["C-n"]);
+    tmux.wait(5, "step 1", |s| s.contains("Editor: web.yaml"));
     tmux.fill(&["nginx", "app", "nginx", "app", "nginx", "www", "web", "www", "www"]);
     tmux.wait(5, "no blanks in web.yaml", |s| s.contains("no blanks left"));
     tmux.keys(&["C-s"]);
@@ -136,9 +156,9 @@ fn fill_apply_pass_and_watch_pods_start_in_order() {
 fn sigterm_saves_the_draft_and_gives_the_terminal_back() {
     let state = tempfile::tempdir().unwrap();
     let tmux = Tmux::start(state.path(), "term");
-    tmux.wait(20, "the first frame", |s| s.contains("5 blanks left"));
-    tmux.fill(&["None", "app"]);
-    tmux.wait(5, "two blanks filled", |s| s.contains("3 blanks left"));
+    tmux.wait(20, "the first frame", |s| s.contains("6 blanks left"));
+    tmux.fill(&["nginx", "None", "app"]);
+    tmux.wait(5, "three blanks filled", |s| s.contains("3 blanks left"));
     let status = Command::new("kill").args(["-TERM", &tmux.pid()]).status().unwrap();
     assert!(status.success());
     let draft = state.path().join("drafts/statefulset/headless-service.yaml");
@@ -153,4 +173,131 @@ fn sigterm_saves_the_draft_and_gives_the_terminal_back() {
     }
     // A clean exit, and the normal screen is back (the shell's line is visible, the tutor's gone).
     tmux.wait(5, "a clean exit", |s| s.contains("kubetutor-exited-0") && !s.contains("Editor:"));
+}
+
+/// The text inside the box titled `title` (its rows between the borders, joined with spaces).
+/// Columns are counted in characters: the panes' borders are multi-byte.
+fn boxed(screen: &str, title: &str) -> String {
+    let lines: Vec<Vec<char>> = screen.lines().map(|l| l.chars().collect()).collect();
+    let title: Vec<char> = title.chars().collect();
+    let Some((top, col)) = lines
+        .iter()
+        .enumerate()
+        .find_map(|(i, l)| l.windows(title.len()).position(|w| w == title.as_slice()).map(|c| (i, c)))
+    else {
+        return String::new();
+    };
+    // The box's left border is the last corner before the title on its top row.
+    let left = lines[top][..col].iter().rposition(|c| matches!(c, '╭' | '┏')).unwrap_or(0);
+    let mut out = Vec::new();
+    for l in &lines[top + 1..] {
+        let Some(rest) = l.get(left..) else { break };
+        if matches!(rest.first(), Some('╰' | '┗')) {
+            break;
+        }
+        let inner: String = rest.iter().skip(1).take_while(|c| !matches!(c, '│' | '┃')).collect();
+        out.push(inner.trim().to_string());
+    }
+    out.join(" ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn a_long_apply_error_is_readable_in_full_at_80x24() {
+    let state = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start_sized(state.path(), "longerr", 80, 24);
+    tmux.wait(20, "the first frame", |s| s.contains("6 blanks left"));
+    tmux.fill(&["nginx", "None", "app", "nginx", "Web_Port", "Web_Port"]);
+    tmux.wait(5, "no blanks", |s| s.contains("no blanks left"));
+    tmux.keys(&["C-s"]);
+    let screen = tmux.wait(30, "the apply error", |s| s.contains("Output: apply failed"));
+    let text = boxed(&screen, "Output: apply failed");
+    // The API server's whole message, to its last character, not one cut-off line.
+    for part in [
+        "Service \"nginx\" is invalid: spec.ports[0].name: Invalid value: \"Web_Port\"",
+        "must start and end with an alphanumeric character",
+        "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+    ] {
+        assert!(text.contains(part), "{part:?} not in {text:?}\n{screen}");
+    }
+    // The Checks pane (lesson tab) says the apply failed, and why.
+    tmux.keys(&["BTab"]);
+    let screen = tmux.wait(5, "the lesson tab", |s| s.contains("Checks"));
+    assert!(screen.contains("✗ last apply failed: document 1 (Service nginx)"), "{screen}");
+}
+
+#[test]
+fn delete_keeps_the_watch_in_view_a_copied_block_runs_and_get_l_works() {
+    let state = tempfile::tempdir().unwrap();
+    let tmux = Tmux::start(state.path(), "probe");
+    tmux.wait(20, "the first frame", |s| s.contains("6 blanks left") && s.contains("connected"));
+    // Skip ahead to step 3 from the step list (it asks first).
+    tmux.keys(&["BTab"]);
+    tmux.keys(&["j", "j", "j", "R"]);
+    tmux.wait(5, "the question", |s| s.contains("Skip ahead to step 3?"));
+    tmux.keys(&["y"]);
+    tmux.wait(60, "step 3 with its pods", |s| {
+        s.contains("▶ 3")
+            && pod_row(s, "web-0").is_some_and(|r| r.contains("1/1"))
+            && pod_row(s, "web-1").is_some_and(|r| r.contains("1/1"))
+    });
+    // c copies the step's first code block: its command lands on the command line.
+    tmux.keys(&["c"]);
+    tmux.wait(5, "the copied command", |s| s.contains(":delete pod -l app=nginx"));
+    tmux.keys(&["Enter"]);
+    // The output and, beside it, the watch pane showing the pods go.
+    let screen = tmux
+        .wait(20, "the delete output", |s| s.contains("Output: $ kubectl delete pods") && s.contains("deleting web-0"));
+    let out = boxed(&screen, "Output: $ kubectl delete pods");
+    assert!(out.contains("pod \"web-0\" deleted") && out.contains("pod \"web-1\" deleted"), "{out}\n{screen}");
+    // The watch pane is whole while the output shows: its title and timeline.
+    assert!(screen.contains("Watch (simulated pods)") && screen.contains("Timeline"), "{screen}");
+    let below_output =
+        screen.lines().skip_while(|l| !l.contains("Output:")).any(|l| l.contains("Watch (simulated pods)"));
+    assert!(below_output, "the watch pane is below the output, not under it:\n{screen}");
+    // -L adds a column per label key, as in the lesson's own text.
+    tmux.keys(&[":"]);
+    tmux.text("get pods -L controller-revision-hash");
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait(20, "the -L output", |s| s.contains("CONTROLLER-REVISION-HASH"));
+    let out = boxed(&screen, "Output: $ kubectl get pods");
+    assert!(out.contains("web-0") && out.contains("web-") && !out.contains("unknown"), "{out}\n{screen}");
+    tmux.keys(&["Escape"]);
+    tmux.wait(5, "the output closed", |s| !s.contains("Output: $ kubectl get pods"));
+}
+
+/// The editor footer's `row:col`.
+fn cursor_of(screen: &str) -> Option<String> {
+    screen.lines().find_map(|l| {
+        l.split(['┃', '│'])
+            .map(str::trim)
+            .find(|c| {
+                c.split_once(':').is_some_and(|(r, c)| {
+                    !r.is_empty()
+                        && !c.is_empty()
+                        && r.chars().all(|x| x.is_ascii_digit())
+                        && c.chars().all(|x| x.is_ascii_digit())
+                })
+            })
+            .map(str::to_string)
+    })
+}
+
+#[test]
+fn a_restart_brings_the_draft_and_the_cursor_back() {
+    let state = tempfile::tempdir().unwrap();
+    let before = {
+        let tmux = Tmux::start(state.path(), "cursor1");
+        tmux.wait(20, "the first frame", |s| s.contains("6 blanks left"));
+        tmux.fill(&["nginx", "None"]);
+        tmux.keys(&["Up", "Up"]);
+        let screen = tmux.wait(5, "the cursor on line 5", |s| cursor_of(s).is_some_and(|c| c.starts_with("5:")));
+        let at = cursor_of(&screen).unwrap();
+        assert_ne!(at, "1:1");
+        tmux.keys(&["C-q"]);
+        tmux.wait(5, "a clean exit", |s| s.contains("kubetutor-exited-0"));
+        at
+    };
+    let tmux = Tmux::start(state.path(), "cursor2");
+    let screen = tmux.wait(20, "the second start", |s| s.contains("4 blanks left"));
+    assert_eq!(cursor_of(&screen).as_deref(), Some(before.as_str()), "{screen}");
 }

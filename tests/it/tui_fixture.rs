@@ -107,6 +107,7 @@ pub fn lesson() -> Lesson {
         recap: String::new(),
         links: vec![],
         dir: "lessons/statefulset".into(),
+        names: Default::default(),
     }
 }
 

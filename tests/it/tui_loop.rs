@@ -7,7 +7,7 @@ use std::sync::{Arc, Once};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use kubetutor::app::effects::Services;
 use kubetutor::app::run::{self, Runtime};
-use kubetutor::app::{App, ApplyState, ClusterInfo, Confirm, Event, Overlay};
+use kubetutor::app::{App, ApplyState, ClusterInfo, Confirm, Event, Overlay, ResultBox};
 use kubetutor::cluster::{self, watch::WatchHandle, EmbeddedSandbox};
 use kubetutor::lesson::progress::Progress;
 use kubetutor::sandbox::SandboxConfig;
@@ -78,28 +78,42 @@ impl Harness {
 
     /// Feed the app what its effects and the watch report until `done` holds.
     pub async fn until(&mut self, secs: u64, what: &str, done: impl Fn(&App) -> bool) {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
-        while !done(&self.app) {
-            match tokio::time::timeout_at(deadline, self.rx.recv()).await {
-                Ok(Some(e)) => {
-                    self.app.now = jiff::Timestamp::now();
-                    run::step(&mut self.app, &self.runtime, e);
-                }
-                Ok(None) => panic!("event channel closed waiting for {what}"),
-                Err(_) => panic!(
-                    "timed out waiting for {what}; apply {:?}, step {}, report {:?}",
-                    self.app.apply,
-                    self.app.step,
-                    self.app.reports.get(&self.app.step)
-                ),
-            }
-        }
+        pump_until(&mut self.app, &self.runtime, &mut self.rx, secs, what, done).await;
     }
 
     pub fn fill_step0(&mut self, port_name: &str) {
-        for value in ["None", "app", "nginx", port_name, port_name] {
+        for value in ["nginx", "None", "app", "nginx", port_name, port_name] {
             self.ctrl('n');
             self.typ(value);
+        }
+    }
+}
+
+/// Feed `app` what its effects and the watch report (on `rx`) until `done` holds; panics
+/// after `secs` naming `what` and where the app is.
+pub async fn pump_until(
+    app: &mut App,
+    runtime: &Runtime,
+    rx: &mut UnboundedReceiver<Event>,
+    secs: u64,
+    what: &str,
+    done: impl Fn(&App) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !done(app) {
+        match tokio::time::timeout_at(deadline, rx.recv()).await {
+            Ok(Some(e)) => {
+                app.now = jiff::Timestamp::now();
+                run::step(app, runtime, e);
+            }
+            Ok(None) => panic!("event channel closed waiting for {what}"),
+            Err(_) => panic!(
+                "timed out waiting for {what}; apply {:?}, step {}, done {:?}, report {:?}",
+                app.apply,
+                app.step,
+                app.done,
+                app.reports.get(&app.step)
+            ),
         }
     }
 }
@@ -107,7 +121,7 @@ impl Harness {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blanks_filled_applied_and_the_step_passes() {
     let mut h = Harness::new().await;
-    assert_eq!(h.app.editor.blanks().len(), 5);
+    assert_eq!(h.app.editor.blanks().len(), 6);
     // Ctrl-N selects the first blank; Ctrl-P from there wraps to the last one.
     h.ctrl('n');
     let first = h.app.editor.area.selection_range().unwrap();
@@ -125,9 +139,22 @@ async fn blanks_filled_applied_and_the_step_passes() {
     assert!(h.app.editor.text().contains("targetPort: web"));
     h.ctrl('s');
     assert_eq!(h.app.apply, ApplyState::DryRun);
-    h.until(20, "the apply", |a| matches!(a.apply, ApplyState::Applied(_)) || a.step == 1).await;
-    h.until(20, "step 0 to pass", |a| a.step == 1).await;
-    assert!(h.app.done.contains(&0));
+    h.until(20, "the apply", |a| matches!(a.apply, ApplyState::Applied(_))).await;
+    h.until(20, "step 0 to pass", |a| a.done.contains(&0)).await;
+    // The passed step stays on screen with what it proved until the learner goes on.
+    assert_eq!(h.app.step, 0);
+    let screen = crate::tui_fixture::render(&h.app, 120, 40);
+    assert!(
+        screen.contains("Step passed. What it proved:") && screen.contains("✓ pass a headless Service"),
+        "{screen}"
+    );
+    assert!(screen.contains("press Ctrl-N for step 1"), "{screen}");
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    h.until(1, "more events", |_| true).await;
+    assert_eq!(h.app.step, 0, "moved on without the learner");
+    // With no blanks left, Ctrl-N in the editor is the way on.
+    h.ctrl('n');
+    assert_eq!(h.app.step, 1);
     // The workshop table sees the learner on step 1 once step 1 has been graded.
     h.until(20, "a grade of step 1", |a| a.reports.contains_key(&1)).await;
     let client = h.runtime.services.cluster.as_ref().unwrap().client.clone();
@@ -164,16 +191,19 @@ async fn command_line_runs_echoes_and_remembers() {
     let mut h = Harness::new().await;
     h.fill_step0("web");
     h.ctrl('s');
-    h.until(20, "step 0 to pass", |a| a.step == 1).await;
+    h.until(20, "step 0 to pass", |a| a.done.contains(&0)).await;
+    h.ctrl('n');
     h.ctrl('o');
     h.typ("get svc");
     h.key(KeyCode::Enter);
-    h.until(10, "the command output", |a| matches!(a.overlay, Some(Overlay::Output { .. }))).await;
-    let Some(Overlay::Output { title, text, .. }) = &h.app.overlay else { unreachable!() };
+    h.until(10, "the command output", |a| a.result.is_some()).await;
+    let Some(ResultBox { title, text, .. }) = &h.app.result else { unreachable!() };
     assert_eq!(title, "$ kubectl get services");
     assert!(text.contains("nginx") && text.contains("None"), "{text}");
+    assert!(h.app.overlay.is_none(), "the output is no overlay");
+    // Esc (the editor has no selection) closes the result area.
     h.key(KeyCode::Esc);
-    assert!(h.app.overlay.is_none());
+    assert!(h.app.result.is_none());
     // History: Up brings the last command back.
     h.ctrl('o');
     h.key(KeyCode::Up);
@@ -192,7 +222,7 @@ async fn command_line_runs_echoes_and_remembers() {
     h.ctrl('o');
     h.typ("frobnicate web");
     h.key(KeyCode::Enter);
-    assert!(matches!(&h.app.overlay, Some(Overlay::Output { text, .. }) if !text.is_empty()));
+    assert!(matches!(&h.app.result, Some(ResultBox { text, .. }) if text.contains("unknown command")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,7 +252,8 @@ async fn diff_solution_and_reset_of_a_finished_step() {
     let mut h = Harness::new().await;
     h.fill_step0("web");
     h.ctrl('s');
-    h.until(20, "step 0 to pass", |a| a.step == 1).await;
+    h.until(20, "step 0 to pass", |a| a.done.contains(&0)).await;
+    h.ctrl('n');
     // Back to step 0 from the step list.
     h.app.focus = kubetutor::app::Pane::Lesson;
     h.key(KeyCode::Char('k'));
@@ -335,10 +366,36 @@ async fn a_read_only_session_changes_nothing() {
     h.key(KeyCode::Char(':'));
     h.typ("get pods");
     h.key(KeyCode::Enter);
-    h.until(
-        30,
-        "the get output",
-        |a| matches!(&a.overlay, Some(Overlay::Output { text, .. }) if text.contains("No resources found")),
-    )
-    .await;
+    // A one-line answer goes to the message line, not to the result area.
+    h.until(30, "the get output", |a| a.message.as_ref().is_some_and(|m| m.text.contains("No resources found"))).await;
+    assert!(h.app.result.is_none());
+}
+
+#[test]
+fn hints_start_with_the_blank_the_failing_check_points_at() {
+    use kubetutor::grade::{CheckReport, Concern, Outcome, StepReport};
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = crate::tui_fixture::app(dir.path(), Theme::dark());
+    let step_hints = app.lesson.steps[0].hints.clone();
+    assert_eq!(kubetutor::app::hint_list(&app)[0], step_hints[0], "no report: the step's own tiers first");
+    let failing = |blank: Option<usize>| Outcome::NotYet {
+        reason: "spec.ports[0] has no name".into(),
+        concern: Concern { object: Some("Service/nginx".into()), field: Some("spec.ports[0].name".into()), blank },
+        hint: Some("give the port a name".into()),
+    };
+    let report = |blank| StepReport {
+        index: 0,
+        id: "headless-service".into(),
+        title: "A headless Service".into(),
+        checks: vec![CheckReport::live("passing", Outcome::Pass), CheckReport::live("headless", failing(blank))],
+    };
+    // The fixture's second blank is the port name.
+    app.reports.insert(0, report(Some(1)));
+    let hints = kubetutor::app::hint_list(&app);
+    assert_eq!(hints[0], "port name: the pods refer to it");
+    assert_eq!(hints[1], step_hints[0]);
+    assert_eq!(hints.len(), 3, "{hints:?}");
+    // A failing check that names no blank: the step's tiers first.
+    app.reports.insert(0, report(None));
+    assert_eq!(kubetutor::app::hint_list(&app)[0], step_hints[0]);
 }

@@ -46,6 +46,7 @@ fn failing_report() -> StepReport {
                 },
                 hint: Some("set clusterIP: None".into()),
             },
+            proven: false,
         }],
     }
 }
@@ -99,6 +100,53 @@ fn full_screen_narrow_tabs() {
 }
 
 #[test]
+fn full_screen_large_200x60() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    app.attempted.insert(0);
+    update(&mut app, Event::Graded(failing_report()));
+    update(&mut app, Event::Key(KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT)));
+    update(&mut app, key(KeyCode::Char('h')));
+    insta::assert_snapshot!("large_hint", render(&app, 200, 60));
+}
+
+/// A command's output in the result area: under the editor on a wide screen (the watch pane
+/// keeps its place), under the shown tab on a narrow one.
+#[test]
+fn result_area_at_three_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    let out = "pod \"web-0\" deleted\npod \"web-1\" deleted\npod \"web-2\" deleted\n";
+    update(&mut app, Event::CommandDone { echo: "$ kubectl delete pods -l app=nginx".into(), result: Ok(out.into()) });
+    let wide = render(&app, 120, 40);
+    let watch_top = wide.lines().position(|l| l.contains("Watch (simulated pods)")).unwrap();
+    let output_top = wide.lines().position(|l| l.contains("Output: $ kubectl delete")).unwrap();
+    assert!(output_top < watch_top, "{wide}");
+    insta::assert_snapshot!("result_wide", wide);
+    insta::assert_snapshot!("result_large", render(&app, 200, 60));
+    app.focus = Pane::Watch;
+    insta::assert_snapshot!("result_narrow_watch", render(&app, 80, 24));
+}
+
+#[test]
+fn a_passed_step_at_three_sizes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    app.editor.set_text(&tui_fixture::SERVICE_STARTER.replace("???", "web"));
+    let passed = StepReport {
+        index: 0,
+        id: "headless-service".into(),
+        title: "A headless Service".into(),
+        checks: vec![CheckReport::live("headless Service nginx", Outcome::Pass)],
+    };
+    update(&mut app, Event::Graded(passed));
+    insta::assert_snapshot!("passed_wide", render(&app, 120, 40));
+    insta::assert_snapshot!("passed_large", render(&app, 200, 60));
+    app.focus = Pane::Lesson;
+    insta::assert_snapshot!("passed_narrow", render(&app, 80, 24));
+}
+
+#[test]
 fn help_overlay_at_both_sizes() {
     let dir = tempfile::tempdir().unwrap();
     let mut app = tui_fixture::app(dir.path(), Theme::dark());
@@ -142,6 +190,7 @@ fn pane(app: &kubetutor::app::App, width: u16, height: u16, which: Pane) -> Stri
                 Pane::Lesson => kubetutor::ui::lesson::draw(f, area, app),
                 Pane::Editor => kubetutor::ui::editor::draw(f, area, app),
                 Pane::Watch => kubetutor::ui::watch::draw(f, area, app),
+                Pane::Output => kubetutor::ui::output::draw(f, area, app),
             }
         })
         .unwrap();

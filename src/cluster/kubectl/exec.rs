@@ -10,7 +10,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, LogParams, Patch, 
 use kube::ResourceExt;
 use serde_json::{json, Value};
 
-use super::print::{columns, fetch_table, header, table_rows, visible_columns};
+use super::print::{columns, fetch_table, header, table_rows, visible_columns, Labels};
 use super::{describe, quote, Command, Kind, Output, PatchType, Targets};
 use crate::cluster::apply::{self, ApplyError, ApplyOptions};
 use crate::cluster::probe::{self, ProbeError, PROBE_IMAGE};
@@ -68,8 +68,9 @@ pub async fn execute(
     editor_text: Option<&str>,
 ) -> Result<CommandOutput, CommandError> {
     match cmd {
-        Command::Get { kind, names, selector, output, show_labels } => {
-            get(cluster, *kind, names, selector.as_deref(), output, *show_labels).await
+        Command::Get { kind, names, selector, output, show_labels, label_columns } => {
+            let labels = Labels { columns: label_columns, all: *show_labels };
+            get(cluster, *kind, names, selector.as_deref(), output, labels).await
         }
         Command::Describe { kind, name } => out(describe::describe(cluster, *kind, name).await?),
         Command::Delete { kind, targets, grace_period } => delete(cluster, *kind, targets, *grace_period).await,
@@ -149,7 +150,7 @@ async fn get(
     names: &[String],
     selector: Option<&str>,
     output: &Output,
-    show_labels: bool,
+    labels: Labels<'_>,
 ) -> Result<CommandOutput, CommandError> {
     let lp = list_params(selector);
     match output {
@@ -167,11 +168,11 @@ async fn get(
             }
             let Some(first) = tables.first() else { return found_and_missing(String::new(), errors) };
             let cols = visible_columns(first, *output == Output::Wide);
-            let rows: Vec<Vec<String>> = tables.iter().flat_map(|t| table_rows(t, &cols, show_labels)).collect();
+            let rows: Vec<Vec<String>> = tables.iter().flat_map(|t| table_rows(t, &cols, labels)).collect();
             if rows.is_empty() {
                 return out(no_resources(cluster));
             }
-            let mut all = vec![header(&cols, show_labels)];
+            let mut all = vec![header(&cols, labels)];
             all.extend(rows);
             found_and_missing(columns(&all), errors)
         }

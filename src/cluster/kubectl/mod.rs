@@ -183,6 +183,8 @@ pub enum Command {
         selector: Option<String>,
         output: Output,
         show_labels: bool,
+        /// `-L key`: a column per label key.
+        label_columns: Vec<String>,
     },
     Describe {
         kind: Kind,
@@ -230,7 +232,7 @@ impl Command {
         let mut w: Vec<String> = vec!["kubectl".into()];
         let mut push = |s: &str| w.push(quote(s));
         match self {
-            Command::Get { kind, names, selector, output, show_labels } => {
+            Command::Get { kind, names, selector, output, show_labels, label_columns } => {
                 push("get");
                 push(kind.plural());
                 names.iter().for_each(|n| push(n));
@@ -241,6 +243,10 @@ impl Command {
                 if let Some(o) = output.flag() {
                     push("-o");
                     push(&o);
+                }
+                for key in label_columns {
+                    push("-L");
+                    push(key);
                 }
                 if *show_labels {
                     push("--show-labels");

@@ -108,8 +108,12 @@ const fn flag(long: &'static str, short: Option<char>, takes_value: bool) -> Fla
     Flag { long, short, takes_value }
 }
 
-const GET_FLAGS: &[Flag] =
-    &[flag("selector", Some('l'), true), flag("output", Some('o'), true), flag("show-labels", None, false)];
+const GET_FLAGS: &[Flag] = &[
+    flag("selector", Some('l'), true),
+    flag("output", Some('o'), true),
+    flag("show-labels", None, false),
+    flag("label-columns", Some('L'), true),
+];
 const DELETE_FLAGS: &[Flag] = &[
     flag("selector", Some('l'), true),
     flag("all", None, false),
@@ -158,6 +162,17 @@ struct Args {
 impl Args {
     fn value(&self, long: &str) -> Option<&str> {
         self.flags.iter().rev().find(|(l, _)| *l == long).map(|(_, v)| v.as_str())
+    }
+    /// Every value of a flag that may be repeated, each also split at commas (`-L a,b -L c`).
+    fn values(&self, long: &str) -> Vec<String> {
+        self.flags
+            .iter()
+            .filter(|(l, _)| *l == long)
+            .flat_map(|(_, v)| v.split(','))
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+            .collect()
     }
     fn is_set(&self, long: &str) -> Result<bool, ParseError> {
         match self.value(long) {
@@ -415,7 +430,14 @@ fn get(args: Args) -> Result<Command, ParseError> {
     if selector.is_some() && !names.is_empty() {
         return Err(ParseError::new("name cannot be provided when a selector is specified"));
     }
-    Ok(Command::Get { kind, names, selector, output, show_labels: args.is_set("show-labels")? })
+    Ok(Command::Get {
+        kind,
+        names,
+        selector,
+        output,
+        show_labels: args.is_set("show-labels")?,
+        label_columns: args.values("label-columns"),
+    })
 }
 
 fn describe(args: Args) -> Result<Command, ParseError> {

@@ -25,7 +25,14 @@ fn get_in_all_its_forms() {
     let get = |line| parse(line).unwrap();
     assert_eq!(
         get("kubectl get pods"),
-        Command::Get { kind: Kind::Pod, names: vec![], selector: None, output: Output::Table, show_labels: false }
+        Command::Get {
+            kind: Kind::Pod,
+            names: vec![],
+            selector: None,
+            output: Output::Table,
+            show_labels: false,
+            label_columns: vec![]
+        }
     );
     assert_eq!(
         get("get po web-0 web-1 -o wide"),
@@ -34,7 +41,8 @@ fn get_in_all_its_forms() {
             names: vec!["web-0".into(), "web-1".into()],
             selector: None,
             output: Output::Wide,
-            show_labels: false
+            show_labels: false,
+            label_columns: vec![]
         }
     );
     assert_eq!(
@@ -44,8 +52,17 @@ fn get_in_all_its_forms() {
             names: vec![],
             selector: Some("app=nginx".into()),
             output: Output::Wide,
-            show_labels: true
+            show_labels: true,
+            label_columns: vec![]
         }
+    );
+    match get("get pods -L controller-revision-hash --label-columns=a,b -Lc") {
+        Command::Get { label_columns, .. } => assert_eq!(label_columns, ["controller-revision-hash", "a", "b", "c"]),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        get("get pods -L controller-revision-hash").kubectl_line(),
+        "kubectl get pods -L controller-revision-hash"
     );
     assert!(matches!(get("get sts/web -o=yaml"), Command::Get { kind: Kind::StatefulSet, output: Output::Yaml, .. }));
     assert!(matches!(get("get svc --output json"), Command::Get { kind: Kind::Service, output: Output::Json, .. }));

@@ -85,16 +85,26 @@ pub fn cell_text(v: &Value) -> String {
     }
 }
 
-/// The rows of a Table as text cells of the visible columns, with LABELS when asked.
-pub fn table_rows(table: &Value, cols: &[(usize, String)], show_labels: bool) -> Vec<Vec<String>> {
+/// The label columns asked for: one per `-L key`, then LABELS for `--show-labels`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Labels<'a> {
+    pub columns: &'a [String],
+    pub all: bool,
+}
+
+/// The rows of a Table as text cells of the visible columns, then the label columns.
+pub fn table_rows(table: &Value, cols: &[(usize, String)], labels: Labels) -> Vec<Vec<String>> {
     table["rows"]
         .as_array()
         .into_iter()
         .flatten()
         .map(|row| {
             let mut cells: Vec<String> = cols.iter().map(|(i, _)| cell_text(&row["cells"][*i])).collect();
-            if show_labels {
-                cells.push(format_labels(&row["object"]["metadata"]["labels"]));
+            let own = &row["object"]["metadata"]["labels"];
+            // kubectl leaves the cell empty when the object lacks the label.
+            cells.extend(labels.columns.iter().map(|k| own[k.as_str()].as_str().unwrap_or_default().to_string()));
+            if labels.all {
+                cells.push(format_labels(own));
             }
             cells
         })
@@ -109,10 +119,12 @@ pub fn format_labels(labels: &Value) -> String {
     pairs.join(",")
 }
 
-/// The header row: column names upper-cased.
-pub fn header(cols: &[(usize, String)], show_labels: bool) -> Vec<String> {
+/// The header row: column names upper-cased; a label column is headed by the last part of
+/// its key (`app.kubernetes.io/name` gives NAME), as kubectl does.
+pub fn header(cols: &[(usize, String)], labels: Labels) -> Vec<String> {
     let mut h: Vec<String> = cols.iter().map(|(_, n)| n.to_uppercase()).collect();
-    if show_labels {
+    h.extend(labels.columns.iter().map(|k| k.rsplit('/').next().unwrap_or(k).to_uppercase()));
+    if labels.all {
         h.push("LABELS".into());
     }
     h
@@ -145,10 +157,19 @@ mod tests {
             "rows": [{"cells": ["web-0", "10.0.0.5", "3s"], "object": {"metadata": {"labels": {"b": "2", "a": "1"}}}}]
         });
         let narrow = visible_columns(&t, false);
-        assert_eq!(header(&narrow, true), ["NAME", "AGE", "LABELS"]);
-        assert_eq!(table_rows(&t, &narrow, true), [vec!["web-0", "3s", "a=1,b=2"]]);
+        let all = Labels { columns: &[], all: true };
+        assert_eq!(header(&narrow, all), ["NAME", "AGE", "LABELS"]);
+        assert_eq!(table_rows(&t, &narrow, all), [vec!["web-0", "3s", "a=1,b=2"]]);
         let wide = visible_columns(&t, true);
-        assert_eq!(table_rows(&t, &wide, false), [vec!["web-0", "10.0.0.5", "3s"]]);
+        assert_eq!(table_rows(&t, &wide, Labels::default()), [vec!["web-0", "10.0.0.5", "3s"]]);
+        let keys = ["example.com/b".to_string(), "missing".to_string()];
+        let cols = Labels { columns: &keys, all: false };
+        assert_eq!(header(&narrow, cols), ["NAME", "AGE", "B", "MISSING"]);
+        let t2 = json!({
+            "columnDefinitions": [{"name": "Name", "priority": 0}],
+            "rows": [{"cells": ["web-0"], "object": {"metadata": {"labels": {"example.com/b": "x"}}}}]
+        });
+        assert_eq!(table_rows(&t2, &visible_columns(&t2, false), cols), [vec!["web-0", "x", ""]]);
         assert_eq!(format_labels(&json!({})), "<none>");
     }
 }

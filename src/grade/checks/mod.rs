@@ -6,13 +6,15 @@
 pub mod params;
 pub mod pods;
 pub mod probe;
+pub mod roles;
 pub mod service;
 pub mod update;
-mod util;
+pub mod util;
 
 pub use params::{Check, KINDS};
 pub use pods::Baseline;
 pub use probe::{HostAnswer, ProbeAnswers};
+pub use roles::Names;
 
 use crate::cluster::{History, Snapshot};
 use crate::grade::Outcome;

@@ -2,32 +2,27 @@
 //! {statefulset: web, ...}`). The loader parses them here, so a typo in a lesson is an error
 //! naming the step and field, not a check that silently never passes.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use crate::grade::CheckSpec;
 
-/// `headless_service`: the Service exists, is type ClusterIP with clusterIP None, has a
-/// selector and a named port whose targetPort is a port name.
+/// `headless_service`: the learner's headless Service (whatever its name) is type ClusterIP
+/// with clusterIP None, has a selector and a named port whose targetPort is a port name.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceParams {
-    pub service: String,
-    /// The name the port must have; any name when absent.
+    /// When this StatefulSet exists, the Service its `spec.serviceName` names is the one
+    /// checked (it tells two headless Services apart).
     #[serde(default)]
-    pub port_name: Option<String>,
-    /// The selector the Service must have; any non-empty selector when absent.
-    #[serde(default)]
-    pub selector: Option<BTreeMap<String, String>>,
+    pub statefulset: Option<String>,
 }
 
-/// `statefulset_spec`: the StatefulSet agrees with itself and with the headless Service.
+/// `statefulset_spec`: the StatefulSet agrees with itself and with the headless Service its
+/// `spec.serviceName` names.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SpecParams {
     pub statefulset: String,
-    pub service: String,
     pub replicas: i32,
 }
 
@@ -40,12 +35,12 @@ pub struct SetParams {
     pub replicas: i32,
 }
 
-/// `dns`, `http_index`: looked up and fetched from a probe pod.
+/// `dns`, `http_index`: looked up and fetched from a probe pod, under the Service the
+/// StatefulSet's `spec.serviceName` names.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeParams {
     pub statefulset: String,
-    pub service: String,
     pub replicas: i32,
     /// `http_index`: how many lines of index.html must be the pod's hostname (1 after the first
     /// start, 2 after a restart on the same volume).
@@ -171,7 +166,7 @@ mod tests {
 
     #[test]
     fn parses_each_kind() {
-        let c = Check::parse(&spec("dns", json!({"statefulset": "web", "service": "nginx", "replicas": 2}))).unwrap();
+        let c = Check::parse(&spec("dns", json!({"statefulset": "web", "replicas": 2}))).unwrap();
         assert!(c.needs_probe());
         let c = Check::parse(&spec("canary", json!({"statefulset": "web", "partition": 2, "image": "nginx:1.13.12"})));
         assert!(matches!(c, Ok(Check::Canary(CanaryParams { partition: 2, .. }))));

@@ -7,15 +7,30 @@ use kube::ResourceExt;
 use serde::{Deserialize, Serialize};
 
 use super::params::SetParams;
-use super::util::{claim_names, created, not_yet, ready_at, ready_pods, spec_replicas, sts_object};
+use super::roles::Names;
+use super::util::{
+    claim_names, created, current_revision, not_yet, partition, ready_at, ready_pods, spec_replicas, sts_object,
+    update_revision,
+};
 use crate::cluster::{EntryKind, History, Snapshot};
 use crate::grade::Outcome;
 
+/// Every pod Ready on the revision it should run: after a change of the template, "running"
+/// means the rollout is over (status.currentRevision caught up), unless a partition holds
+/// the lower ordinals back on purpose.
 pub fn pods_ready(p: &SetParams, snapshot: &Snapshot) -> Outcome {
-    match ready_pods(snapshot, &p.statefulset, p.replicas) {
-        Ok(_) => Outcome::Pass,
-        Err(o) => o,
+    if let Err(o) = ready_pods(snapshot, &p.statefulset, p.replicas) {
+        return o;
     }
+    let sts = &snapshot.statefulsets[&p.statefulset];
+    let (current, update) = (current_revision(sts), update_revision(sts));
+    if partition(sts) == 0 && current.is_some() && update.is_some() && current != update {
+        return Outcome::waiting(format!(
+            "waiting for {} to finish its rolling update (status.currentRevision is not the update revision yet)",
+            p.statefulset
+        ));
+    }
+    Outcome::Pass
 }
 
 /// Whether pod `name` was Ready just before history entry `seq`, by the entries about it.
@@ -115,7 +130,7 @@ pub fn pvcs_bound(p: &SetParams, snapshot: &Snapshot) -> Outcome {
             "spec.volumeClaimTemplates is empty: the pods get no storage of their own",
             &object,
             Some("spec.volumeClaimTemplates"),
-            Some("Add the volume claim template from the starter (name www, 1Gi, ReadWriteOnce)."),
+            Some("Add a volume claim template as in the starter (1Gi, ReadWriteOnce), named as both volumeMounts name their volume."),
         );
     }
     for n in 0..p.replicas {
@@ -190,7 +205,8 @@ impl Baseline {
 pub fn stable_identity(p: &SetParams, snapshot: &Snapshot, history: &History, baseline: Option<&Baseline>) -> Outcome {
     let object = sts_object(&p.statefulset);
     let baseline = baseline.filter(|b| b.statefulset == p.statefulset);
-    let delete_hint = "Delete the pods (:delete pod -l app=nginx) and watch them come back.";
+    let names = Names::of(snapshot, &p.statefulset);
+    let delete_hint = &format!("Delete the pods (:delete pod {}) and watch them come back.", names.pod_selector_args());
     // Which pods are still the ones from before, as far as the evidence goes.
     let recreated = |name: &str, uid: &str| -> Option<bool> {
         if let Some(old) = baseline.and_then(|b| b.pods.get(name)) {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use kube::ResourceExt;
 
 use super::params::ProbeParams;
+use super::roles;
 use super::util::{not_yet, pod_ip, ready_pods, sts_object};
 use crate::cluster::Snapshot;
 use crate::grade::Outcome;
@@ -136,6 +137,11 @@ impl ProbeAnswers {
     }
 }
 
+/// The Service the pods' DNS names hang under: the StatefulSet's `spec.serviceName`.
+pub fn service_of<'a>(snapshot: &'a Snapshot, statefulset: &str) -> &'a str {
+    snapshot.statefulsets.get(statefulset).map(roles::service_name).unwrap_or("")
+}
+
 /// The pods to probe for a check, once they are all Ready; else the outcome to report.
 fn probed<'a>(
     p: &ProbeParams,
@@ -143,6 +149,20 @@ fn probed<'a>(
     probes: &'a ProbeAnswers,
 ) -> Result<Vec<(&'a k8s_openapi::api::core::v1::Pod, &'a HostAnswer)>, Outcome> {
     let pods = ready_pods(snapshot, &p.statefulset, p.replicas)?;
+    let service = service_of(snapshot, &p.statefulset);
+    if service.is_empty() || !snapshot.services.contains_key(service) {
+        let shown = if service.is_empty() {
+            "not set".to_string()
+        } else {
+            format!("{service:?}, a Service that does not exist")
+        };
+        return Err(not_yet(
+            format!("the pods have no DNS names: spec.serviceName is {shown}"),
+            &sts_object(&p.statefulset),
+            Some("spec.serviceName"),
+            Some("The check of step 1 says how to fix it."),
+        ));
+    }
     if let Some(failure) = &probes.failure {
         return Err(not_yet(
             format!("the probe pod could not run: {failure}"),
@@ -172,13 +192,11 @@ pub fn dns(p: &ProbeParams, snapshot: &Snapshot, probes: &ProbeAnswers) -> Outco
         let ip = pod_ip(pod).unwrap_or("");
         if answer.addresses.is_empty() {
             let subdomain = pod.spec.as_ref().and_then(|s| s.subdomain.as_deref()).unwrap_or("");
-            let (why, field) = if subdomain != p.service {
-                (
-                    format!("{name}'s subdomain is {subdomain:?}, not the Service {:?}", p.service),
-                    Some("spec.serviceName"),
-                )
-            } else if !snapshot.services.contains_key(&p.service) {
-                (format!("there is no Service {:?}", p.service), None)
+            let service = service_of(snapshot, &p.statefulset);
+            let (why, field) = if subdomain != service {
+                (format!("{name}'s subdomain is {subdomain:?}, not the Service {service:?}"), Some("spec.serviceName"))
+            } else if !snapshot.services.contains_key(service) {
+                (format!("there is no Service {service:?}"), None)
             } else {
                 ("the Service does not list the pod (compare its selector with the pod's labels)".to_string(), None)
             };

@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use kube::ResourceExt;
+
 use super::params::{ServiceParams, SpecParams};
+use super::roles::{self, Found};
 use super::util::{claim_names, failed_create, not_yet, spec_replicas, sts_object};
 use crate::cluster::Snapshot;
-use crate::grade::Outcome;
+use crate::grade::{Concern, Outcome};
 
 fn labels_text(labels: &BTreeMap<String, String>) -> String {
     if labels.is_empty() {
@@ -23,16 +26,45 @@ fn selects(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, String
     !selector.is_empty() && selector.iter().all(|(k, v)| labels.get(k) == Some(v))
 }
 
+fn concern_free(reason: String, hint: String) -> Outcome {
+    Outcome::NotYet { reason, concern: Concern::default(), hint: Some(hint) }
+}
+
 pub fn headless_service(p: &ServiceParams, snapshot: &Snapshot) -> Outcome {
-    let object = format!("Service/{}", p.service);
-    let Some(svc) = snapshot.services.get(&p.service) else {
-        return not_yet(
-            format!("there is no Service {:?} yet", p.service),
-            &object,
-            None,
-            Some("Fill in the blanks and :apply (or kubectl apply -f nginx-service.yaml)."),
-        );
+    let svc = match roles::lesson_service(snapshot, p.statefulset.as_deref()) {
+        Found::One(svc) => svc,
+        Found::Nothing => {
+            return concern_free(
+                "there is no headless Service yet".into(),
+                "Fill in the blanks (the Service's name too) and :apply (or kubectl apply -f with your file).".into(),
+            )
+        }
+        Found::Several(list) if list.iter().all(|s| roles::is_headless(s)) => {
+            let last = list.last().map(|s| s.name_any()).unwrap_or_default();
+            return concern_free(
+                format!(
+                    "there are {} headless Services ({}): the lesson needs one, and it cannot tell which is yours",
+                    list.len(),
+                    roles::quoted_names(&list)
+                ),
+                format!("Keep the one you will name in the StatefulSet's serviceName and delete the others, e.g. :delete service {last}"),
+            );
+        }
+        Found::Several(list) => {
+            let last = list.last().map(|s| s.name_any()).unwrap_or_default();
+            return concern_free(
+                format!(
+                    "none of the Services {} is headless: each has a cluster IP of its own",
+                    roles::quoted_names(&list)
+                ),
+                format!(
+                    "A Service's clusterIP cannot change once set: delete yours (e.g. :delete service {last}) and apply it again with clusterIP: None."
+                ),
+            );
+        }
     };
+    let name = svc.name_any();
+    let object = format!("Service/{name}");
     let spec = svc.spec.clone().unwrap_or_default();
     let type_ = spec.type_.as_deref().unwrap_or("ClusterIP");
     if type_ != "ClusterIP" {
@@ -51,8 +83,7 @@ pub fn headless_service(p: &ServiceParams, snapshot: &Snapshot) -> Outcome {
             &object,
             Some("spec.clusterIP"),
             Some(&format!(
-                "Set clusterIP: None. A Service's clusterIP cannot change once set: delete it (:delete service {}) and apply again.",
-                p.service
+                "Set clusterIP: None. A Service's clusterIP cannot change once set: delete it (:delete service {name}) and apply again."
             )),
         );
     }
@@ -62,46 +93,22 @@ pub fn headless_service(p: &ServiceParams, snapshot: &Snapshot) -> Outcome {
             "spec.selector is empty: without a selector the Service finds no pods, and the pods get no DNS names",
             &object,
             Some("spec.selector"),
-            Some("Add a selector, e.g. app: nginx, and give the pods the same label in step 1."),
+            Some("Add a selector of your choice, e.g. app: nginx, and give the pods the same label in step 1."),
         );
-    }
-    if let Some(want) = &p.selector {
-        if &selector != want {
-            return not_yet(
-                format!(
-                    "spec.selector is {} but this lesson's pods are labelled {}",
-                    labels_text(&selector),
-                    labels_text(want)
-                ),
-                &object,
-                Some("spec.selector"),
-                None,
-            );
-        }
     }
     let ports = spec.ports.unwrap_or_default();
     if ports.is_empty() {
         return not_yet("spec.ports is empty: the Service needs a port", &object, Some("spec.ports"), None);
     }
     for (i, port) in ports.iter().enumerate() {
-        let name = port.name.as_deref().unwrap_or("");
-        if name.is_empty() {
+        let port_name = port.name.as_deref().unwrap_or("");
+        if port_name.is_empty() {
             return not_yet(
                 format!("spec.ports[{i}] has no name: give the port a name (e.g. web)"),
                 &object,
                 Some(&format!("spec.ports[{i}].name")),
                 None,
             );
-        }
-        if let Some(want) = &p.port_name {
-            if name != want {
-                return not_yet(
-                    format!("spec.ports[{i}].name is {name:?} but this lesson calls the port {want:?}"),
-                    &object,
-                    Some(&format!("spec.ports[{i}].name")),
-                    None,
-                );
-            }
         }
         match &port.target_port {
             Some(IntOrString::String(_)) => {}
@@ -114,7 +121,7 @@ pub fn headless_service(p: &ServiceParams, snapshot: &Snapshot) -> Outcome {
                     format!("spec.ports[{i}].targetPort is {shown}: refer to the container's port by its name instead"),
                     &object,
                     Some(&format!("spec.ports[{i}].targetPort")),
-                    Some(&format!("Use targetPort: {name}, and name the container port {name} in step 1.")),
+                    Some(&format!("Use targetPort: {port_name}, and name the container port {port_name} in step 1.")),
                 );
             }
         }
@@ -135,33 +142,72 @@ fn target_port_names(svc: &Service) -> Vec<String> {
         .collect()
 }
 
+/// The two ways out when a fix needs a field of a StatefulSet that cannot change (selector,
+/// serviceName, volumeClaimTemplates): change the other side, or delete and apply again.
+fn immutable_hint(field: &str, sts: &str, other_way: &str) -> String {
+    format!(
+        "{field} cannot change on an existing StatefulSet. Either {other_way}, or delete the StatefulSet (:delete statefulset {sts}; its claims stay, and so does the data) and apply it again."
+    )
+}
+
 pub fn statefulset_spec(p: &SpecParams, snapshot: &Snapshot) -> Outcome {
     let object = sts_object(&p.statefulset);
-    let Some(svc) = snapshot.services.get(&p.service) else {
-        return not_yet(
-            format!("the headless Service {:?} does not exist: step 0 creates it", p.service),
-            &format!("Service/{}", p.service),
-            None,
-            Some("Go back to step 0 and apply the Service first."),
-        );
-    };
     let Some(sts) = snapshot.statefulsets.get(&p.statefulset) else {
         return not_yet(
             format!("there is no StatefulSet {:?} yet", p.statefulset),
             &object,
             None,
-            Some("Fill in the blanks of web.yaml and :apply."),
+            Some("Fill in the blanks of the StatefulSet and :apply."),
         );
     };
     let spec = sts.spec.clone().unwrap_or_default();
-    let service_name = spec.service_name.as_deref().unwrap_or("");
-    if service_name != p.service {
-        let shown = if service_name.is_empty() { "not set".to_string() } else { format!("{service_name:?}") };
+    let service_name = roles::service_name(sts);
+    let headless: Vec<&Service> = snapshot.services.values().filter(|s| roles::is_headless(s)).collect();
+    let suggestion = match headless.as_slice() {
+        [one] => format!("serviceName: {}", one.name_any()),
+        _ => "serviceName: <the name of your headless Service>".to_string(),
+    };
+    if service_name.is_empty() {
+        let have = match headless.as_slice() {
+            [] => "there is no headless Service yet either (step 0)".to_string(),
+            [one] => format!("the headless Service here is {:?}", one.name_any()),
+            many => format!("the headless Services here are {}", roles::quoted_names(many)),
+        };
         return not_yet(
-            format!("spec.serviceName is {shown} but the headless Service is called {:?}", p.service),
+            format!("spec.serviceName is not set: it names the headless Service that gives the pods their DNS names; {have}"),
             &object,
             Some("spec.serviceName"),
-            Some("Set serviceName to the name of the headless Service from step 0. serviceName cannot be changed on an existing StatefulSet: delete it (:delete statefulset web) and apply again."),
+            Some(&immutable_hint("spec.serviceName", &p.statefulset, &format!("create a headless Service and set {suggestion} in a new StatefulSet"))),
+        );
+    }
+    let Some(svc) = snapshot.services.get(service_name) else {
+        let have = match headless.as_slice() {
+            [] => "step 0 creates it".to_string(),
+            [one] => format!("the headless Service here is called {:?}", one.name_any()),
+            many => format!("the headless Services here are {}", roles::quoted_names(many)),
+        };
+        return not_yet(
+            format!("spec.serviceName is {service_name:?} but there is no Service {service_name:?}: {have}"),
+            &object,
+            Some("spec.serviceName"),
+            Some(&immutable_hint(
+                "spec.serviceName",
+                &p.statefulset,
+                &format!("create the headless Service under the name {service_name:?} (metadata.name in step 0's YAML, then :apply)"),
+            )),
+        );
+    };
+    if !roles::is_headless(svc) {
+        let ip = roles::cluster_ip(svc);
+        return not_yet(
+            format!(
+                "spec.serviceName names the Service {service_name:?}, which has the cluster IP {ip:?}: it is not headless, so the pods get no DNS names of their own"
+            ),
+            &format!("Service/{service_name}"),
+            Some("spec.clusterIP"),
+            Some(&format!(
+                "A Service's clusterIP cannot change once set: delete it (:delete service {service_name}) and apply it again with clusterIP: None."
+            )),
         );
     }
     // At least: later steps scale up.
@@ -189,16 +235,21 @@ pub fn statefulset_spec(p: &SpecParams, snapshot: &Snapshot) -> Outcome {
     }
     let svc_selector = svc.spec.as_ref().and_then(|s| s.selector.clone()).unwrap_or_default();
     if !selects(&svc_selector, &labels) {
+        let (svc_text, pod_text) = (labels_text(&svc_selector), labels_text(&labels));
         return not_yet(
             format!(
-                "the Service {:?} selects {} but the pods are labelled {}: the Service would find none of them",
-                p.service,
-                labels_text(&svc_selector),
-                labels_text(&labels)
+                "the Service {service_name:?} selects {svc_text} but the pods are labelled {pod_text}: the Service would find none of them"
             ),
             &object,
             Some("spec.selector.matchLabels"),
-            Some("Label the pods (and select them) with the Service's selector."),
+            Some(&immutable_hint(
+                "spec.selector",
+                &p.statefulset,
+                &format!(
+                    "change the Service's selector to {} (a Service's selector can change: edit step 0's YAML and :apply)",
+                    labels_text(&selector)
+                ),
+            )),
         );
     }
     let claims = claim_names(sts);
@@ -230,7 +281,10 @@ pub fn statefulset_spec(p: &SpecParams, snapshot: &Snapshot) -> Outcome {
                     format!("{field} is {:?} but {have}: a volumeMount must name a volume of the pod{reported}", m.name),
                     &object,
                     Some(&field),
-                    Some("Each claim template becomes a volume of the same name in every pod: use that name in both volumeMounts."),
+                    Some(&format!(
+                        "Each claim template becomes a volume of the same name in every pod: use that name in both volumeMounts (the template can change). To rename the claim template instead: {}",
+                        immutable_hint("spec.volumeClaimTemplates", &p.statefulset, "keep its name")
+                    )),
                 );
             }
         }
@@ -255,8 +309,7 @@ pub fn statefulset_spec(p: &SpecParams, snapshot: &Snapshot) -> Outcome {
             };
             return not_yet(
                 format!(
-                    "{field} {shown} but the Service {:?} sends traffic to the port named {target:?} (its targetPort)",
-                    p.service
+                    "{field} {shown} but the Service {service_name:?} sends traffic to the port named {target:?} (its targetPort)"
                 ),
                 &object,
                 Some(&field),

@@ -168,6 +168,68 @@ pub(crate) fn template_field_in(message: &str) -> Option<String> {
     Some(format!("spec.template.{field}"))
 }
 
+/// Whether the StatefulSet's update applies to `pod` and it is not at the update revision yet
+/// (a pod below the partition keeps the current revision by design; OnDelete replaces nothing
+/// by itself).
+fn due_for_update(sts: &StatefulSet, pod: &Pod) -> bool {
+    let (Some(update), Some(rev)) = (update_revision(sts), pod_revision(pod)) else { return false };
+    let ordinal = crate::cluster::snapshot::ordinal(&pod.name_any(), &sts.name_any()).map_or(0, |n| n as i32);
+    update != rev && ordinal >= partition(sts)
+}
+
+fn on_delete(sts: &StatefulSet) -> bool {
+    sts.spec.as_ref().and_then(|s| s.update_strategy.as_ref()).and_then(|u| u.type_.as_deref()) == Some("OnDelete")
+}
+
+/// Upstream's "forced rollback" case: `pod` is of an older revision than the template and never
+/// became Ready, and an OrderedReady StatefulSet does not replace a pod that is not Ready (it
+/// waits for it first). Fixing the template is not enough: the pod must be deleted.
+pub fn stuck_on_old_revision(sts: &StatefulSet, pod: &Pod) -> bool {
+    let parallel = sts.spec.as_ref().and_then(|s| s.pod_management_policy.as_deref()) == Some("Parallel");
+    due_for_update(sts, pod)
+        && !on_delete(sts)
+        && !parallel
+        && !is_ready(pod)
+        && pod.metadata.deletion_timestamp.is_none()
+}
+
+/// A pod not yet on the revision the StatefulSet is rolling out: waiting for the update, or
+/// why it will not come without the learner (a stuck pod of a broken revision, OnDelete).
+fn off_revision(sts: &StatefulSet, pod: &Pod, name: &str) -> Option<Outcome> {
+    if !due_for_update(sts, pod) || pod.metadata.deletion_timestamp.is_some() {
+        return None;
+    }
+    let object = sts_object(&sts.name_any());
+    let old = pod_revision(pod).unwrap_or_default();
+    if stuck_on_old_revision(sts, pod) {
+        let why = match pod_problem(pod) {
+            Some(problem) => problem.reason,
+            None => format!("{name} is not Ready"),
+        };
+        return Some(not_yet(
+            format!(
+                "{why}; {name} is still the pod of the old revision {old}, made before the template was fixed, and a StatefulSet does not replace a pod that never became Ready"
+            ),
+            &object,
+            None,
+            Some(&format!(
+                ":delete pod {name}: the StatefulSet then re-creates it from the fixed template (upstream calls this a forced rollback)"
+            )),
+        ));
+    }
+    if on_delete(sts) {
+        return Some(not_yet(
+            format!(
+                "{name} runs the old revision {old}, and with updateStrategy OnDelete it is replaced only when deleted"
+            ),
+            &object,
+            Some("spec.updateStrategy.type"),
+            Some(&format!(":delete pod {name} to update it, or use updateStrategy RollingUpdate")),
+        ));
+    }
+    Some(Outcome::waiting(format!("waiting for the rolling update to replace {name} (it runs the old revision {old})")))
+}
+
 /// Every pod `<sts>-0` .. `<sts>-(replicas-1)`, when all exist and are Ready; else the outcome
 /// that explains what is missing (NotYet for a mistake, Waiting for time).
 pub(crate) fn ready_pods<'a>(snapshot: &'a Snapshot, sts_name: &str, replicas: i32) -> Result<Vec<&'a Pod>, Outcome> {
@@ -180,6 +242,14 @@ pub(crate) fn ready_pods<'a>(snapshot: &'a Snapshot, sts_name: &str, replicas: i
             Some("Apply the StatefulSet from step 1 (:apply in its editor)."),
         ));
     };
+    let observed = sts.status.as_ref().and_then(|s| s.observed_generation);
+    if let (Some(generation), Some(observed)) = (sts.metadata.generation, observed) {
+        if observed < generation {
+            return Err(Outcome::waiting(format!(
+                "waiting for the StatefulSet controller to take in the change to {sts_name}"
+            )));
+        }
+    }
     let mut pods = Vec::new();
     for n in 0..replicas.max(0) {
         let name = format!("{sts_name}-{n}");
@@ -206,6 +276,9 @@ pub(crate) fn ready_pods<'a>(snapshot: &'a Snapshot, sts_name: &str, replicas: i
             }
             return Err(Outcome::waiting(format!("waiting for {name} to be created")));
         };
+        if let Some(outcome) = off_revision(sts, pod, &name) {
+            return Err(outcome);
+        }
         if let Some(problem) = pod_problem(pod) {
             return Err(not_yet(
                 problem.reason,

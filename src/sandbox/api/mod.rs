@@ -6,6 +6,7 @@ mod authz;
 mod crud;
 mod discovery;
 mod logs;
+mod portforward;
 mod present;
 mod protobuf;
 mod request;
@@ -123,14 +124,19 @@ async fn handle(State(st): State<ApiState>, req: Request) -> Response {
         Ok(who) => who,
         Err(e) => return e.into_response(),
     };
-    // attach and exec upgrade the connection to a WebSocket: they need the whole request.
+    // attach, exec and portforward upgrade the connection to a WebSocket: they need the whole request.
     if let Ok(Route::Resource(t)) = parse_route(parts.uri.path()) {
-        if matches!(t.sub.as_deref(), Some("attach" | "exec")) && t.name.is_some() {
+        if matches!(t.sub.as_deref(), Some("attach" | "exec" | "portforward")) && t.name.is_some() {
             if let Err(e) = authz::authorize(&who, &t, &Method::POST, &Query::default()) {
                 return e.into_response();
             }
             let req = Request::from_parts(parts, body);
-            return stream::stream(&st, &t, req).unwrap_or_else(IntoResponse::into_response);
+            let answer = if t.sub.as_deref() == Some("portforward") {
+                portforward::portforward(&st, &t, req)
+            } else {
+                stream::stream(&st, &t, req)
+            };
+            return answer.unwrap_or_else(IntoResponse::into_response);
         }
     }
     let fut = dispatch(&st, &who, parts.method, parts.uri, parts.headers, body);

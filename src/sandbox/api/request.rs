@@ -178,6 +178,7 @@ pub fn decode(body: &[u8], content_type: &str) -> ApiResult<Value> {
         t if is_yaml(t) => {
             super::yaml::decode(body).map_err(|e| ApiError::bad_request(format!("error decoding the YAML body: {e}")))
         }
+        super::protobuf::MEDIA_TYPE => super::protobuf::object(body),
         other => Err(ApiError::unsupported_media_type(other)),
     }
 }
@@ -220,7 +221,7 @@ mod tests {
     fn decoding_errors_are_bad_requests() {
         assert_eq!(decode(b"{", "application/json").unwrap_err().code, 400);
         assert_eq!(decode(b"a: [", "application/yaml").unwrap_err().code, 400);
-        assert_eq!(decode(b"x", "application/vnd.kubernetes.protobuf").unwrap_err().code, 415);
+        assert_eq!(decode(b"x", "application/vnd.kubernetes.protobuf").unwrap_err().code, 400);
         assert_eq!(decode(b"a: 1", "application/yaml").unwrap()["a"], 1);
         let deep = "[".repeat(10_000) + &"]".repeat(10_000);
         assert_eq!(decode(deep.as_bytes(), "application/json").unwrap_err().code, 400);

@@ -6,6 +6,8 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::response::Response;
+use std::time::Duration;
+
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
 use hyper_util::rt::TokioIo;
@@ -95,29 +97,13 @@ pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response
         return Err(ApiError::bad_request("you must specify at least 1 command"));
     }
 
-    // The WebSocket handshake.
-    let headers = req.headers();
-    let upgrade = headers
-        .get(http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
-    let key = headers.get(http::header::SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let (true, Some(key)) = (upgrade, key) else {
-        return Err(ApiError::bad_request(
+    let (key, protocol) = websocket_request(&req, &PROTOCOLS).map_err(|offered| match offered {
+        None => ApiError::bad_request(
             "Upgrade request required: the sandbox streams attach and exec over WebSocket (kubectl 1.30 or newer)",
-        ));
-    };
-    let offered: Vec<String> = headers
-        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(|p| p.trim().to_string())
-        .collect();
-    let protocol = PROTOCOLS.iter().find(|p| offered.iter().any(|o| o == *p)).ok_or_else(|| {
-        ApiError::bad_request(format!(
+        ),
+        Some(offered) => ApiError::bad_request(format!(
             "none of the offered WebSocket subprotocols {offered:?} is supported; use one of {PROTOCOLS:?}"
-        ))
+        )),
     })?;
     let on_upgrade = hyper::upgrade::on(&mut req);
     let stdin = flag("stdin");
@@ -140,13 +126,44 @@ pub fn stream(st: &ApiState, t: &Target, mut req: Request) -> ApiResult<Response
         let ws = WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
         session(ws, rx, input_tx, tty).await;
     });
+    switching_protocols(&key, protocol)
+}
+
+/// A WebSocket upgrade request's key and the first of `accepted` it offers as subprotocol;
+/// `Err(None)` when it is no upgrade at all, `Err(Some(offered))` when no subprotocol fits.
+pub(super) fn websocket_request(
+    req: &Request,
+    accepted: &[&'static str],
+) -> Result<(String, &'static str), Option<Vec<String>>> {
+    let headers = req.headers();
+    let upgrade = headers
+        .get(http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let key = headers.get(http::header::SEC_WEBSOCKET_KEY).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let (true, Some(key)) = (upgrade, key) else { return Err(None) };
+    let offered: Vec<String> = headers
+        .get_all(http::header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|p| p.trim().to_string())
+        .collect();
+    match accepted.iter().find(|p| offered.iter().any(|o| o == *p)) {
+        Some(p) => Ok((key, *p)),
+        None => Err(Some(offered)),
+    }
+}
+
+/// The `101 Switching Protocols` answer to a WebSocket upgrade.
+pub(super) fn switching_protocols(key: &str, protocol: &str) -> ApiResult<Response> {
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     Response::builder()
         .status(http::StatusCode::SWITCHING_PROTOCOLS)
         .header(http::header::UPGRADE, "websocket")
         .header(http::header::CONNECTION, "Upgrade")
         .header(http::header::SEC_WEBSOCKET_ACCEPT, accept)
-        .header(http::header::SEC_WEBSOCKET_PROTOCOL, *protocol)
+        .header(http::header::SEC_WEBSOCKET_PROTOCOL, protocol)
         .body(Body::empty())
         .map_err(|e| ApiError::internal(e.to_string()))
 }
@@ -223,6 +240,12 @@ fn start_attach(
     }
 }
 
+/// How long a runtime takes to start an exec'd process, as a real one does (tens of
+/// milliseconds). Not only for looks: client-go's WebSocket executor starts reading frames
+/// while it is still creating its streams, and output that comes sooner is dropped ("Unknown
+/// stream id 1, discarding message") and the exec fails with "closed all streams".
+const EXEC_START: Duration = Duration::from_millis(25);
+
 fn start_exec(
     kubelet: &crate::sandbox::kubelet::Kubelet,
     running: RunningContainer,
@@ -249,14 +272,15 @@ fn start_exec(
         });
         let argv0 = argv[0].clone();
         kubelet.spawn_process(async move {
+            tokio::time::sleep(EXEC_START).await;
             let code = console::run_shell(&argv0, host, con, con_input, None).await;
             let _ = done_tx.send(exit_status(&argv, code));
         });
         return;
     }
     kubelet.spawn_process(async move {
-        // stdin of a non-interactive command is not read; keep the channel open until the end.
-        let _input = input;
+        let mut input = input;
+        tokio::time::sleep(EXEC_START).await;
         if let Err(e) = sim::check_entrypoint(&argv, &host.fs) {
             let msg = format!(
                 "Internal error occurred: error executing command in container: failed to exec in container: failed to start exec: OCI runtime exec failed: exec failed: unable to start container process: {e}: unknown"
@@ -272,9 +296,48 @@ fn start_exec(
             let text = if tty { text.replace('\n', "\r\n") } else { text.to_string() };
             let _ = sink.send(Out::Data(ch, Bytes::from(text)));
         });
-        let code = sim::run_argv(&argv, host.as_ref(), &mut out).await;
+        let stdin = if stdin { Some(read_stdin(&mut input).await) } else { None };
+        let stdin = match stdin {
+            Some(Err(msg)) => {
+                let _ = tx.send(Out::Data(2, Bytes::from(msg)));
+                let _ = tx.send(Out::Done(exit_status(&argv, 1)));
+                return;
+            }
+            Some(Ok(text)) => Some(text),
+            None => None,
+        };
+        let code = sim::run_argv_with_input(&argv, host.as_ref(), &mut out, stdin).await;
         let _ = tx.send(Out::Done(exit_status(&argv, code)));
+        // Keep the channel open until the end.
+        drop(input);
     });
+}
+
+/// The most a non-interactive command's standard input may hold (the simulated shells hold
+/// text in memory).
+const STDIN_LIMIT: usize = 8 << 20;
+
+/// Standard input for a non-interactive `exec -i`: what the client sends until it closes stdin
+/// (`kubectl cp`, `... | kubectl exec -i`). A client that sends nothing (a terminal left open)
+/// is not waited for: after a short quiet moment the command runs with what came. The simulated
+/// commands read their input whole, so it is gathered first.
+async fn read_stdin(input: &mut mpsc::UnboundedReceiver<Input>) -> Result<String, String> {
+    let mut bytes = Vec::new();
+    loop {
+        let quiet = if bytes.is_empty() { Duration::from_millis(200) } else { Duration::from_secs(2) };
+        match tokio::time::timeout(quiet, input.recv()).await {
+            Ok(Some(Input::Data(d))) => {
+                bytes.extend_from_slice(&d);
+                if bytes.len() > STDIN_LIMIT {
+                    return Err(format!("standard input over {} MiB: not read\n", STDIN_LIMIT >> 20));
+                }
+            }
+            Ok(Some(Input::Resize(..))) => {}
+            Ok(Some(Input::Close)) | Ok(None) | Err(_) => break,
+        }
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| "standard input is not text, which the simulated commands cannot read\n".to_string())
 }
 
 /// A close frame with status 1000: clients treat a close without a status as an error.

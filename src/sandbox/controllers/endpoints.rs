@@ -1,6 +1,6 @@
 //! Endpoints and EndpointSlices for every Service with a selector: ready and not-ready pod
 //! addresses, hostnames for the pods of a headless service (what per-pod DNS needs), and the
-//! target ports resolved by name or number.
+//! target ports resolved by name or number. A deleted Service's Endpoints are deleted.
 
 use std::collections::HashSet;
 
@@ -84,7 +84,14 @@ fn owner(svc: &Value) -> Value {
 }
 
 fn sync(store: &Store, ns: &str, name: &str) {
-    let Some(svc) = store.get(kinds::services(), ns, name) else { return };
+    let Some(svc) = store.get(kinds::services(), ns, name) else {
+        // The Service is gone: its Endpoints go too, as upstream's endpoints controller deletes
+        // them (its EndpointSlices have the Service as owner and go with the garbage collector).
+        if store.get(kinds::endpoints(), ns, name).is_some() {
+            let _ = store.delete(kinds::endpoints(), ns, name, &crate::sandbox::store::DeleteOpts::default());
+        }
+        return;
+    };
     let Some(sel) = svc.pointer("/spec/selector").filter(|s| s.as_object().is_some_and(|m| !m.is_empty())) else {
         return;
     };

@@ -6,6 +6,7 @@ pub mod endpoints;
 pub mod events;
 pub mod revision;
 pub mod scheduler;
+pub mod serviceaccounts;
 pub mod statefulset;
 pub mod storage;
 

@@ -1,7 +1,11 @@
 //! The StatefulSet controller, after upstream's stateful_set_control.go: ordered (or parallel)
 //! creation with claims made first, scale-down from the highest ordinal, re-creation of deleted
 //! and failed pods, revisions, RollingUpdate from the top down to the partition, OnDelete, claim
-//! retention, and the status fields at every step.
+//! retention, and the status fields at every step. Which pods and ControllerRevisions are the
+//! set's follows upstream's ControllerRefManager (`ClaimPods`, `ClaimControllerRevisions` in
+//! pkg/controller/controller_ref_manager.go): an orphan that matches the selector (a pod only
+//! when its name is one of the set's, `isMemberOf`) is adopted, an owned one that stopped
+//! matching is released, and nothing is adopted by a set or from a pod that is being deleted.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -83,6 +87,14 @@ fn enqueue(dirty: &mut HashSet<Key>, c: &crate::sandbox::store::Change) {
         for r in o.meta().owners.iter().filter(|r| &*r.kind == "StatefulSet") {
             dirty.insert((o.namespace().to_string(), r.name.to_string()));
         }
+        // An orphan pod may be one a set should adopt: the sets of its name's prefix look.
+        if c.storage == kinds::pods().storage && !o.meta().owners.iter().any(|r| r.controller) {
+            if let Some((set, ord)) = o.name().rsplit_once('-') {
+                if ord.parse::<u32>().is_ok() {
+                    dirty.insert((o.namespace().to_string(), set.to_string()));
+                }
+            }
+        }
     }
 }
 
@@ -147,15 +159,9 @@ impl Controller {
         if terminating(&sts) {
             return None;
         }
-        let uid = uid_of(&sts).to_string();
         let selector = LabelSelector::from_object(sts.pointer("/spec/selector").unwrap_or(&Value::Null)).ok()?;
-        let pods: Vec<Obj> = self
-            .store
-            .list(kinds::pods(), Some(ns))
-            .0
-            .into_iter()
-            .filter(|p| p.meta().controlled_by(&uid) && selector.matches_meta(p.meta()))
-            .collect();
+        let candidates = self.store.list(kinds::pods(), Some(ns)).0;
+        let pods = self.claim(&sts, kinds::pods(), candidates, &selector, |p| ordinal(name, p.name()).is_some());
         let (current, update) = self.revisions(&sts, &pods)?;
         let replicas = spec_i64(&sts, "/spec/replicas", 1).max(0);
         let start = spec_i64(&sts, "/spec/ordinals/start", 0);
@@ -259,17 +265,74 @@ impl Controller {
         requeue
     }
 
+    /// The objects among `candidates` that are the set's, after adopting the orphans that match
+    /// its selector (and pass `member`) and releasing the owned ones that no longer match.
+    fn claim(
+        &self,
+        sts: &Value,
+        rt: &'static crate::sandbox::resources::ResourceType,
+        candidates: Vec<Obj>,
+        selector: &LabelSelector,
+        member: impl Fn(&Obj) -> bool,
+    ) -> Vec<Obj> {
+        let uid = uid_of(sts);
+        let set_deleting = sts.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null());
+        let mut mine = Vec::new();
+        for o in candidates {
+            let meta = o.meta();
+            let controller = meta.owners.iter().find(|r| r.controller);
+            let matches = selector.matches_meta(meta) && member(&o);
+            match controller {
+                Some(r) if &*r.uid == uid => {
+                    if matches {
+                        mine.push(o);
+                    } else if !set_deleting {
+                        // Released: it no longer matches (relabelled); no reference is left behind.
+                        let _ = self.set_owner(rt, &o, None);
+                    }
+                }
+                Some(_) => {}
+                None if matches && !set_deleting && !meta.deleting => {
+                    if let Some(adopted) = self.set_owner(rt, &o, Some(sts)) {
+                        mine.push(adopted);
+                    }
+                }
+                None => {}
+            }
+        }
+        mine
+    }
+
+    /// Adopt `o` for `sts` (a controller reference added), or release it from its controller
+    /// (`None`: the reference removed, and `ownerReferences` with it when none is left).
+    fn set_owner(
+        &self,
+        rt: &'static crate::sandbox::resources::ResourceType,
+        o: &Obj,
+        sts: Option<&Value>,
+    ) -> Option<Obj> {
+        let mut new = (**o).clone();
+        let refs = new["metadata"]["ownerReferences"].as_array().cloned().unwrap_or_default();
+        let mut refs: Vec<Value> = refs.into_iter().filter(|r| r["controller"] != json!(true)).collect();
+        if let Some(sts) = sts {
+            refs.push(json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name_of(sts),
+                "uid": uid_of(sts), "controller": true, "blockOwnerDeletion": true}));
+        }
+        let meta = new["metadata"].as_object_mut()?;
+        if refs.is_empty() {
+            meta.remove("ownerReferences");
+        } else {
+            meta.insert("ownerReferences".into(), Value::Array(refs));
+        }
+        self.store.update(rt, new, UpdateScope::All, false).ok()
+    }
+
     /// The current and update revisions, creating the update revision when the template is new.
     fn revisions(&self, sts: &Value, pods: &[Obj]) -> Option<(Obj, Obj)> {
         let ns = namespace_of(sts);
-        let uid = uid_of(sts);
-        let mut revs: Vec<Obj> = self
-            .store
-            .list(kinds::controllerrevisions(), Some(ns))
-            .0
-            .into_iter()
-            .filter(|r| r.meta().controlled_by(uid))
-            .collect();
+        let selector = LabelSelector::from_object(sts.pointer("/spec/selector").unwrap_or(&Value::Null)).ok()?;
+        let candidates = self.store.list(kinds::controllerrevisions(), Some(ns)).0;
+        let mut revs = self.claim(sts, kinds::controllerrevisions(), candidates, &selector, |_| true);
         revs.sort_by_key(|r| r["revision"].as_i64().unwrap_or(0));
         let next = revs.last().and_then(|r| r["revision"].as_i64()).unwrap_or(0) + 1;
         let mut collisions = spec_i64(sts, "/status/collisionCount", 0);
@@ -510,6 +573,9 @@ impl Controller {
             cur_name = name_of(update).to_string();
             cur_count = c("updated");
         }
+        // A collision met in this sync was written to the stored status already: keep it.
+        let stored = self.store.get(kinds::statefulsets(), ns, set).map(|s| spec_i64(&s, "/status/collisionCount", 0));
+        let collisions = spec_i64(sts, "/status/collisionCount", 0).max(stored.unwrap_or(0));
         let status = json!({
             "observedGeneration": sts.pointer("/metadata/generation").cloned().unwrap_or(json!(1)),
             "replicas": c("replicas"),
@@ -518,7 +584,7 @@ impl Controller {
             "updatedReplicas": c("updated"),
             "currentRevision": cur_name,
             "updateRevision": name_of(update),
-            "collisionCount": spec_i64(sts, "/status/collisionCount", 0),
+            "collisionCount": collisions,
             "availableReplicas": c("available"),
         });
         let mut status = status;

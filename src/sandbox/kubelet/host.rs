@@ -72,6 +72,18 @@ impl ContainerHost {
             })
     }
 
+    /// The address `/etc/hosts` gives `name` (`localhost`, the pod's own names), as libc's
+    /// `files` source answers before DNS.
+    fn in_hosts_file(&self, name: &str) -> Option<IpAddr> {
+        let hosts = self.fs.read("/etc/hosts").ok()?;
+        let name = name.trim_end_matches('.');
+        hosts.lines().map(|l| l.split('#').next().unwrap_or("")).find_map(|line| {
+            let mut words = line.split_whitespace();
+            let ip = words.next()?.parse::<IpAddr>().ok()?;
+            words.any(|w| w.eq_ignore_ascii_case(name)).then_some(ip)
+        })
+    }
+
     fn lookup(&self, name: &str) -> Resolution {
         let answer = match dns::resolve(&self.kubelet.inner.store, &self.namespace, name) {
             Answer::Found { fqdn, ips } => DnsAnswer::Found {
@@ -88,9 +100,10 @@ impl ContainerHost {
     }
 
     /// Route a request to `ip:port` the way the pod network and kube-proxy do.
-    fn route(&self, ip: IpAddr, port: u16, host_header: &str, path: &str) -> HttpResult {
+    fn route(&self, ip: IpAddr, port: u16, host_header: &str, path: &str, agent: &str) -> HttpResult {
         let k = &self.kubelet;
-        let ip_s = ip.to_string();
+        // The loopback is the pod's own network namespace: its own servers, or refused at once.
+        let ip_s = if ip.is_loopback() { self.pod_ip.clone() } else { ip.to_string() };
         // A Service's cluster IP: kube-proxy picks a ready endpoint and its target port.
         if let Some(svc) = k
             .inner
@@ -119,34 +132,14 @@ impl ContainerHost {
                 Some((pick["ip"].as_str()?.parse::<IpAddr>().ok()?, eport as u16))
             });
             return match target {
-                Some((pip, pport)) => self.route(pip, pport, host_header, path),
+                Some((pip, pport)) => self.route(pip, pport, host_header, path, agent),
                 None => HttpResult::Refused { ip, port },
             };
         }
         match k.server_at(&ip_s, port) {
             Some(server) => {
-                let now = k.inner.clock.now();
-                let req = nginx::Request::get(path, host_header, &self.pod_ip, Some("Wget"));
-                let served = nginx::serve(&server.fs, &server.version, &req, now);
-                let mut log = nginx::access_log_line(&req, &served.response, now);
-                if !log.ends_with('\n') {
-                    log.push('\n');
-                }
-                if let Some(err) = &served.error {
-                    let mut line = nginx::error_log_line(&req, err, now, 29, 1);
-                    if !line.ends_with('\n') {
-                        line.push('\n');
-                    }
-                    k.inner.logs.append(
-                        &server.namespace,
-                        &server.pod,
-                        &server.container,
-                        k.inner.clock.now_micro(),
-                        &line,
-                    );
-                }
-                k.inner.logs.append(&server.namespace, &server.pod, &server.container, k.inner.clock.now_micro(), &log);
-                HttpResult::Response { ip, port, response: served.response }
+                let req = nginx::Request::get(path, host_header, &self.pod_ip, Some(agent));
+                HttpResult::Response { ip, port, response: k.serve_http(&server, &req) }
             }
             None if k.ip_in_use(&ip_s) => HttpResult::Refused { ip, port },
             None if ip_s.starts_with("10.244.") => HttpResult::Unreachable { ip, port },
@@ -177,12 +170,16 @@ impl Host for ContainerHost {
         async move { r }
     }
     fn http_get(&self, url: &str) -> impl std::future::Future<Output = HttpResult> + Send {
+        self.http_get_as(url, "Wget")
+    }
+    fn http_get_as(&self, url: &str, agent: &str) -> impl std::future::Future<Output = HttpResult> + Send {
         let (host, port, path) = split_url(url);
-        let result = match host.parse::<IpAddr>() {
-            Ok(ip) => self.route(ip, port, &host, &path),
-            Err(_) => match self.lookup(&host).answer {
+        // Clients resolve through libc: /etc/hosts first (localhost, the pod's own names), then DNS.
+        let result = match host.parse::<IpAddr>().ok().or_else(|| self.in_hosts_file(&host)) {
+            Some(ip) => self.route(ip, port, &host, &path, agent),
+            None => match self.lookup(&host).answer {
                 DnsAnswer::Found { addresses, .. } if !addresses.is_empty() => {
-                    self.route(addresses[0].ip, port, &host, &path)
+                    self.route(addresses[0].ip, port, &host, &path, agent)
                 }
                 _ => HttpResult::BadAddress,
             },

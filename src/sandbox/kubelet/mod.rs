@@ -179,6 +179,29 @@ impl Kubelet {
         }
     }
 
+    /// `req` answered by the simulated nginx `server`, logged in its container's log as nginx
+    /// logs it (access line, and the error line of a failure).
+    pub(crate) fn serve_http(
+        &self,
+        server: &Server,
+        req: &crate::sandbox::sim::nginx::Request,
+    ) -> crate::sandbox::sim::HttpResponse {
+        use crate::sandbox::sim::nginx;
+        let now = self.inner.clock.now();
+        let served = nginx::serve(&server.fs, &server.version, req, now);
+        let line = |mut l: String| {
+            if !l.ends_with('\n') {
+                l.push('\n');
+            }
+            self.inner.logs.append(&server.namespace, &server.pod, &server.container, self.inner.clock.now_micro(), &l);
+        };
+        if let Some(err) = &served.error {
+            line(nginx::error_log_line(req, err, now, 29, 1));
+        }
+        line(nginx::access_log_line(req, &served.response, now));
+        served.response
+    }
+
     pub(crate) fn server_at(&self, ip: &str, port: u16) -> Option<Server> {
         lock(&self.inner.servers).get(ip)?.iter().find(|s| s.port == port).cloned()
     }

@@ -20,6 +20,7 @@ use crate::sandbox::sim::{self, Output, Stream, Volume};
 use crate::sandbox::store::{DeleteOpts, Obj};
 
 mod prepare;
+mod probe;
 
 /// Why a wait ended early.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,6 +46,8 @@ struct Worker {
     inbox: Arc<Inbox>,
     /// Running processes of main containers, by index.
     procs: HashMap<usize, AbortHandle>,
+    /// The readiness and liveness probes of the running containers.
+    probers: Vec<probe::Prober>,
 }
 
 impl Drop for Worker {
@@ -77,6 +80,7 @@ pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, inbox
         empty_dirs: HashMap::new(),
         inbox,
         procs: HashMap::new(),
+        probers: Vec::new(),
     };
     w.life().await;
     w.cleanup();
@@ -135,12 +139,6 @@ impl Worker {
         self.state.refresh_conditions(&now);
         let status = self.state.to_json();
         let _ = self.k.inner.store.update_status(kinds::pods(), &self.ns, &self.name, Some(&self.uid), status);
-    }
-
-    /// Wait a simulated duration, waking early when the pod changes.
-    async fn pause(&mut self, d: Duration) -> Wake {
-        let deadline = tokio::time::Instant::now() + self.k.inner.clock.real(d);
-        self.pause_until(deadline).await
     }
 
     /// Wait until a real instant, waking early when the pod changes.
@@ -407,7 +405,7 @@ impl Worker {
         let name = spec["name"].as_str().unwrap_or("").to_string();
         let host = Arc::new(self.host_for(pod, &spec));
         self.mark_started(false, i, &name);
-        self.state.containers[i].ready = true;
+        self.arm_probes(i, &spec);
         if let Some(version) = Self::is_nginx(&spec) {
             let now = self.k.inner.clock.now();
             let stamp = now.strftime("%Y/%m/%d %H:%M:%S").to_string();
@@ -474,13 +472,79 @@ impl Worker {
         self.procs.insert(i, task.abort_handle());
     }
 
+    /// Start the probes of container `i` (just started): with a readiness probe it is not ready
+    /// until the probe says so; without one it is ready at once.
+    fn arm_probes(&mut self, i: usize, spec: &Value) {
+        self.probers.retain(|p| p.container != i);
+        let readiness = probe::Spec::of(spec, probe::Kind::Readiness);
+        self.state.containers[i].ready = readiness.is_none();
+        let now = tokio::time::Instant::now();
+        for s in readiness.into_iter().chain(probe::Spec::of(spec, probe::Kind::Liveness)) {
+            let first = now + self.k.inner.clock.backoff(s.initial_delay);
+            self.probers.push(probe::Prober::new(s, i, first));
+        }
+    }
+
+    /// Run the probes that are due; true when a container's readiness changed.
+    async fn run_probes(&mut self) -> bool {
+        let now = tokio::time::Instant::now();
+        let mut changed = false;
+        for n in 0..self.probers.len() {
+            if self.probers[n].due > now {
+                continue;
+            }
+            let (spec, i) = (self.probers[n].spec.clone(), self.probers[n].container);
+            self.probers[n].due = now + self.k.inner.clock.backoff(spec.period);
+            let name = self.state.containers[i].name.clone();
+            let Some(running) = self.k.running(&self.ns, &self.name, &name) else { continue };
+            // A probe's timeout in simulated time, but never shorter than the simulation needs.
+            let timeout = self.k.inner.clock.real(spec.timeout).max(Duration::from_millis(200));
+            let result = probe::run(&spec.handler, &running.host, &self.state.pod_ip, timeout).await;
+            if let Err(message) = &result {
+                self.event(
+                    "Warning",
+                    "Unhealthy",
+                    &format!("{} probe failed: {message}", spec.kind.word()),
+                    Some(&field_path(false, &name)),
+                );
+            }
+            match self.probers[n].record(result.is_ok(), self.state.containers[i].ready) {
+                probe::Verdict::Same => {}
+                probe::Verdict::Ready(ready) => {
+                    self.state.containers[i].ready = ready;
+                    changed = true;
+                }
+                probe::Verdict::Restart => {
+                    self.event(
+                        "Normal",
+                        "Killing",
+                        &format!("Container {name} failed liveness probe, will be restarted"),
+                        Some(&field_path(false, &name)),
+                    );
+                    if let Some(h) = self.procs.remove(&i) {
+                        h.abort();
+                    }
+                    self.k.remove_servers(&self.state.pod_ip, Some(&name));
+                    self.inbox.exited(i, 137);
+                }
+            }
+        }
+        changed
+    }
+
     /// Watch the running containers: restart or finish them per restartPolicy, stop on deletion.
     async fn supervise(&mut self, restart_policy: &str) {
         let mut backoffs: HashMap<usize, Duration> = HashMap::new();
         let mut restart_at: Vec<(tokio::time::Instant, usize)> = Vec::new();
         loop {
             let next = restart_at.iter().map(|(t, _)| *t).min();
+            let next_probe = self.probers.iter().map(|p| p.due).min();
             tokio::select! {
+                _ = async { match next_probe { Some(t) => tokio::time::sleep_until(t).await, None => std::future::pending().await } } => {
+                    if self.run_probes().await {
+                        self.write_status();
+                    }
+                }
                 p = self.inbox.changed() => {
                     if p.is_none() || self.stopping() {
                         self.terminate().await;
@@ -489,6 +553,7 @@ impl Worker {
                 }
                 (i, code) = self.inbox.next_exit() => {
                     self.procs.remove(&i);
+                    self.probers.retain(|p| p.container != i);
                     let name = self.state.containers[i].name.clone();
                     self.k.unregister(&self.ns, &self.name, Some(&name));
                     self.k.inner.logs.end(&self.ns, &self.name, &name);

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use fs::{ContainerFs, FsError, Volume};
 pub use image::{Image, Userland};
-pub use shell::{check_entrypoint, run_argv, EntrypointError, Session};
+pub use shell::{check_entrypoint, run_argv, run_argv_with_input, EntrypointError, Session};
 
 /// Which stream a piece of output went to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,6 +117,11 @@ pub trait Host: Sync {
     /// `GET url` (always `http://host[:port]/path`); the kubelet resolves the host the same way
     /// as `resolve` and routes to the simulated server.
     fn http_get(&self, url: &str) -> impl Future<Output = HttpResult> + Send;
+    /// `GET url` sent with this User-Agent (`curl/7.88.1`, `kube-probe/1.33`); the server logs it.
+    fn http_get_as(&self, url: &str, agent: &str) -> impl Future<Output = HttpResult> + Send {
+        let _ = agent;
+        self.http_get(url)
+    }
 }
 
 /// An address in a DNS answer, with the name its reverse (PTR) lookup gives, if any.

@@ -17,6 +17,7 @@ mod net;
 mod net_tests;
 mod parse;
 mod state;
+mod tar;
 #[cfg(test)]
 mod tests;
 mod text;
@@ -86,6 +87,11 @@ fn new_shell(host: &impl Host, arg0: &str) -> Shell {
 /// as `sleep 3600`) to completion; returns its exit status. Dropping the future kills it.
 /// Images' own servers (`nginx -g 'daemon off;'`) are the kubelet's, not this function's.
 pub async fn run_argv(argv: &[String], host: &impl Host, out: &mut Output) -> i32 {
+    run_argv_with_input(argv, host, out, None).await
+}
+
+/// [`run_argv`] with what the client sent on standard input (`kubectl exec -i`, `kubectl cp`).
+pub async fn run_argv_with_input(argv: &[String], host: &impl Host, out: &mut Output, input: Option<String>) -> i32 {
     if let Err(e) = check_entrypoint(argv, host.fs()) {
         out.write(Stream::Stderr, &format!("{e}\n"));
         return 128;
@@ -96,6 +102,7 @@ pub async fn run_argv(argv: &[String], host: &impl Host, out: &mut Output) -> i3
     // The process the runtime starts is not itself a child of a shell.
     sh.unset("SHLVL");
     let mut interp = Interp::new(host, out, &mut sh);
+    interp.frames[0].input = input;
     if SHELLS.contains(&base) {
         interp.nested_shell(argv).await
     } else {

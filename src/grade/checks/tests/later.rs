@@ -9,7 +9,7 @@ use super::super::*;
 use super::{not_yet, set, waiting};
 
 fn probe_params(at_least: Option<usize>) -> ProbeParams {
-    ProbeParams { statefulset: "web".into(), service: "nginx".into(), replicas: 2, hostname_at_least: at_least }
+    ProbeParams { statefulset: "web".into(), replicas: 2, hostname_at_least: at_least }
 }
 
 fn host_log(pod: &str, ip: &str, body: &str, code: i32) -> String {

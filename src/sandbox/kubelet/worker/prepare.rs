@@ -31,6 +31,28 @@ impl Worker {
         let _ = self.etc.put_file("resolv.conf", &simimage::resolv_conf(&self.ns, DNS_SERVICE_IP, CLUSTER_DOMAIN), now);
     }
 
+    /// Wait until `deadline`; `Changed` when the container's image in the spec is no longer
+    /// `image` (a fixed image is tried at once), `Stop` when the pod goes away.
+    async fn wait_unless_image_changes(
+        &mut self,
+        init: bool,
+        i: usize,
+        image: &str,
+        deadline: tokio::time::Instant,
+    ) -> Wake {
+        loop {
+            if tokio::time::Instant::now() >= deadline {
+                return Wake::Elapsed;
+            }
+            match self.pause_until(deadline).await {
+                Wake::Stop => return Wake::Stop,
+                Wake::Elapsed => return Wake::Elapsed,
+                Wake::Changed if self.spec_of(init, i).is_some_and(|s| s["image"] != image) => return Wake::Changed,
+                Wake::Changed => {}
+            }
+        }
+    }
+
     /// Pull a container's image, re-reading the spec on every try so a fixed image recovers.
     /// False when the pod is going away.
     pub(super) async fn pull(&mut self, init: bool, i: usize) -> bool {
@@ -76,7 +98,10 @@ impl Worker {
                     self.slot(init, i).state =
                         State::Waiting { reason: "ErrImagePull".into(), message: Some(why.clone()) };
                     self.write_status();
-                    match self.pause(Duration::from_secs(2)).await {
+                    // The status write itself changes the pod: only a new image cuts the wait short,
+                    // so each try makes one set of events, as upstream's.
+                    let shown = tokio::time::Instant::now() + self.k.inner.clock.backoff(Duration::from_secs(2));
+                    match self.wait_unless_image_changes(init, i, &image, shown).await {
                         Wake::Stop => return false,
                         Wake::Changed => continue,
                         Wake::Elapsed => {}
@@ -89,19 +114,8 @@ impl Worker {
                     self.event("Normal", "BackOff", &format!("Back-off pulling image \"{image}\""), Some(&fp));
                     self.event("Warning", "Failed", "Error: ImagePullBackOff", Some(&fp));
                     let deadline = tokio::time::Instant::now() + self.k.inner.clock.backoff(backoff);
-                    loop {
-                        if tokio::time::Instant::now() >= deadline {
-                            break;
-                        }
-                        match self.pause_until(deadline).await {
-                            Wake::Stop => return false,
-                            Wake::Elapsed => break,
-                            // A new image in the spec is tried at once.
-                            Wake::Changed if self.spec_of(init, i).is_some_and(|s| s["image"] != image.as_str()) => {
-                                break
-                            }
-                            Wake::Changed => {}
-                        }
+                    if self.wait_unless_image_changes(init, i, &image, deadline).await == Wake::Stop {
+                        return false;
                     }
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                 }
@@ -161,11 +175,65 @@ impl Worker {
             }
             return vol;
         }
+        if let Some(sources) = v.pointer("/projected/sources").and_then(Value::as_array) {
+            return self.projected(sources);
+        }
         let name = v["name"].as_str().unwrap_or("").to_string();
         let limit =
             v.pointer("/emptyDir/sizeLimit").and_then(Value::as_str).and_then(quantity_bytes).unwrap_or(u64::MAX);
         let disk = self.k.disk(&self.ns);
         self.empty_dirs.entry(name).or_insert_with(|| Volume::limited(now, limit, Some(disk))).clone()
+    }
+
+    /// A projected volume (the ServiceAccount token volume): a service account token, ConfigMap
+    /// keys and downward API fields as files. The token is shaped like the kubelet's (a JWT
+    /// naming the pod's ServiceAccount) but signed by nobody: the simulated API server does not
+    /// take it.
+    fn projected(&self, sources: &[Value]) -> Volume {
+        use base64::Engine as _;
+        let now = self.k.inner.clock.now();
+        let vol = Volume::at(now);
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let pod = self.current();
+        let sa = pod
+            .as_ref()
+            .and_then(|p| p.pointer("/spec/serviceAccountName").and_then(Value::as_str).map(str::to_string));
+        for source in sources {
+            if let Some(t) = source.get("serviceAccountToken") {
+                let path = t["path"].as_str().unwrap_or("token");
+                let expires = now.as_second() + t["expirationSeconds"].as_i64().unwrap_or(3607);
+                let header = b64.encode(r#"{"alg":"RS256","kid":"kubetutor-sandbox"}"#);
+                let claims = serde_json::json!({"aud": ["https://kubernetes.default.svc.cluster.local"],
+                    "exp": expires, "iat": now.as_second(), "iss": "https://kubernetes.default.svc.cluster.local",
+                    "sub": format!("system:serviceaccount:{}:{}", self.ns, sa.as_deref().unwrap_or("default"))});
+                let signature: [u8; 32] = rand::random();
+                let token = format!("{header}.{}.{}", b64.encode(claims.to_string()), b64.encode(signature));
+                let _ = vol.put_file(path, &token, now);
+            }
+            if let Some(cm) = source.get("configMap") {
+                let data = cm["name"].as_str().and_then(|n| self.k.inner.store.get(kinds::configmaps(), &self.ns, n));
+                for item in cm["items"].as_array().into_iter().flatten() {
+                    let value = data
+                        .as_ref()
+                        .and_then(|d| d["data"][item["key"].as_str().unwrap_or("")].as_str().map(str::to_string));
+                    if let (Some(value), Some(path)) = (value, item["path"].as_str()) {
+                        let _ = vol.put_file(path, &value, now);
+                    }
+                }
+            }
+            for item in source.pointer("/downwardAPI/items").and_then(Value::as_array).into_iter().flatten() {
+                let value = match item.pointer("/fieldRef/fieldPath").and_then(Value::as_str) {
+                    Some("metadata.namespace") => self.ns.clone(),
+                    Some("metadata.name") => self.name.clone(),
+                    Some("metadata.uid") => self.uid.clone(),
+                    _ => continue,
+                };
+                if let Some(path) = item["path"].as_str() {
+                    let _ = vol.put_file(path, &value, now);
+                }
+            }
+        }
+        vol
     }
 
     fn env_for(&self, pod: &Value, spec: &Value) -> Vec<(String, String)> {

@@ -13,7 +13,7 @@ use super::format::echo;
 
 const COMMON: &[&str] = &[
     "cat", "ls", "sleep", "hostname", "mkdir", "rmdir", "rm", "touch", "env", "printenv", "grep", "wc", "head", "tail",
-    "date", "whoami", "id", "uname", "cp", "mv", "tee", "seq", "basename", "dirname", "sh",
+    "date", "whoami", "id", "uname", "cp", "mv", "tee", "seq", "basename", "dirname", "sh", "tar",
 ];
 const BUSYBOX_ONLY: &[&str] = &["ash", "nslookup", "wget"];
 const DEBIAN_ONLY: &[&str] = &["bash", "dash", "curl"];
@@ -107,6 +107,7 @@ impl<'a, H: Host> Interp<'a, H> {
                 status
             }
             "grep" => self.grep(args),
+            "tar" => self.tar(args).await,
             "wc" => self.wc(args),
             "head" | "tail" => self.head_tail(name == "head", args),
             "date" => self.date(args),

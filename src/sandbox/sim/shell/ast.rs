@@ -93,6 +93,8 @@ pub(super) struct AndOr {
     pub first: Pipeline,
     /// `true` for `&&`, `false` for `||`.
     pub rest: Vec<(bool, Pipeline)>,
+    /// Ended by `&`: runs in the background while the list goes on.
+    pub background: bool,
 }
 
 pub(super) type Script = Vec<AndOr>;

@@ -56,7 +56,11 @@ impl<'a, H: Host> Interp<'a, H> {
 
     async fn builtin(&mut self, name: &str, args: &[String]) -> i32 {
         match name {
-            ":" | "true" | "wait" | "trap" => 0,
+            "wait" => {
+                self.wait_jobs().await;
+                0
+            }
+            ":" | "true" | "trap" => 0,
             "false" => 1,
             "umask" => {
                 self.out("0022\n");

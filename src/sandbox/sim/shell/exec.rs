@@ -8,7 +8,7 @@ use std::pin::Pin;
 use super::super::fs::{components, join, FsError, WriteMode};
 use super::super::image::Userland;
 use super::super::{Host, Output, Stream};
-use super::ast::{Command, Compound, Pipeline, Redir, RedirOp, Script, Simple};
+use super::ast::{AndOr, Command, Compound, Pipeline, Redir, RedirOp, Simple};
 pub(super) use super::state::Shell;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +40,22 @@ pub(super) const MAX_CAPTURE: usize = 8 << 20;
 
 pub(super) type Boxed<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// The background jobs (`cmd &`) of a shell: what they wrote to the terminal, kept until the
+/// foreground writes or waits (so the terminal shows both in the order they happened), and
+/// how many still run (for `wait`).
+#[derive(Default)]
+pub(super) struct Jobs {
+    pending: std::sync::Mutex<Vec<(Stream, String)>>,
+    running: std::sync::atomic::AtomicUsize,
+    finished: tokio::sync::Notify,
+    started: std::sync::atomic::AtomicU32,
+    /// Bytes in `pending`; past [`JOB_OUTPUT_LIMIT`] further output is dropped (said once).
+    pending_bytes: std::sync::atomic::AtomicUsize,
+}
+
+/// The most background output kept while the foreground neither writes nor waits.
+const JOB_OUTPUT_LIMIT: usize = 4 << 20;
+
 pub(super) struct Interp<'a, H: Host> {
     pub host: &'a H,
     pub output: &'a mut Output,
@@ -57,6 +73,8 @@ pub(super) struct Interp<'a, H: Host> {
     pub subst_status: Option<i32>,
     /// A write to a redirected file failed (the volume is full): the command says so and fails.
     pub write_error: Option<FsError>,
+    /// This shell's background jobs.
+    pub jobs: std::sync::Arc<Jobs>,
 }
 
 impl<'a, H: Host> Interp<'a, H> {
@@ -73,7 +91,29 @@ impl<'a, H: Host> Interp<'a, H> {
             depth: 0,
             subst_status: None,
             write_error: None,
+            jobs: std::sync::Arc::default(),
         }
+    }
+
+    /// Put what the background jobs wrote so far on the terminal.
+    pub fn drain_jobs(&mut self) {
+        let pending = std::mem::take(&mut *self.jobs.pending.lock().unwrap_or_else(|e| e.into_inner()));
+        self.jobs.pending_bytes.store(0, std::sync::atomic::Ordering::Release);
+        for (stream, text) in pending {
+            self.output.write(stream, &text);
+        }
+    }
+
+    /// `wait`: until every background job has ended.
+    pub async fn wait_jobs(&mut self) {
+        loop {
+            let finished = self.jobs.finished.notified();
+            if self.jobs.running.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                break;
+            }
+            finished.await;
+        }
+        self.drain_jobs();
     }
 
     pub fn frame(&mut self) -> &mut Frame {
@@ -86,7 +126,10 @@ impl<'a, H: Host> Interp<'a, H> {
 
     fn write_to(&mut self, dest: Dest, text: &str) {
         match dest {
-            Dest::Term(stream) => self.output.write(stream, text),
+            Dest::Term(stream) => {
+                self.drain_jobs();
+                self.output.write(stream, text)
+            }
             Dest::Capture(i) => {
                 // Pipes and `$(...)` are read only when the writer ends: past MAX_CAPTURE in
                 // all, the writer ends as if its reader had gone (SIGPIPE), keeping what fits.
@@ -169,12 +212,15 @@ impl<'a, H: Host> Interp<'a, H> {
         self.err(&text);
     }
 
-    pub fn run_list<'s>(&'s mut self, script: &'s Script) -> Boxed<'s, i32> {
+    pub fn run_list<'s>(&'s mut self, script: &'s [super::ast::AndOr]) -> Boxed<'s, i32> {
         Box::pin(async move {
             let mut status = self.sh.status;
-            for item in script {
+            for (k, item) in script.iter().enumerate() {
                 if self.flow != Flow::Normal {
                     break;
+                }
+                if item.background {
+                    return self.run_in_background(item, &script[k + 1..]).await;
                 }
                 let has_rest = !item.rest.is_empty();
                 if has_rest {
@@ -218,6 +264,60 @@ impl<'a, H: Host> Interp<'a, H> {
             }
             status
         })
+    }
+
+    /// `job &` then `rest`: the job runs in a subshell of its own while the rest of the list
+    /// goes on; when the rest ends, so does the job (the shell's exit ends its children here,
+    /// as the container's end does). Its terminal output is shown as it comes, between the
+    /// foreground's writes.
+    async fn run_in_background(&mut self, job: &super::ast::AndOr, rest: &[super::ast::AndOr]) -> i32 {
+        use std::sync::atomic::Ordering;
+        let jobs = self.jobs.clone();
+        jobs.running.fetch_add(1, Ordering::AcqRel);
+        let n = jobs.started.fetch_add(1, Ordering::AcqRel) + 1;
+        // `$!`: the job's process id, as the shell would number it.
+        self.sh.set("!", &(100 + n).to_string());
+        let sink = jobs.clone();
+        let mut job_out = Output::forwarding(move |stream, text| {
+            let before = sink.pending_bytes.fetch_add(text.len(), Ordering::AcqRel);
+            let mut pending = sink.pending.lock().unwrap_or_else(|e| e.into_inner());
+            if before + text.len() <= JOB_OUTPUT_LIMIT {
+                pending.push((stream, text.to_string()));
+            } else if before <= JOB_OUTPUT_LIMIT {
+                let note = "sh: background job output dropped: over 4 MiB waiting for the terminal\n";
+                pending.push((Stream::Stderr, note.to_string()));
+            }
+        });
+        let mut job_sh = self.sh.clone();
+        let host = self.host;
+        // The job as a list of its own, without its `&`.
+        let mut fg_job = AndOr { background: false, ..job.clone() };
+        let background = async {
+            let mut interp = Interp::new(host, &mut job_out, &mut job_sh);
+            interp.depth = 1;
+            let _ = interp.run_list(std::slice::from_mut(&mut fg_job)).await;
+            interp.drain_jobs();
+            jobs.running.fetch_sub(1, Ordering::AcqRel);
+            jobs.finished.notify_waiters();
+        };
+        let mut background = std::pin::pin!(background);
+        let mut job_done = false;
+        let status = {
+            let foreground = self.run_list(rest);
+            let mut foreground = std::pin::pin!(foreground);
+            loop {
+                tokio::select! {
+                    status = &mut foreground => break status,
+                    () = &mut background, if !job_done => job_done = true,
+                }
+            }
+        };
+        if !job_done {
+            // The shell is done: its job goes with it.
+            self.jobs.running.fetch_sub(1, Ordering::AcqRel);
+        }
+        self.drain_jobs();
+        status
     }
 
     async fn run_pipeline(&mut self, pipeline: &Pipeline) -> i32 {

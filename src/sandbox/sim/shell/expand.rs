@@ -166,7 +166,7 @@ impl<'a, H: Host> Interp<'a, H> {
             "#" => Some(self.sh.args.len().to_string()),
             "0" => Some(self.sh.arg0.clone()),
             "@" | "*" => Some(self.sh.args.join(" ")),
-            "!" => None,
+            "!" => self.sh.get("!").map(str::to_string),
             "-" => Some(if self.sh.errexit { "e" } else { "" }.into()),
             n if n.chars().all(|c| c.is_ascii_digit()) => {
                 n.parse::<usize>().ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.sh.args.get(i).cloned())

@@ -16,6 +16,9 @@ const DNS_TIMEOUT: Duration = Duration::from_secs(10);
 /// Linux gives up on an unanswered connect after about this long.
 const CONNECT_TIMEOUT: u64 = 127;
 
+/// The User-Agent of the curl in Debian bookworm, which today's nginx images are built on.
+const CURL_AGENT: &str = "curl/7.88.1";
+
 /// A URL split as wget and curl need it.
 struct Url {
     /// `host[:port]` as written (what busybox wget prints).
@@ -347,7 +350,7 @@ impl<'a, H: Host> Interp<'a, H> {
         let mut hops = 0;
         let resp = loop {
             let port = url.port.unwrap_or(80);
-            let (code, msg) = match self.host.http_get(&url.full).await {
+            let (code, msg) = match self.host.http_get_as(&url.full, CURL_AGENT).await {
                 HttpResult::Response { response, .. } => {
                     let location = response.header("Location").map(str::to_string);
                     match location {

@@ -155,7 +155,13 @@ impl Parser {
             }
             script.push(self.and_or()?);
             match self.peek()? {
-                Tok::Op(";") | Tok::Op("&") | Tok::Newline => {
+                Tok::Op("&") => {
+                    self.next()?;
+                    if let Some(last) = script.last_mut() {
+                        last.background = true;
+                    }
+                }
+                Tok::Op(";") | Tok::Newline => {
                     self.next()?;
                 }
                 _ => break,
@@ -177,7 +183,7 @@ impl Parser {
             self.skip_newlines()?;
             rest.push((and, self.pipeline()?));
         }
-        Ok(AndOr { first, rest })
+        Ok(AndOr { first, rest, background: false })
     }
 
     fn pipeline(&mut self) -> Result<Pipeline, ParseError> {

@@ -418,3 +418,76 @@ fn self_running_script_stops_before_the_stack_does() {
     });
     assert_eq!(code.ok(), Some(7));
 }
+
+#[tokio::test]
+async fn tar_creates_and_extracts_what_kubectl_cp_sends() {
+    use super::super::fs::WriteMode;
+    let host = FakeHost::new("busybox:1.36", "box");
+    host.fs().mkdir("/data/sub", true).unwrap();
+    host.fs().write("/data/a.txt", "alpha\n", WriteMode::Truncate).unwrap();
+    host.fs().write("/data/sub/b.txt", "beta\n", WriteMode::Truncate).unwrap();
+    let mut out = Output::buffered();
+    let code = super::run_argv(&argv(&["tar", "cf", "-", "/data"]), &host, &mut out).await;
+    assert_eq!(code, 0, "{}", out.stderr());
+    assert_eq!(out.stderr(), "tar: Removing leading `/' from member names\n");
+    let archive = out.stdout();
+    let mut out = Output::buffered();
+    let code = super::run_argv_with_input(
+        &argv(&["tar", "-xmf", "-", "-C", "/restored"]),
+        &host,
+        &mut out,
+        Some(archive.clone()),
+    )
+    .await;
+    assert_eq!(code, 0, "{}", out.stderr());
+    assert_eq!(host.fs().read("/restored/data/sub/b.txt").unwrap(), "beta\n");
+    assert_eq!(host.fs().read("/restored/data/a.txt").unwrap(), "alpha\n");
+    let mut out = Output::buffered();
+    super::run_argv_with_input(&argv(&["tar", "tf", "-"]), &host, &mut out, Some(archive)).await;
+    assert_eq!(out.stdout(), "data/\ndata/a.txt\ndata/sub/\ndata/sub/b.txt\n");
+    // Not an archive, and a path that climbs out.
+    let mut out = Output::buffered();
+    let code = super::run_argv_with_input(&argv(&["tar", "xf", "-"]), &host, &mut out, Some("hello".into())).await;
+    assert_eq!(code, 2);
+    assert!(out.stderr().starts_with("tar: This does not look like a tar archive"), "{}", out.stderr());
+    let mut out = Output::buffered();
+    assert_eq!(super::run_argv(&argv(&["tar", "cf", "-"]), &host, &mut out).await, 2);
+    assert_eq!(out.stderr(), "tar: empty archive\n");
+}
+
+#[tokio::test]
+async fn a_job_in_the_background_runs_while_the_script_goes_on() {
+    let host = alpine();
+    // `&` does not wait: the echo after it comes first; `wait` waits for the job.
+    let (code, out) = sh(&host, "(sleep 1; echo job) & echo started; wait; echo done").await;
+    assert_eq!((code, out.stdout().as_str()), (0, "started\njob\ndone\n"));
+    // Two jobs side by side: the shorter one ends first.
+    let (_, out) = sh(&host, "(sleep 2; echo slow) & (sleep 1; echo quick) & wait; echo both").await;
+    assert_eq!(out.stdout(), "quick\nslow\nboth\n");
+    // `$!` is the last job's process id; a job's variables stay in its subshell.
+    let (_, out) = sh(&host, "x=1; x=2 & wait; echo $x; sleep 1 & echo $!").await;
+    let stdout = out.stdout();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "1");
+    assert!(lines[1].parse::<u32>().is_ok(), "{lines:?}");
+    // A script that ends leaves no job behind: `sleep 3600 &` does not hold it.
+    let (code, out) = sh(&host, "sleep 3600 & echo bye").await;
+    assert_eq!((code, out.stdout().as_str()), (0, "bye\n"));
+}
+
+#[tokio::test]
+async fn a_busy_background_job_neither_starves_the_script_nor_grows_without_bound() {
+    let host = alpine();
+    let line = "y".repeat(4000);
+    let script = format!("while true; do echo {line}; done & sleep 1; echo end");
+    let run = sh(&host, &script);
+    let (_, out) = tokio::time::timeout(std::time::Duration::from_secs(20), run).await.expect("the script ends");
+    let stdout = out.stdout();
+    assert!(stdout.ends_with("end\n"), "{}", &stdout[stdout.len().saturating_sub(200)..]);
+    assert!(stdout.len() <= 4 << 20, "{} bytes kept", stdout.len());
+    assert!(
+        out.stderr().contains("sh: background job output dropped: over 4 MiB waiting for the terminal"),
+        "{}",
+        out.stderr()
+    );
+}
