@@ -106,7 +106,7 @@ impl Spec {
 /// the kubelet words it (after `Readiness probe failed: `).
 pub(crate) async fn run(
     handler: &Handler,
-    host: &ContainerHost,
+    host: &std::sync::Arc<ContainerHost>,
     pod_ip: &str,
     timeout: Duration,
 ) -> Result<(), String> {
@@ -134,11 +134,21 @@ pub(crate) async fn run(
             }
         }
         Handler::Exec { argv } => {
-            let mut out = Output::buffered();
-            match tokio::time::timeout(timeout, sim::run_argv(argv, host, &mut out)).await {
-                Ok(0) => Ok(()),
-                Ok(code) => {
-                    let said = out.text();
+            // A process like any other: on the node's thread, stopped at the timeout.
+            let (argv2, host2) = (argv.clone(), host.clone());
+            let process = host.kubelet.spawn_process(async move {
+                let mut out = Output::buffered();
+                let code = sim::run_argv(&argv2, host2.as_ref(), &mut out).await;
+                (code, out.text())
+            });
+            let stop = process.abort_handle();
+            let finished = tokio::time::timeout(timeout, process).await;
+            if finished.is_err() {
+                stop.abort();
+            }
+            match finished.map(|r| r.unwrap_or((137, String::new()))) {
+                Ok((0, _)) => Ok(()),
+                Ok((code, said)) => {
                     let said = said.trim_end();
                     if said.is_empty() {
                         Err(format!("command {argv:?} exited with {code}"))
