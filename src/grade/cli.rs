@@ -213,7 +213,9 @@ pub fn render_text(lesson: &Lesson, out: &CheckOutput) -> String {
             }
         }
     }
-    s
+    // Messages quote what the cluster holds (a page a pod serves, an event): nothing in them
+    // may act on the terminal of whoever runs `check` (an instructor on an attendee's namespace).
+    crate::ui::sanitize::escape(&s, true).into_owned()
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -339,6 +341,29 @@ pub fn load_failure(e: &LoadError) -> String {
 mod tests {
     use super::*;
     use crate::grade::{CheckReport, Concern};
+
+    #[test]
+    fn text_never_carries_terminal_controls_from_the_cluster() {
+        let lesson = load::find_in("statefulset", None).unwrap();
+        let report = StepReport {
+            index: 2,
+            id: "ordered-creation".into(),
+            title: "t".into(),
+            checks: vec![CheckReport::live(
+                "each pod serves its own hostname",
+                Outcome::not_yet("web-0 serves \"\u{1b}]52;c;aGk=\u{7}\" instead of its hostname"),
+            )],
+        };
+        let out = CheckOutput {
+            lesson: "statefulset".into(),
+            title: lesson.title.clone(),
+            cluster: "sandbox".into(),
+            steps: vec![StepJson::from(&report)],
+        };
+        let text = render_text(&lesson, &out);
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "{text:?}");
+        assert!(text.contains("web-0 serves \"^[]52;c;aGk=^G\""), "{text}");
+    }
 
     #[test]
     fn text_names_the_place_and_the_blank() {
