@@ -26,11 +26,13 @@ pub struct Runtime {
     /// Copies go to the terminal's clipboard (OSC 52 on stdout); off where stdout is not the
     /// tutor's terminal (tests).
     pub osc52: bool,
+    /// The session record, when one is kept (`crate::record`).
+    pub recorder: Option<Mutex<crate::record::Recorder>>,
 }
 
 impl Runtime {
     pub fn new(tx: UnboundedSender<Event>, services: Services) -> Runtime {
-        Runtime { tx, services, osc52: false }
+        Runtime { tx, services, osc52: false, recorder: None }
     }
 
     /// Perform one effect; returns true for Quit.
@@ -75,7 +77,16 @@ impl Runtime {
 pub fn step(app: &mut App, runtime: &Runtime, event: Event) -> bool {
     let generation = app.editor.generation;
     let mut quit = false;
-    for effect in update(app, event) {
+    let at = app.now;
+    let mut recorder = runtime.recorder.as_ref().and_then(|r| r.lock().ok());
+    let mut notices: Vec<String> = recorder.as_mut().and_then(|r| r.before(at, &event)).into_iter().collect();
+    let effects = update(app, event);
+    notices.extend(recorder.as_mut().and_then(|r| r.after(at, app, &effects)));
+    drop(recorder);
+    for notice in notices {
+        let _ = runtime.tx.send(Event::Notice(super::Level::Info, notice));
+    }
+    for effect in effects {
         quit |= runtime.perform(effect);
     }
     if app.editor.generation != generation && app.editor.has_starter() {
