@@ -48,7 +48,21 @@ pub struct TutorArgs {
 }
 
 /// Restores the terminal when dropped (normal exit and errors).
-struct TerminalGuard;
+pub(crate) struct TerminalGuard;
+
+/// Raw mode and the alternate screen (for `kubetutor review`), given back when the guard drops
+/// or on a panic.
+pub(crate) fn take_terminal() -> Result<TerminalGuard> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+    enable_raw_mode().context("cannot switch the terminal to raw mode (is this a terminal?)")?;
+    let guard = TerminalGuard;
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen)?;
+    Ok(guard)
+}
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {

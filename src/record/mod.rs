@@ -145,6 +145,17 @@ pub(crate) fn parse_header(path: &Path, line: &str) -> Result<Header, RecordErro
     serde_json::from_value(value).map_err(|e| bad(format!("bad header: {e}")))
 }
 
+/// The header of the record at `path`.
+pub fn read_header(path: &Path) -> Result<Header, RecordError> {
+    use std::io::BufRead;
+    let io = |source| RecordError::Io { path: path.to_path_buf(), source };
+    let file = std::fs::File::open(path).map_err(io)?;
+    match std::io::BufReader::new(file).lines().next() {
+        Some(line) => parse_header(path, &line.map_err(io)?),
+        None => Err(RecordError::Empty { path: path.to_path_buf() }),
+    }
+}
+
 /// Where the session records of `lesson` live.
 pub fn sessions_dir(state_dir: &Path, lesson: &str) -> PathBuf {
     state_dir.join("records").join(lesson)
