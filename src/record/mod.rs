@@ -201,3 +201,6 @@ pub(crate) fn header_line(header: &Header) -> String {
     s.push('\n');
     s
 }
+
+#[cfg(test)]
+mod tests;
