@@ -311,7 +311,7 @@ impl Replay {
                 Step::Other(r) => describe_other(r, &header, lesson),
             };
             events.push(ev);
-            if state.position % CHECKPOINT == 0 {
+            if state.position.is_multiple_of(CHECKPOINT) {
                 checkpoints.push(state.clone());
             }
         }

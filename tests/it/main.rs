@@ -13,6 +13,7 @@ mod names;
 mod ownership;
 mod probes;
 mod restart;
+mod review;
 mod sandbox_api;
 mod support;
 mod tui_e2e;
