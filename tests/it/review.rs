@@ -433,3 +433,42 @@ fn review_keys_table_in_readme_matches() {
         assert!(readme.contains(&row), "README lacks the review key row {row}");
     }
 }
+
+/// The run loop's recorder against a real sandbox: the apply with the learner's YAML, the
+/// Service as the watch saw it, the checks and the pass land in the session file under the
+/// state dir, and the newest session replays to the same state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_loop_records_a_real_session() {
+    let mut h = crate::tui_loop::Harness::new().await;
+    let header = Header {
+        format: record::FORMAT.into(),
+        version: record::VERSION,
+        lesson: "statefulset".into(),
+        namespace: "default".into(),
+        started: jiff::Timestamp::now(),
+        step: 0,
+        done: Default::default(),
+    };
+    let state = tempfile::tempdir().unwrap();
+    let rec = Recorder::create(state.path(), &header).unwrap();
+    let path = rec.path().unwrap().to_path_buf();
+    h.runtime.recorder = Some(std::sync::Mutex::new(rec));
+    h.fill_step0("web");
+    h.ctrl('s');
+    h.until(20, "step 0 to pass", |a| a.done.contains(&0)).await;
+    assert_eq!(record::latest(state.path(), "statefulset").unwrap(), path);
+    let lesson = kubetutor::lesson::load::find("statefulset").unwrap();
+    let replay = Replay::open(&path, Some(&lesson)).unwrap();
+    let lines: Vec<&str> = replay.events.iter().map(|e| e.describe.as_str()).collect();
+    let applied = replay.events.iter().find_map(|e| match &e.step {
+        kubetutor::record::replay::Step::Other(record::Record::Apply { yaml, ok: true, .. }) => Some(yaml.clone()),
+        _ => None,
+    });
+    assert!(applied.is_some_and(|y| y.contains("clusterIP: None") && y.contains("targetPort: web")), "{lines:#?}");
+    assert!(lines.contains(&"service nginx"), "{lines:#?}");
+    assert!(lines.contains(&"step 0 passed: A headless Service"), "{lines:#?}");
+    let end = replay.state_at(replay.len());
+    assert!(end.snapshot.services.contains_key("nginx"));
+    assert!(end.done.contains(&0));
+    assert!(end.reports[&0].checks.iter().all(|c| c.outcome.is_pass()));
+}
