@@ -144,7 +144,12 @@ impl Recorder {
         while old.len() >= KEEP_SESSIONS {
             let _ = std::fs::remove_file(old.remove(0));
         }
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        // What the learner typed and what the cluster said are theirs: readable by them only.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path)?;
         let mut r = Recorder::with_out(Out::File { path, file }, header);
         r.write_line(super::header_line(header));
         Ok(r)

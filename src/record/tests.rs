@@ -170,6 +170,12 @@ fn sessions_are_kept_bounded_and_the_newest_is_found() {
         drop(r);
     }
     let files = std::fs::read_dir(sessions_dir(dir.path(), "statefulset")).unwrap().count();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let newest = latest(dir.path(), "statefulset").unwrap();
+        assert_eq!(std::fs::metadata(newest).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     assert_eq!(files, KEEP_SESSIONS);
     let newest = latest(dir.path(), "statefulset").unwrap();
     assert_eq!(read_header(&newest).unwrap().started, t((KEEP_SESSIONS as u32 + 2) * 60));
