@@ -24,6 +24,8 @@ use crate::record::replay::State;
 use crate::record::Replay;
 use crate::ui::theme::{Theme, ThemeName};
 
+/// Timeline entries given to the watch pane at each moment (its scroll-back in review).
+const TIMELINE_KEPT: usize = 500;
 /// Play speeds, in turn.
 pub const SPEEDS: [u32; 3] = [1, 4, 16];
 /// The longest wait between two events while playing at 1x (a pause in the session is not
@@ -160,9 +162,10 @@ impl Review {
         let st = &self.state;
         let app = &mut self.app;
         app.now = now;
-        app.snapshot = Arc::new(st.snapshot.clone());
+        app.snapshot = st.snapshot.clone();
+        // The newest entries are what the timeline shows (and scrolls back through).
         let mut history = History::new(self.replay.header.started);
-        history.entries = self.replay.history.entries[..st.timeline].to_vec();
+        history.entries = self.replay.history.entries[st.timeline.saturating_sub(TIMELINE_KEPT)..st.timeline].to_vec();
         app.history = history;
         app.reports = st.reports.clone();
         app.done = st.done.clone();

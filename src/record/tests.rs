@@ -185,3 +185,25 @@ fn sessions_are_kept_bounded_and_the_newest_is_found() {
     assert_eq!(export(&newest, &out).unwrap(), 0);
     assert_eq!(read_header(&out).unwrap().started, t((KEEP_SESSIONS as u32 + 2) * 60));
 }
+
+#[test]
+fn an_event_naming_another_kind_first_is_still_an_event() {
+    // Sorted keys put involvedObject (kind StatefulSet) before the Event's own kind.
+    let ev = json!({"apiVersion": "v1", "kind": "Event", "count": 1,
+        "metadata": {"name": "web.1", "uid": "e1", "resourceVersion": "1"},
+        "involvedObject": {"kind": "StatefulSet", "name": "web"},
+        "reason": "SuccessfulCreate", "message": "create Pod web-1 in StatefulSet web successful"});
+    let owned = json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web-1", "uid": "p1", "resourceVersion": "2",
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "web", "uid": "s"}]}});
+    let text = to_text(&header(), &[Record::Put { at: t(1), object: ev }, Record::Put { at: t(2), object: owned }]);
+    assert!(text.lines().nth(1).unwrap().find("StatefulSet") < text.lines().nth(1).unwrap().find("\"Event\""));
+    let dir = tempfile::tempdir().unwrap();
+    let replay = Replay::open(&write(dir.path(), &text), None).unwrap();
+    assert!(matches!(replay.events[0].step, replay::Step::Put(replay::Object::Event(_))));
+    assert_eq!(replay.events[0].describe, "SuccessfulCreate web: create Pod web-1 in StatefulSet web successful");
+    assert!(matches!(replay.events[1].step, replay::Step::Put(replay::Object::Pod(_))));
+    let end = replay.state_at(2);
+    assert_eq!(end.snapshot.events.len(), 1);
+    assert!(end.snapshot.statefulsets.is_empty());
+}
