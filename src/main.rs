@@ -34,6 +34,31 @@ enum Command {
     Check(kubetutor::grade::cli::CheckArgs),
     /// List the lessons, or validate them (`kubetutor lessons validate`).
     Lessons(kubetutor::grade::cli::LessonsArgs),
+    /// Go back through a session record, step by step, with no cluster (default: your last session).
+    Review(kubetutor::app::review::ReviewArgs),
+    /// Session records: `kubetutor record export FILE` writes your last session to FILE.
+    Record(RecordArgs),
+}
+
+#[derive(clap::Args)]
+struct RecordArgs {
+    #[command(subcommand)]
+    command: RecordCommand,
+}
+
+#[derive(Subcommand)]
+enum RecordCommand {
+    /// Write a session record (JSON Lines, format version 1) to FILE, to share or review.
+    Export {
+        /// Where to write it.
+        file: PathBuf,
+        /// The session record to export (default: the newest of the lesson).
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// The lesson whose newest session to export.
+        #[arg(long, default_value = "statefulset")]
+        lesson: String,
+    },
 }
 
 /// Which cluster, as kubectl selects it.
@@ -135,7 +160,30 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Progress(args)) => runtime()?.block_on(run_progress(args)),
         Some(Command::Check(args)) => std::process::exit(kubetutor::grade::cli::run_check(args)),
         Some(Command::Lessons(args)) => std::process::exit(kubetutor::grade::cli::run_lessons(args)),
+        Some(Command::Review(args)) => kubetutor::app::review::run_review(args),
+        Some(Command::Record(args)) => run_record(args),
         None => kubetutor::app::start::run_tutor(cli.tutor),
+    }
+}
+
+fn run_record(args: RecordArgs) -> Result<()> {
+    match args.command {
+        RecordCommand::Export { file, from, lesson } => {
+            let from = match from {
+                Some(f) => f,
+                None => kubetutor::record::latest(&kubetutor::state::state_dir(), &lesson)?,
+            };
+            let n = kubetutor::record::export(&from, &file)?;
+            println!(
+                "Wrote {} ({n} events, record format {} version {}) from {}.",
+                file.display(),
+                kubetutor::record::FORMAT,
+                kubetutor::record::VERSION,
+                from.display()
+            );
+            println!("Open it with: kubetutor review {}", file.display());
+            Ok(())
+        }
     }
 }
 

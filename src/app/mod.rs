@@ -8,6 +8,7 @@ pub mod drafts;
 pub mod editor;
 pub mod effects;
 pub mod keys;
+pub mod review;
 pub mod run;
 pub mod start;
 mod update;

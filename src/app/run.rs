@@ -27,11 +27,13 @@ pub struct Runtime {
     /// Copies go to the terminal's clipboard (OSC 52 on stdout); off where stdout is not the
     /// tutor's terminal (tests).
     pub osc52: bool,
+    /// The session record, when one is kept (`crate::record`).
+    pub recorder: Option<Mutex<crate::record::Recorder>>,
 }
 
 impl Runtime {
     pub fn new(tx: UnboundedSender<Event>, services: Services) -> Runtime {
-        Runtime { tx, services, osc52: false }
+        Runtime { tx, services, osc52: false, recorder: None }
     }
 
     /// Perform one effect; returns true for Quit.
@@ -72,11 +74,32 @@ impl Runtime {
     }
 }
 
+/// [`update`], shown to the session's recorder before and after (at the app's `now`); returns
+/// the effects and any notice the recorder has (its cap reached).
+pub fn update_recorded(
+    app: &mut App,
+    recorder: Option<&mut crate::record::Recorder>,
+    event: Event,
+) -> (Vec<Effect>, Vec<String>) {
+    let Some(recorder) = recorder else { return (update(app, event), Vec::new()) };
+    let at = app.now;
+    let mut notices: Vec<String> = recorder.before(at, &event).into_iter().collect();
+    let effects = update(app, event);
+    notices.extend(recorder.after(at, app, &effects));
+    (effects, notices)
+}
+
 /// Feed `event` to the app and perform what it asks; returns true when the app is done.
 pub fn step(app: &mut App, runtime: &Runtime, event: Event) -> bool {
     let generation = app.editor.generation;
     let mut quit = false;
-    for effect in update(app, event) {
+    let mut recorder = runtime.recorder.as_ref().and_then(|r| r.lock().ok());
+    let (effects, notices) = update_recorded(app, recorder.as_deref_mut(), event);
+    drop(recorder);
+    for notice in notices {
+        let _ = runtime.tx.send(Event::Notice(super::Level::Info, notice));
+    }
+    for effect in effects {
         quit |= runtime.perform(effect);
     }
     if app.editor.generation != generation && app.editor.has_starter() {

@@ -48,7 +48,21 @@ pub struct TutorArgs {
 }
 
 /// Restores the terminal when dropped (normal exit and errors).
-struct TerminalGuard;
+pub(crate) struct TerminalGuard;
+
+/// Raw mode and the alternate screen (for `kubetutor review`), given back when the guard drops
+/// or on a panic.
+pub(crate) fn take_terminal() -> Result<TerminalGuard> {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        restore_terminal();
+        previous(info);
+    }));
+    enable_raw_mode().context("cannot switch the terminal to raw mode (is this a terminal?)")?;
+    let guard = TerminalGuard;
+    crossterm::execute!(std::io::stdout(), EnterAlternateScreen)?;
+    Ok(guard)
+}
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
@@ -156,6 +170,8 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
             kubectl_hint: cluster.kubectl_hint(),
             sandbox: cluster.is_sandbox(),
         };
+        let info_namespace = info.namespace.clone();
+        let slug = lesson.slug.clone();
         let mut app = App::new(lesson.clone(), start_step, done.clone(), info, theme, state_dir.clone());
         app.readonly = args.readonly;
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
@@ -167,8 +183,9 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         let restore =
             cluster.is_sandbox().then(|| super::effects::Restore { done: done.clone(), state_dir: state_dir.clone() });
         let services = Services::new(cluster, lesson, progress, restore, tx.clone());
-        let mut runtime = Runtime::new(tx, services);
+        let mut runtime = Runtime::new(tx.clone(), services);
         runtime.osc52 = true;
+        runtime.recorder = start_record(&state_dir, &slug, &info_namespace, start_step, &done, &tx);
 
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
@@ -199,6 +216,36 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         tracing::info!("tutor quit on step {}", app.step);
         Ok(())
     })
+}
+
+/// Begin this session's record under the state dir; without one the tutor still runs (the
+/// lesson pane says why).
+fn start_record(
+    state_dir: &std::path::Path,
+    lesson: &str,
+    namespace: &str,
+    step: usize,
+    done: &BTreeSet<usize>,
+    tx: &tokio::sync::mpsc::UnboundedSender<Event>,
+) -> Option<std::sync::Mutex<crate::record::Recorder>> {
+    let header = crate::record::Header {
+        format: crate::record::FORMAT.into(),
+        version: crate::record::VERSION,
+        lesson: lesson.into(),
+        namespace: namespace.into(),
+        started: jiff::Timestamp::now(),
+        step,
+        done: done.clone(),
+    };
+    match crate::record::Recorder::create(state_dir, &header) {
+        Ok(r) => Some(std::sync::Mutex::new(r)),
+        Err(e) => {
+            tracing::warn!("no session record: {e}");
+            let text = format!("This session is not recorded (kubetutor review will not have it): {e}");
+            let _ = tx.send(Event::Notice(super::Level::Problem, text));
+            None
+        }
+    }
 }
 
 /// Watch the lesson namespace, feeding the app's event channel.

@@ -14,6 +14,8 @@ mod names;
 mod ownership;
 mod probes;
 mod restart;
+mod review;
+mod review_e2e;
 mod sandbox_api;
 mod support;
 mod tui_e2e;

@@ -6,20 +6,25 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Tmux {
+pub(crate) struct Tmux {
     session: String,
 }
 
 impl Tmux {
-    fn start(state_dir: &Path, name: &str) -> Tmux {
+    pub(crate) fn start(state_dir: &Path, name: &str) -> Tmux {
         Tmux::start_sized(state_dir, name, 120, 40)
     }
 
     fn start_sized(state_dir: &Path, name: &str, width: u16, height: u16) -> Tmux {
+        Tmux::start_args(state_dir, name, width, height, "--speed 20")
+    }
+
+    /// `kubetutor ARGS` in a new tmux session of `width`x`height`.
+    pub(crate) fn start_args(state_dir: &Path, name: &str, width: u16, height: u16, args: &str) -> Tmux {
         let session = format!("kubetutor-e2e-{name}-{}", std::process::id());
         // After the tutor exits, the shell prints its exit code on the (restored) normal screen.
         let cmd = format!(
-            "env KUBETUTOR_STATE_DIR={} NO_COLOR= {} --speed 20; echo kubetutor-exited-$?; sleep 30",
+            "env KUBETUTOR_STATE_DIR={} NO_COLOR= {} {args}; echo kubetutor-exited-$?; sleep 30",
             state_dir.display(),
             env!("CARGO_BIN_EXE_kubetutor")
         );
@@ -41,12 +46,12 @@ impl Tmux {
         Tmux { session }
     }
 
-    fn keys(&self, keys: &[&str]) {
+    pub(crate) fn keys(&self, keys: &[&str]) {
         let status = Command::new("tmux").args(["send-keys", "-t", &self.session]).args(keys).status().unwrap();
         assert!(status.success());
     }
 
-    fn text(&self, text: &str) {
+    pub(crate) fn text(&self, text: &str) {
         let status = Command::new("tmux").args(["send-keys", "-t", &self.session, "-l", text]).status().unwrap();
         assert!(status.success());
     }
@@ -59,13 +64,13 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).lines().next().expect("kubetutor runs in the pane").to_string()
     }
 
-    fn capture(&self) -> String {
+    pub(crate) fn capture(&self) -> String {
         let out = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     /// Poll the screen until `f` holds, failing with the last screen after `secs`.
-    fn wait(&self, secs: u64, what: &str, f: impl Fn(&str) -> bool) -> String {
+    pub(crate) fn wait(&self, secs: u64, what: &str, f: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let screen = self.capture();
@@ -79,7 +84,7 @@ impl Tmux {
         }
     }
 
-    fn fill(&self, values: &[&str]) {
+    pub(crate) fn fill(&self, values: &[&str]) {
         for v in values {
             self.keys(&["C-n"]);
             self.text(v);
