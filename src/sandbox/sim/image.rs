@@ -303,6 +303,9 @@ impl Image {
                 files.push((f.into(), String::new()));
             }
         }
+        // So is the ServiceAccount token's mount point (a runtime makes it at mount time; here
+        // it is in the shared tree so that 10,000 mounts copy nothing).
+        files.push(("var/run/secrets/kubernetes.io/serviceaccount/".into(), String::new()));
         // alpine-baselayout gained /opt after 3.8.
         let old_alpine = self.userland == Userland::BusyboxMusl128;
         for dir in dirs.iter().filter(|d| !(old_alpine && **d == "opt")) {

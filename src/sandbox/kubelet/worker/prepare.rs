@@ -176,7 +176,14 @@ impl Worker {
             return vol;
         }
         if let Some(sources) = v.pointer("/projected/sources").and_then(Value::as_array) {
-            return self.projected(sources);
+            // One per pod, as the kubelet mounts one: every container shares it.
+            let name = v["name"].as_str().unwrap_or("").to_string();
+            if let Some(vol) = self.empty_dirs.get(&name) {
+                return vol.clone();
+            }
+            let vol = self.projected(sources);
+            self.empty_dirs.insert(name, vol.clone());
+            return vol;
         }
         let name = v["name"].as_str().unwrap_or("").to_string();
         let limit =
