@@ -223,12 +223,16 @@ fn maybe_complete(app: &mut App) {
     app.message = Some(Message { level: Level::Good, text });
 }
 
-/// The key that opens the next step from the focused pane.
+/// The key that opens the next step from the focused pane. In the editor Ctrl-N goes on only
+/// once no blank is left (before, it selects the next blank): a step passed some other way
+/// (kubectl apply from the learner's own terminal) leaves blanks in the editor.
 pub fn next_step_key(app: &App) -> &'static str {
-    if app.focus == Pane::Editor {
+    if app.focus != Pane::Editor {
+        "n"
+    } else if app.editor.blanks().is_empty() {
         "Ctrl-N"
     } else {
-        "n"
+        "Tab, n"
     }
 }
 

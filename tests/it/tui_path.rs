@@ -102,6 +102,18 @@ fn a_passed_step_stays_and_n_or_ctrl_n_goes_on() {
     ctrl(&mut app, 'n');
     assert_eq!(app.step, 1);
     assert_eq!(app.focus, Pane::Editor);
+
+    // Passed from outside (kubectl apply) with blanks left in the editor: Ctrl-N there selects
+    // a blank, so the way on that is offered is the other panes' n.
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = tui_fixture::app(dir.path(), Theme::dark());
+    update(&mut app, Event::Graded(passed(0, &["headless Service nginx"])));
+    let said = &app.message.as_ref().unwrap().text;
+    assert!(said.contains("press Tab, n for step 1"), "{said}");
+    assert!(render(&app, 120, 40).contains("Tab, n next step"));
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(app.step, 1);
 }
 
 #[test]
