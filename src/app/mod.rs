@@ -7,6 +7,7 @@ mod commands;
 pub mod drafts;
 pub mod editor;
 pub mod effects;
+mod hints;
 pub mod keys;
 pub mod review;
 pub mod run;
@@ -30,8 +31,9 @@ use crate::ui::theme::Theme;
 
 pub use commands::code_blocks;
 pub use editor::EditorState;
+pub use hints::{hint_list, next_step_key};
 pub use keys::{Action, Pane};
-pub use update::{hint_list, next_step_key, update, DRAFT_DELAY};
+pub use update::{update, DRAFT_DELAY};
 
 /// Something that happened: from the terminal, the clock, the cluster, or a finished effect.
 #[derive(Debug)]

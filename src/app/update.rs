@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+use super::hints::{hint_list, next_step_key};
 use super::keys::{self, Action, Pane};
 use super::watch::pod_rows;
 use super::{
@@ -223,19 +224,6 @@ fn maybe_complete(app: &mut App) {
     app.message = Some(Message { level: Level::Good, text });
 }
 
-/// The key that opens the next step from the focused pane. In the editor Ctrl-N goes on only
-/// once no blank is left (before, it selects the next blank): a step passed some other way
-/// (kubectl apply from the learner's own terminal) leaves blanks in the editor.
-pub fn next_step_key(app: &App) -> &'static str {
-    if app.focus != Pane::Editor {
-        "n"
-    } else if app.editor.blanks().is_empty() {
-        "Ctrl-N"
-    } else {
-        "Tab, n"
-    }
-}
-
 /// A grade arrived. A pass keeps the step on screen with what it proved; the learner goes on
 /// when they are ready (`n`, or Ctrl-N in the editor).
 fn on_graded(app: &mut App, report: crate::grade::StepReport, fx: &mut Vec<Effect>) {
@@ -437,7 +425,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::ScrollUp => app.text_scroll = app.text_scroll.saturating_sub(PAGE),
         Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(PAGE).min(app.text_max_scroll.get()),
         Action::NextHint => {
-            let available = hint_tiers(app);
+            let available = hint_list(app).len();
             let shown = app.hints_shown.entry(app.step).or_default();
             if *shown < available {
                 *shown += 1;
@@ -498,40 +486,6 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::TimelineDown => app.timeline_back = app.timeline_back.saturating_sub(1),
     }
-}
-
-/// Hints of the open step, in the learner's own names (`{{service}}` and the like filled in):
-/// first those of the blank the first failing check points at (its `try:` line is already on
-/// screen under the check), then the step's own tiers, then the other blanks'.
-pub fn hint_list(app: &App) -> Vec<String> {
-    let Some(step) = app.lesson.step(app.step) else { return Vec::new() };
-    let names = app.names();
-    let failing_blank = app.reports.get(&app.step).and_then(|r| {
-        r.checks.iter().find_map(|c| match &c.outcome {
-            crate::grade::Outcome::NotYet { concern, .. } => Some(concern.blank),
-            _ => None,
-        })
-    });
-    let blank_hints = |b: &crate::lesson::model::Blank| -> Vec<String> {
-        b.hints.iter().map(|h| format!("{}: {}", b.label, names.fill(h))).collect()
-    };
-    let mut hints: Vec<String> = Vec::new();
-    let blanks = step.starter.as_ref().map(|s| s.blanks.as_slice()).unwrap_or_default();
-    let first = failing_blank.flatten().filter(|b| *b < blanks.len());
-    if let Some(b) = first {
-        hints.extend(blank_hints(&blanks[b]));
-    }
-    hints.extend(step.hints.iter().map(|h| names.fill(h)));
-    for (i, b) in blanks.iter().enumerate() {
-        if Some(i) != first {
-            hints.extend(blank_hints(b));
-        }
-    }
-    hints
-}
-
-fn hint_tiers(app: &App) -> usize {
-    hint_list(app).len()
 }
 
 fn start_apply(app: &mut App, fx: &mut Vec<Effect>) {

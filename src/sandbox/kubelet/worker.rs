@@ -472,66 +472,6 @@ impl Worker {
         self.procs.insert(i, task.abort_handle());
     }
 
-    /// Start the probes of container `i` (just started): with a readiness probe it is not ready
-    /// until the probe says so; without one it is ready at once.
-    fn arm_probes(&mut self, i: usize, spec: &Value) {
-        self.probers.retain(|p| p.container != i);
-        let readiness = probe::Spec::of(spec, probe::Kind::Readiness);
-        self.state.containers[i].ready = readiness.is_none();
-        let now = tokio::time::Instant::now();
-        for s in readiness.into_iter().chain(probe::Spec::of(spec, probe::Kind::Liveness)) {
-            let first = now + self.k.inner.clock.backoff(s.initial_delay);
-            self.probers.push(probe::Prober::new(s, i, first));
-        }
-    }
-
-    /// Run the probes that are due; true when a container's readiness changed.
-    async fn run_probes(&mut self) -> bool {
-        let now = tokio::time::Instant::now();
-        let mut changed = false;
-        for n in 0..self.probers.len() {
-            if self.probers[n].due > now {
-                continue;
-            }
-            let (spec, i) = (self.probers[n].spec.clone(), self.probers[n].container);
-            self.probers[n].due = now + self.k.inner.clock.backoff(spec.period);
-            let name = self.state.containers[i].name.clone();
-            let Some(running) = self.k.running(&self.ns, &self.name, &name) else { continue };
-            // A probe's timeout in simulated time, but never shorter than the simulation needs.
-            let timeout = self.k.inner.clock.real(spec.timeout).max(Duration::from_millis(200));
-            let result = probe::run(&spec.handler, &running.host, &self.state.pod_ip, timeout).await;
-            if let Err(message) = &result {
-                self.event(
-                    "Warning",
-                    "Unhealthy",
-                    &format!("{} probe failed: {message}", spec.kind.word()),
-                    Some(&field_path(false, &name)),
-                );
-            }
-            match self.probers[n].record(result.is_ok(), self.state.containers[i].ready) {
-                probe::Verdict::Same => {}
-                probe::Verdict::Ready(ready) => {
-                    self.state.containers[i].ready = ready;
-                    changed = true;
-                }
-                probe::Verdict::Restart => {
-                    self.event(
-                        "Normal",
-                        "Killing",
-                        &format!("Container {name} failed liveness probe, will be restarted"),
-                        Some(&field_path(false, &name)),
-                    );
-                    if let Some(h) = self.procs.remove(&i) {
-                        h.abort();
-                    }
-                    self.k.remove_servers(&self.state.pod_ip, Some(&name));
-                    self.inbox.exited(i, 137);
-                }
-            }
-        }
-        changed
-    }
-
     /// Watch the running containers: restart or finish them per restartPolicy, stop on deletion.
     async fn supervise(&mut self, restart_policy: &str) {
         let mut backoffs: HashMap<usize, Duration> = HashMap::new();
