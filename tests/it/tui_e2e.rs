@@ -259,7 +259,9 @@ fn delete_keeps_the_watch_in_view_a_copied_block_runs_and_get_l_works() {
     let below_output =
         screen.lines().skip_while(|l| !l.contains("Output:")).any(|l| l.contains("Watch (simulated pods)"));
     assert!(below_output, "the watch pane is below the output, not under it:\n{screen}");
-    // -L adds a column per label key, as in the lesson's own text.
+    // -L adds a column per label key, as in the lesson's own text (once the pods are back: the
+    // step passes when they are).
+    tmux.wait(60, "the pods back", |s| s.contains("Step 3 passed"));
     tmux.keys(&[":"]);
     tmux.text("get pods -L controller-revision-hash");
     tmux.keys(&["Enter"]);
