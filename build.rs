@@ -23,7 +23,7 @@ fn main() {
     println!("cargo:rerun-if-changed=lessons");
     let mut files = Vec::new();
     walk(&root, &mut files);
-    let mut code = String::from("/// Files under `lessons/`: (path relative to `lessons/`, contents).\npub static FILES: &[(&str, &str)] = &[\n");
+    let mut code = String::from("/// Files under `lessons/`: (path relative to `lessons/`, contents).\npub(crate) static FILES: &[(&str, &str)] = &[\n");
     for f in &files {
         let rel = f.strip_prefix(&root).expect("under lessons/").to_string_lossy().replace('\\', "/");
         if rel.ends_with(".md") || rel.ends_with(".yaml") || rel.ends_with(".yml") || rel.ends_with(".txt") {

@@ -138,7 +138,7 @@ fn main() {
     let mut review = None;
     for _ in 0..5 {
         let t = Instant::now();
-        let replay = kubetutor::record::Replay::open(&path, Some(&lesson)).unwrap();
+        let replay = record::Replay::open(&path, Some(&lesson)).unwrap();
         let r = Review::new(replay, lesson.clone(), Theme::dark(), &path);
         terminal.draw(|f| review::draw(f, &r)).unwrap();
         opens.push(t.elapsed());

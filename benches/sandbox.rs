@@ -18,27 +18,20 @@ use serde_json::{json, Value};
 #[path = "sandbox/room.rs"]
 mod room;
 
-use kubetutor::sandbox::resources::kinds;
-use kubetutor::sandbox::{Sandbox, SandboxConfig};
+use kube_sandbox::{Sandbox, SandboxConfig};
 
 struct Served {
     sandbox: Sandbox,
     kubeconfig: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _serving: kube_sandbox::Serving,
 }
 
 async fn serve(config: SandboxConfig) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("https://{}", listener.local_addr().expect("addr"));
     let sandbox = Sandbox::start(config).expect("sandbox");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let router = sandbox.router();
-    let tls = sandbox.tls().acceptor();
-    tokio::spawn(kubetutor::sandbox::serve(listener, router, tls, async move {
-        let _ = stopped.await;
-    }));
-    let kubeconfig = sandbox.kubeconfig(&url, "default");
-    Served { sandbox, kubeconfig, _stop: stop }
+    let serving = sandbox.serve_on(listener).expect("serve");
+    let kubeconfig = sandbox.kubeconfig(serving.url(), "default");
+    Served { sandbox, kubeconfig, _serving: serving }
 }
 
 async fn http_client(kubeconfig: &str) -> Client {
@@ -79,35 +72,31 @@ fn memory_mib() -> (f64, f64) {
 
 /// Wait until the store holds `n` Ready pods in `ns`, woken by its changes.
 async fn wait_ready(sb: &Sandbox, ns: &str, n: usize, what: &str) {
-    let mut rx = sb.store().subscribe();
+    let mut rx = sb.changes();
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let (pods, _) = sb.store().list(kinds::pods(), Some(ns));
         // From the stored summaries: parsing every pod on every change would load the machine.
-        let ready =
-            pods.iter().filter(|p| !p.meta().deleting && p.meta().pod.as_deref().is_some_and(|m| m.ready)).count();
-        if ready >= n {
+        if sb.ready_pods(ns) >= n {
             return;
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        let _ = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await;
+        let _ = tokio::time::timeout(Duration::from_millis(50), rx.next()).await;
     }
 }
 
 async fn wait_sts(sb: &Sandbox, name: &str, what: &str, ok: impl Fn(&Value) -> bool) {
-    let mut rx = sb.store().subscribe();
+    let mut rx = sb.changes();
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        if sb.store().get(kinds::statefulsets(), "default", name).is_some_and(|s| ok(&s)) {
+        if sb.object("statefulsets", "default", name).is_some_and(|s| ok(&s)) {
             return;
         }
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         // Looked at again when a StatefulSet changes (or after a while): the harness must not
         // spend the machine's time re-reading the set on each of the pods' changes.
-        let sets = kinds::statefulsets().storage;
         let _ = tokio::time::timeout(Duration::from_millis(50), async {
-            while let Ok(c) = rx.recv().await {
-                if c.storage == sets {
+            while let Some(plural) = rx.next().await {
+                if plural == "statefulsets" {
                     return;
                 }
             }
@@ -291,9 +280,9 @@ async fn run_exercise() -> Duration {
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let old_uid = pods.get("web-0").await.expect("web-0").metadata.uid;
     pods.delete("web-0", &DeleteParams::default()).await.expect("delete");
-    let mut rx = sb.store().subscribe();
+    let mut rx = sb.changes();
     loop {
-        let p = sb.store().get(kinds::pods(), "default", "web-0");
+        let p = sb.object("pods", "default", "web-0");
         let back = p.as_ref().is_some_and(|p| {
             p["metadata"]["uid"].as_str() != old_uid.as_deref()
                 && p.pointer("/status/conditions")
@@ -303,7 +292,7 @@ async fn run_exercise() -> Duration {
         if back {
             break;
         }
-        let _ = tokio::time::timeout(Duration::from_millis(50), rx.recv()).await;
+        let _ = tokio::time::timeout(Duration::from_millis(50), rx.next()).await;
     }
     sts_api
         .patch("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 3}})))
@@ -419,7 +408,7 @@ async fn main() {
         let (after, peak) = memory_mib();
         rows.push((
             format!("{pods} pods Running and Ready (took {:.1} s): resident memory / peak", d.as_secs_f64()),
-            format!("{:.0} MiB / {:.0} MiB (process before: {:.0} MiB)", after, peak, before),
+            format!("{after:.0} MiB / {peak:.0} MiB (process before: {before:.0} MiB)"),
         ));
         drop(sb);
     }

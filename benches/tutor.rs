@@ -12,12 +12,12 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::json;
 
+use kube_sandbox::SandboxConfig;
 use kubetutor::app::effects::Services;
 use kubetutor::app::run::{self, Runtime};
 use kubetutor::app::{App, ClusterInfo, Event};
 use kubetutor::cluster::watch::Connection;
 use kubetutor::lesson::progress::Progress;
-use kubetutor::sandbox::SandboxConfig;
 use kubetutor::ui::theme::Theme;
 
 fn text_of(terminal: &Terminal<TestBackend>) -> String {

@@ -6,6 +6,5 @@ pub mod cluster;
 pub mod grade;
 pub mod lesson;
 pub mod record;
-pub mod sandbox;
 pub mod state;
 pub mod ui;

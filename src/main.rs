@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 
+use kube_sandbox::{self as sandbox, Sandbox, SandboxConfig};
 use kubetutor::cluster::{self, doctor, progress};
-use kubetutor::sandbox::{self, kubeconfig, Sandbox, SandboxConfig};
 
 #[derive(Parser)]
 #[command(name = "kubetutor", version, about = "Learn Kubernetes StatefulSets hands-on, in your terminal")]
@@ -215,26 +215,26 @@ fn run_sandbox(args: SandboxArgs) -> Result<()> {
             attendees: usize::from(args.attendees),
             ..Default::default()
         })?;
-        let path = args.kubeconfig.unwrap_or_else(kubeconfig::default_path);
+        let path = args.kubeconfig.unwrap_or_else(kubetutor::state::sandbox_kubeconfig);
         let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
         let server = if addr.is_ipv6() {
             format!("https://[{host}]:{}", addr.port())
         } else {
             format!("https://{host}:{}", addr.port())
         };
-        kubeconfig::write_private(&path, &sb.kubeconfig(&server, "default"))
+        kubetutor::state::write_atomic(&path, &sb.kubeconfig(&server, "default"))
             .with_context(|| format!("cannot write the kubeconfig to {}", path.display()))?;
         if !addr.ip().is_loopback() {
             eprintln!("WARNING: the sandbox listens on {addr}, reachable from other machines. Keep the token secret.");
         }
-        println!("kubetutor sandbox: Kubernetes {} API at {server}", sandbox::api::KUBE_VERSION);
+        println!("kubetutor sandbox: Kubernetes {} API at {server}", sandbox::consts::KUBE_VERSION);
         println!("Pods, storage, DNS and HTTP are simulated inside kubetutor; nothing runs on this machine.");
         println!("kubeconfig (mode 0600): {}", path.display());
         if !sb.attendees().is_empty() {
             let dir = path.parent().map(std::path::Path::to_path_buf).unwrap_or_default();
             for a in sb.attendees() {
                 let file = dir.join(format!("{}.kubeconfig", a.namespace));
-                kubeconfig::write_private(&file, &sb.attendee_kubeconfig(&server, a))
+                kubetutor::state::write_atomic(&file, &sb.attendee_kubeconfig(&server, a))
                     .with_context(|| format!("cannot write {}", file.display()))?;
             }
             let first = &sb.attendees()[0].namespace;

@@ -15,24 +15,21 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::api::{Api, ListParams, PostParams};
 use serde_json::json;
 
+use kube_sandbox::{ConnLimits, Sandbox, SandboxConfig, Serving};
 use kubetutor::cluster::{connect_kubeconfig, KubeconfigOptions};
 use kubetutor::grade::runner::Grader;
 use kubetutor::grade::solve::{solve_steps, STEP_TIMEOUT};
 use kubetutor::grade::watched::Watched;
 use kubetutor::lesson::load;
-use kubetutor::sandbox::{Sandbox, SandboxConfig};
 
 use super::{memory_mib, ms, percentile};
 
 const HONEST: usize = 30;
 
-pub async fn bench_room(rows: &mut Vec<(String, String)>) {
+pub(crate) async fn bench_room(rows: &mut Vec<(String, String)>) {
     let speed: f64 = std::env::var("BENCH_SPEED").ok().and_then(|v| v.parse().ok()).unwrap_or(f64::INFINITY);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let url = format!("https://{addr}");
     let sb = Sandbox::start(SandboxConfig { speed, attendees: HONEST + 1, ..Default::default() }).expect("sandbox");
-    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // The sandbox's own view: from a request's arrival to its answer's headers, for every
     // request but the abuser's (watches excluded: their answer starts at once and streams).
     let served = Arc::new(Mutex::new(Vec::<Duration>::new()));
@@ -53,9 +50,9 @@ pub async fn bench_room(rows: &mut Vec<(String, String)>) {
             }
         }
     }));
-    tokio::spawn(kubetutor::sandbox::serve(listener, router, sb.tls().acceptor(), async move {
-        let _ = stopped.await;
-    }));
+    let addr = listener.local_addr().expect("addr");
+    let serving = Serving::spawn(listener, router, sb.tls().acceptor(), ConnLimits::default()).expect("serve");
+    let url = serving.url().to_string();
     let dir = tempfile::tempdir().expect("tempdir");
     let mut configs = Vec::new();
     for a in sb.attendees() {

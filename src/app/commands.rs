@@ -8,7 +8,7 @@ use crate::cluster::Snapshot;
 use crate::ui::text;
 
 /// What the app needs to know about a command before running it.
-pub struct Checked {
+pub(super) struct Checked {
     pub destructive: bool,
     /// `(kind, name)` of the objects it names.
     pub objects: Vec<(String, String)>,
@@ -18,7 +18,7 @@ pub struct Checked {
     pub editor_apply: bool,
 }
 
-pub fn check(line: &str) -> Result<Checked, String> {
+pub(super) fn check(line: &str) -> Result<Checked, String> {
     let cmd = kubectl::parse(line).map_err(|e| e.to_string())?;
     Ok(Checked {
         destructive: cmd.is_destructive(),
@@ -30,7 +30,7 @@ pub fn check(line: &str) -> Result<Checked, String> {
 
 /// The line with its last word completed: a single candidate replaces it (plus a space), several
 /// are cut to their common prefix; also returns the candidates to show.
-pub fn complete(line: &str, snapshot: &Snapshot) -> (String, Vec<String>) {
+pub(super) fn complete(line: &str, snapshot: &Snapshot) -> (String, Vec<String>) {
     let options = kubectl::complete(line, snapshot);
     let cut = if line.is_empty() || line.ends_with(char::is_whitespace) {
         line.len()
@@ -87,7 +87,7 @@ pub fn code_blocks(app: &App) -> Vec<Vec<String>> {
 
 /// `c`: the next code block of the text goes to the clipboard, and its first command (without
 /// `kubectl`) onto the command line, ready to run with Enter or to edit.
-pub fn copy_block(app: &mut App, fx: &mut Vec<Effect>) {
+pub(super) fn copy_block(app: &mut App, fx: &mut Vec<Effect>) {
     let blocks = code_blocks(app);
     if blocks.is_empty() {
         app.message = Some(Message { level: Level::Info, text: text::NO_CODE.into() });

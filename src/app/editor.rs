@@ -68,7 +68,7 @@ impl EditorState {
     /// Put the cursor at `(row, col)`, kept inside the text.
     pub fn set_cursor(&mut self, (row, col): (usize, usize)) {
         let clamp = |n: usize| u16::try_from(n).unwrap_or(u16::MAX);
-        self.area.move_cursor(tui_textarea::CursorMove::Jump(clamp(row), clamp(col)));
+        self.area.move_cursor(CursorMove::Jump(clamp(row), clamp(col)));
     }
 
     pub fn has_starter(&self) -> bool {

@@ -221,7 +221,7 @@ impl Review {
             return false;
         }
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('q') | KeyCode::Char('c')) {
+        if ctrl && matches!(key.code, KeyCode::Char('q' | 'c')) {
             return true;
         }
         if self.app.overlay.is_some() {

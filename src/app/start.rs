@@ -19,8 +19,8 @@ use super::effects::Services;
 use super::run::{run, Runtime, RESCUE};
 use super::{App, ClusterInfo, Event};
 use crate::cluster::{self, watch, Cluster, KubeconfigOptions};
-use crate::sandbox::SandboxConfig;
 use crate::ui::theme::{Theme, ThemeName};
+use kube_sandbox::SandboxConfig;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct TutorArgs {

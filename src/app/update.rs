@@ -17,7 +17,7 @@ use crate::grade::StepStatus;
 use crate::ui::text;
 
 /// Grading waits this long after the lesson's objects last changed.
-pub const GRADE_DEBOUNCE: Duration = Duration::from_millis(300);
+pub(super) const GRADE_DEBOUNCE: Duration = Duration::from_millis(300);
 /// A keystroke is on disk at most this long after it was typed: the first change after a save
 /// schedules the next save (a burst of typing is one write, and a kill -9 loses at most this).
 pub const DRAFT_DELAY: Duration = Duration::from_millis(50);
@@ -31,7 +31,7 @@ const PAGE: u16 = 10;
 /// Columns per ←/→ for the code lines of the lesson text.
 const CODE_STEP: u16 = 16;
 /// How long a changed pod row stays highlighted.
-pub const HIGHLIGHT: Duration = Duration::from_secs(2);
+pub(super) const HIGHLIGHT: Duration = Duration::from_secs(2);
 
 /// Apply `event` to `app`; returns what to do next.
 pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
@@ -306,7 +306,7 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         return quit(app, fx);
     }
     if let Some(confirm) = app.confirm.take() {
-        if matches!(key.code, KeyCode::Char('y') | KeyCode::Char('Y')) {
+        if matches!(key.code, KeyCode::Char('y' | 'Y')) {
             match confirm {
                 Confirm::ResetEditor => {
                     if let Some(s) = &app.editor.starter {
@@ -336,27 +336,27 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             Overlay::Help { scroll } | Overlay::Diff { scroll, .. } | Overlay::Solution { scroll } => Some(scroll),
         };
         match key.code {
-            KeyCode::Esc | KeyCode::Char('q') | KeyCode::F(1) | KeyCode::Char('?') | KeyCode::Enter => {
-                app.overlay = None
+            KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::F(1) | KeyCode::Enter => {
+                app.overlay = None;
             }
             KeyCode::Char('j') | KeyCode::Down => {
                 if let Some(s) = scroll {
-                    *s = s.saturating_add(1)
+                    *s = s.saturating_add(1);
                 }
             }
             KeyCode::Char('k') | KeyCode::Up => {
                 if let Some(s) = scroll {
-                    *s = s.saturating_sub(1)
+                    *s = s.saturating_sub(1);
                 }
             }
             KeyCode::PageDown | KeyCode::Char(' ') => {
                 if let Some(s) = scroll {
-                    *s = s.saturating_add(10)
+                    *s = s.saturating_add(10);
                 }
             }
             KeyCode::PageUp => {
                 if let Some(s) = scroll {
-                    *s = s.saturating_sub(10)
+                    *s = s.saturating_sub(10);
                 }
             }
             _ => {}
@@ -369,9 +369,9 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
         None if app.focus == Pane::Editor && key.code == KeyCode::Esc => {
             // Esc first drops a selection, then closes the result area.
             if app.editor.area.selection_range().is_some() {
-                app.editor.area.cancel_selection()
+                app.editor.area.cancel_selection();
             } else {
-                app.close_result()
+                app.close_result();
             }
         }
         None if app.focus == Pane::Editor && app.editor.has_starter() => {
@@ -482,7 +482,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             app.editor.redo();
         }
         Action::TimelineUp => {
-            app.timeline_back = (app.timeline_back + 1).min(app.history.entries.len().saturating_sub(1))
+            app.timeline_back = (app.timeline_back + 1).min(app.history.entries.len().saturating_sub(1));
         }
         Action::TimelineDown => app.timeline_back = app.timeline_back.saturating_sub(1),
     }

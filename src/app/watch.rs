@@ -62,7 +62,7 @@ pub fn pod_row(pod: &Pod) -> PodRow {
 pub fn pod_status(pod: &Pod) -> String {
     let status = pod.status.clone().unwrap_or_default();
     let mut reason = status.reason.clone().or(status.phase.clone()).unwrap_or_else(|| "Pending".into());
-    let init_total = pod.spec.as_ref().and_then(|s| s.init_containers.as_ref()).map(|v| v.len()).unwrap_or(0);
+    let init_total = pod.spec.as_ref().and_then(|s| s.init_containers.as_ref()).map(Vec::len).unwrap_or(0);
     let mut initializing = false;
     for (i, c) in status.init_container_statuses.iter().flatten().enumerate() {
         let state = c.state.clone().unwrap_or_default();

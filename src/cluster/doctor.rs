@@ -103,7 +103,7 @@ fn kubeconfig_pitfalls(cluster: &Cluster) -> Option<Finding> {
 fn unreachable_fix(cluster: &Cluster) -> String {
     match &cluster.backend {
         Backend::Sandbox { .. } => "restart kubetutor (the sandbox runs inside it)".into(),
-        Backend::Kubeconfig { context, .. } if context == crate::sandbox::kubeconfig::CONTEXT => {
+        Backend::Kubeconfig { context, .. } if context == kube_sandbox::consts::KUBECONFIG_CONTEXT => {
             SANDBOX_GONE.to_string()
         }
         Backend::Kubeconfig { context, .. } => format!(
@@ -219,7 +219,7 @@ async fn storage_class(cluster: &Cluster) -> Finding {
                 0 => "the cluster has no StorageClass: the lesson's PersistentVolumeClaims would stay Pending".to_string(),
                 _ => format!(
                     "none of the StorageClasses ({}) is the default: claims without storageClassName would stay Pending",
-                    classes.iter().map(|c| c.name_any()).collect::<Vec<_>>().join(", ")
+                    classes.iter().map(ResourceExt::name_any).collect::<Vec<_>>().join(", ")
                 ),
             },
             "kind and k3d ship one (`standard`, `local-path`); on minikube: `minikube addons enable storage-provisioner default-storageclass`; elsewhere install a provisioner such as local-path-provisioner and mark it default: kubectl patch storageclass NAME -p '{\"metadata\":{\"annotations\":{\"storageclass.kubernetes.io/is-default-class\":\"true\"}}}'",

@@ -177,7 +177,7 @@ impl History {
         match (before, after) {
             (None, None) => {}
             (Some(b), None) => {
-                self.push(now, "StatefulSet", b.name_any(), b.uid().unwrap_or_default(), EntryKind::SetDeleted)
+                self.push(now, "StatefulSet", b.name_any(), b.uid().unwrap_or_default(), EntryKind::SetDeleted);
             }
             (None, Some(a)) => {
                 let at = a.metadata.creation_timestamp.as_ref().map(|t| t.0).unwrap_or(now);

@@ -15,7 +15,7 @@ pub mod watch;
 
 use std::path::PathBuf;
 
-use crate::sandbox::{self, Sandbox, SandboxConfig};
+use kube_sandbox::{Sandbox, SandboxConfig, Serving};
 
 pub use history::{Entry, EntryKind, History};
 pub use snapshot::Snapshot;
@@ -73,7 +73,7 @@ impl Cluster {
     /// `context NAME`, and what to do when it is the sandbox's and nothing answers.
     fn describe_target(&self) -> (String, String) {
         match &self.backend {
-            Backend::Kubeconfig { context, .. } if context == crate::sandbox::kubeconfig::CONTEXT => {
+            Backend::Kubeconfig { context, .. } if context == kube_sandbox::consts::KUBECONFIG_CONTEXT => {
                 (format!("context {context}"), format!("; {}", doctor::SANDBOX_GONE))
             }
             Backend::Kubeconfig { context, .. } => (format!("context {context}"), String::new()),
@@ -128,15 +128,7 @@ fn context_suffix(context: &Option<String>) -> String {
 /// The embedded sandbox while the tutor runs: dropping it stops the server and the cluster.
 pub struct EmbeddedSandbox {
     pub sandbox: Sandbox,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Drop for EmbeddedSandbox {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-    }
+    _serving: Serving,
 }
 
 /// Start the embedded sandbox, serve it on a loopback port for kubectl, write its kubeconfig
@@ -150,18 +142,14 @@ pub async fn start_sandbox(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .map_err(|e| ClusterError::Sandbox(format!("cannot listen on loopback: {e}")))?;
-    let addr = listener.local_addr().map_err(|e| ClusterError::Sandbox(e.to_string()))?;
-    let server = format!("https://{addr}");
-    sandbox::kubeconfig::write_private(&kubeconfig, &sb.kubeconfig(&server, namespace))
+    let serving = sb.serve_on(listener).map_err(|e| ClusterError::Sandbox(e.to_string()))?;
+    let server = serving.url().to_string();
+    crate::state::write_atomic(&kubeconfig, &sb.kubeconfig(&server, namespace))
         .map_err(|e| ClusterError::Sandbox(format!("cannot write {}: {e}", kubeconfig.display())))?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(sandbox::serve(listener, sb.router(), sb.tls().acceptor(), async move {
-        let _ = stopped.await;
-    }));
     let client = sb.client();
     let cluster =
         Cluster { client, namespace: namespace.to_string(), backend: Backend::Sandbox { kubeconfig, server } };
-    Ok((cluster, EmbeddedSandbox { sandbox: sb, stop: Some(stop) }))
+    Ok((cluster, EmbeddedSandbox { sandbox: sb, _serving: serving }))
 }
 
 /// The namespace the lesson uses on a real cluster whose context names none.

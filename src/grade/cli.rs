@@ -257,10 +257,10 @@ async fn check(args: &CheckArgs) -> Result<(bool, String), String> {
     let cluster = cluster::connect_kubeconfig(&opts).await.map_err(|e| e.to_string())?;
     let described = cluster.describe();
     let snapshot = Snapshot::fetch(&cluster.client, &cluster.namespace).await.map_err(|e| {
-        let why = crate::cluster::errors::explain(&e);
+        let why = cluster::errors::explain(&e);
         let sandbox = matches!(&cluster.backend, cluster::Backend::Kubeconfig { context, .. }
-            if context == crate::sandbox::kubeconfig::CONTEXT && !matches!(e, kube::Error::Api(_)));
-        let next = if sandbox { format!("; {}", crate::cluster::doctor::SANDBOX_GONE) } else { String::new() };
+            if context == kube_sandbox::consts::KUBECONFIG_CONTEXT && !matches!(e, kube::Error::Api(_)));
+        let next = if sandbox { format!("; {}", cluster::doctor::SANDBOX_GONE) } else { String::new() };
         format!("cannot read the lesson's objects in namespace {}: {why}{next}", cluster.namespace)
     })?;
     let mut grader = Grader::new(cluster, lesson.clone());

@@ -15,7 +15,7 @@ use crate::cluster::apply::{apply_manifests, ApplyOptions};
 use crate::cluster::{self, Cluster, EmbeddedSandbox};
 use crate::lesson::load;
 use crate::lesson::Lesson;
-use crate::sandbox::SandboxConfig;
+use kube_sandbox::SandboxConfig;
 
 /// How long an applied starter is watched to see that it does not pass.
 const STARTER_WATCH: Duration = Duration::from_secs(3);

@@ -87,7 +87,7 @@ mod tests {
 
     fn starter() -> Starter {
         let blank =
-            |fills: &[&str]| Blank { fills: fills.iter().map(|s| s.to_string()).collect(), ..Default::default() };
+            |fills: &[&str]| Blank { fills: fills.iter().map(ToString::to_string).collect(), ..Default::default() };
         Starter {
             file_name: "web.yaml".into(),
             text: String::new(),

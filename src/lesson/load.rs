@@ -260,7 +260,7 @@ fn load(src: &Source, slug: &str) -> Result<Lesson, LoadError> {
     // The version first: a newer file may have fields this build does not know.
     let value: serde_yaml::Value =
         serde_yaml::from_str(&text).map_err(|e| LoadError::File { file: file.clone(), message: e.to_string() })?;
-    match value.get("format_version").map(|v| v.as_u64()) {
+    match value.get("format_version").map(serde_yaml::Value::as_u64) {
         None => {
             return Err(invalid(
                 None,

@@ -194,7 +194,7 @@ mod tests {
 
     #[test]
     fn saved_and_resumed() {
-        let _guard = STATE_DIR.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = STATE_DIR.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let tmp = tempfile::tempdir().unwrap();
         std::env::set_var("KUBETUTOR_STATE_DIR", tmp.path());
         let lesson = crate::lesson::load::find_in("statefulset", None).unwrap();

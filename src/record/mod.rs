@@ -136,7 +136,7 @@ pub(crate) fn parse_header(path: &Path, line: &str) -> Result<Header, RecordErro
     {
         return Err(bad(format!("not a kubetutor session record (the first line is no {FORMAT} header)")));
     }
-    let version = value.get("version").and_then(|v| v.as_u64()).unwrap_or(0);
+    let version = value.get("version").and_then(serde_json::Value::as_u64).unwrap_or(0);
     if version > u64::from(VERSION) {
         return Err(bad(format!(
             "record format version {version} is newer than this kubetutor reads (up to {VERSION}): update kubetutor"

@@ -36,7 +36,7 @@ fn pod(name: &str, rv: &str, ready: bool) -> k8s_openapi::api::core::v1::Pod {
     .unwrap()
 }
 
-fn write(dir: &std::path::Path, text: &str) -> std::path::PathBuf {
+fn write(dir: &Path, text: &str) -> PathBuf {
     let p = dir.join("r.jsonl");
     std::fs::write(&p, text).unwrap();
     p

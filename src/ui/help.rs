@@ -12,7 +12,7 @@ const OUTSIDE_EDITOR: [Action; 5] =
     [Action::NextStep, Action::CommandLine, Action::CloseOutput, Action::Help, Action::Quit];
 
 fn section(app: &App, title: &str, bindings: &[Binding], out: &mut Vec<Line<'static>>) {
-    section_without(app, title, bindings, &[], out)
+    section_without(app, title, bindings, &[], out);
 }
 
 fn section_without(app: &App, title: &str, bindings: &[Binding], skip: &[Action], out: &mut Vec<Line<'static>>) {

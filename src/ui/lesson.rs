@@ -91,12 +91,12 @@ fn code_fit(l: markdown::MdLine, width: usize, shift: usize, t: &crate::ui::them
     if !l.code || width < 4 || (shift == 0 && l.line.width() <= width) {
         return l.line;
     }
-    let cells: Vec<(char, ratatui::style::Style)> =
+    let cells: Vec<(char, Style)> =
         l.line.spans.iter().flat_map(|s| s.content.chars().map(move |c| (c, s.style))).collect();
     let indent = cells.iter().take_while(|(c, _)| *c == ' ').count().min(cells.len());
     let body = &cells[indent..];
     let shift = shift.min(body.len().saturating_sub(1));
-    let mut shown: Vec<(char, ratatui::style::Style)> = cells[..indent].to_vec();
+    let mut shown: Vec<(char, Style)> = cells[..indent].to_vec();
     shown.extend_from_slice(&body[shift..]);
     if shift > 0 {
         shown[indent] = ('‹', t.waiting);
@@ -117,7 +117,7 @@ fn code_fit(l: markdown::MdLine, width: usize, shift: usize, t: &crate::ui::them
 
 /// A check's detail line, wrapped to `width` with its text hanging under the first line's
 /// (`      try: ...` continues under `...`, not at the pane's edge).
-fn detail(lines: &mut Vec<Line<'static>>, width: usize, lead: &str, text: &str, style: ratatui::style::Style) {
+fn detail(lines: &mut Vec<Line<'static>>, width: usize, lead: &str, text: &str, style: Style) {
     let first = format!("      {lead}");
     let hang = " ".repeat(first.chars().count());
     let opts = super::wrap_options(width.max(first.len() + 12)).initial_indent(&first).subsequent_indent(&hang);
@@ -127,7 +127,7 @@ fn detail(lines: &mut Vec<Line<'static>>, width: usize, lead: &str, text: &str, 
 }
 
 /// A check's first line: its mark, then its name wrapped to `width` under itself.
-fn headed(lines: &mut Vec<Line<'static>>, width: usize, mark: Span<'static>, name: &str, style: ratatui::style::Style) {
+fn headed(lines: &mut Vec<Line<'static>>, width: usize, mark: Span<'static>, name: &str, style: Style) {
     let lead = mark.content.chars().count();
     let pad = " ".repeat(lead);
     let opts = super::wrap_options(width.max(lead + 12)).initial_indent(&pad).subsequent_indent(&pad);
@@ -199,7 +199,7 @@ pub fn check_lines(app: &App, width: usize) -> Vec<Line<'static>> {
                             Span::styled(format!("  {} {} ", text::SYM_DONE, text::CHECK_PASS), t.pass),
                             &name,
                             t.base,
-                        )
+                        );
                     }
                     Outcome::NotYet { reason, concern, hint } => {
                         headed(
@@ -333,7 +333,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let want = checks.len() as u16 + 1;
     // Checks share the room with the text; more of it when there is more to read there.
     let failing = app.attempted.contains(&app.step)
-        && app.reports.get(&app.step).is_some_and(|r| r.status() == crate::grade::StepStatus::NotYet);
+        && app.reports.get(&app.step).is_some_and(|r| r.status() == StepStatus::NotYet);
     let busy = app.hints_shown.get(&app.step).is_some_and(|n| *n > 0)
         || app.awaiting_probe
         || failing

@@ -20,7 +20,7 @@ pub fn wrapped(result: &ResultBox, width: usize) -> Vec<String> {
             out.push(String::new());
             continue;
         }
-        out.extend(textwrap::wrap(line, super::wrap_options(width)).into_iter().map(|l| l.into_owned()));
+        out.extend(textwrap::wrap(line, super::wrap_options(width)).into_iter().map(std::borrow::Cow::into_owned));
     }
     out
 }

@@ -49,7 +49,7 @@ pub fn escape(s: &str, keep_newlines: bool) -> Cow<'_, str> {
 /// Remove unsafe characters from every cell of a drawn frame; a cell left empty shows a space.
 /// The tutor calls this after drawing, so no pane can pass them to the terminal.
 pub fn buffer(buf: &mut Buffer) {
-    for cell in buf.content.iter_mut() {
+    for cell in &mut buf.content {
         let symbol = cell.symbol();
         if symbol.chars().any(is_unsafe) {
             let kept: String = symbol.chars().filter(|c| !is_unsafe(*c)).collect();
@@ -82,10 +82,10 @@ mod tests {
         let mut buf = Buffer::empty(Rect::new(0, 0, 40, 2));
         let lines = vec![Line::from("log: \x1b]52;c;ZXZpbA==\x07 \x1b[2J"), Line::from("\u{9b}6n \x07bell")];
         Paragraph::new(lines).render(buf.area, &mut buf);
-        let before: String = buf.content.iter().map(|c| c.symbol()).collect();
+        let before: String = buf.content.iter().map(ratatui::buffer::Cell::symbol).collect();
         assert!(before.contains('\x1b'), "ratatui keeps them in cells: {before:?}");
         buffer(&mut buf);
-        let after: String = buf.content.iter().map(|c| c.symbol()).collect();
+        let after: String = buf.content.iter().map(ratatui::buffer::Cell::symbol).collect();
         assert!(!after.chars().any(is_unsafe), "{after:?}");
         // Paragraph gives each control its own cell: those now show a space.
         assert!(after.starts_with("log:  ]52;c;ZXZpbA==   [2J"), "{after:?}");

@@ -57,7 +57,7 @@ pub fn pod_lines(app: &App) -> Vec<Line<'static>> {
         })
         .collect();
     let w = widths(&cells, &text::POD_HEADERS);
-    let header: Vec<String> = text::POD_HEADERS.iter().map(|s| s.to_string()).collect();
+    let header: Vec<String> = text::POD_HEADERS.iter().map(ToString::to_string).collect();
     let mut lines = vec![row_line(&header, &w, t.strong)];
     for (row, c) in rows.iter().zip(&cells) {
         let mut style = match row.status.as_str() {
@@ -92,7 +92,7 @@ pub fn status_lines(app: &App) -> Vec<Line<'static>> {
         let cells: Vec<Vec<String>> =
             pvcs.iter().map(|p| vec![p.name.clone(), p.status.clone(), p.volume.clone(), p.capacity.clone()]).collect();
         let w = widths(&cells, &text::PVC_HEADERS);
-        let header: Vec<String> = text::PVC_HEADERS.iter().map(|s| s.to_string()).collect();
+        let header: Vec<String> = text::PVC_HEADERS.iter().map(ToString::to_string).collect();
         lines.push(row_line(&header, &w, t.strong));
         for (p, c) in pvcs.iter().zip(&cells) {
             lines.push(row_line(c, &w, if p.status == "Bound" { t.base } else { t.waiting }));

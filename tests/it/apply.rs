@@ -13,7 +13,7 @@ use serde_json::json;
 use super::support::{client_from, eventually, Served};
 
 /// The exercise's headless Service and StatefulSet, in one text.
-pub const EXERCISE: &str = r#"apiVersion: v1
+pub(crate) const EXERCISE: &str = r#"apiVersion: v1
 kind: Service
 metadata:
   name: nginx
@@ -69,7 +69,7 @@ spec:
 "#;
 
 /// A `Cluster` over HTTP from the served sandbox's kubeconfig, as for a real cluster.
-pub async fn cluster_of(served: &Served) -> Cluster {
+pub(crate) async fn cluster_of(served: &Served) -> Cluster {
     let client = client_from(&served.kubeconfig).await;
     Cluster {
         client,
@@ -79,7 +79,7 @@ pub async fn cluster_of(served: &Served) -> Cluster {
 }
 
 /// Ready pods of the exercise's set.
-pub async fn ready_pods(cluster: &Cluster, n: usize) {
+pub(crate) async fn ready_pods(cluster: &Cluster, n: usize) {
     let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), &cluster.namespace);
     eventually(30, &format!("{n} ready pods"), || async {
         let list = pods.list(&ListParams::default().labels("app=nginx")).await.unwrap().items;
@@ -92,7 +92,7 @@ pub async fn ready_pods(cluster: &Cluster, n: usize) {
 }
 
 fn actions(applied: &[kubetutor::cluster::apply::Applied]) -> Vec<String> {
-    applied.iter().map(|a| a.to_string()).collect()
+    applied.iter().map(ToString::to_string).collect()
 }
 
 #[tokio::test]

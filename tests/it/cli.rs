@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
-use kubetutor::sandbox::SandboxConfig;
+use kube_sandbox::SandboxConfig;
 use serde_json::json;
 
 use super::support::serve_with;

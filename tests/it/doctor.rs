@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use kube_sandbox::SandboxConfig;
 use kubetutor::cluster::doctor::{self, Level, Needs};
 use kubetutor::cluster::{self, KubeconfigOptions};
-use kubetutor::sandbox::SandboxConfig;
 
 use super::support::{serve_with, server_of};
 
@@ -20,7 +20,7 @@ async fn connect(kubeconfig: &str, namespace: Option<&str>) -> (cluster::Cluster
 }
 
 fn needs(images: &[&str]) -> Needs {
-    Needs { images: images.iter().map(|s| s.to_string()).collect(), timeout: Duration::from_secs(10) }
+    Needs { images: images.iter().map(ToString::to_string).collect(), timeout: Duration::from_secs(10) }
 }
 
 fn finding<'a>(fs: &'a [doctor::Finding], check: &str) -> &'a doctor::Finding {

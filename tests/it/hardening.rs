@@ -7,7 +7,7 @@ use axum::body::Body;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use kubetutor::sandbox::{Sandbox, SandboxConfig};
+use kube_sandbox::{Sandbox, SandboxConfig};
 
 fn sandbox() -> Sandbox {
     Sandbox::start(SandboxConfig { speed: f64::INFINITY, ..Default::default() }).unwrap()
@@ -119,15 +119,15 @@ fn pod(name: &str, script: &str) -> k8s_openapi::api::core::v1::Pod {
 
 #[tokio::test]
 async fn a_flooding_container_keeps_a_bounded_log_that_kubectl_logs_still_reads() {
-    use kubetutor::sandbox::logs::MAX_CONTAINER_LOG;
+    use kube_sandbox::limits::MAX_CONTAINER_LOG;
     let s = sandbox();
     let pods: kube::Api<k8s_openapi::api::core::v1::Pod> = kube::Api::default_namespaced(s.client());
     let script = r#"y=yyyyyyyyyy; y=$y$y$y$y$y$y$y$y$y$y; y=$y$y$y$y$y$y$y$y$y$y
         i=0; while true; do i=$((i+1)); echo "$i $y"; done"#;
     pods.create(&Default::default(), &pod("flood", script)).await.unwrap();
     let first_kept = |s: &Sandbox| {
-        let (lines, _) = s.logs().read("default", "flood", "flood", false)?;
-        let first: u64 = lines.first()?.text.split(' ').next()?.parse().ok()?;
+        let lines = s.container_log("default", "flood", "flood")?;
+        let first: u64 = lines.first()?.split(' ').next()?.parse().ok()?;
         Some((first, lines))
     };
     // Wait until the oldest lines have gone: the log has been full at least twice over.
@@ -136,7 +136,7 @@ async fn a_flooding_container_keeps_a_bounded_log_that_kubectl_logs_still_reads(
         async move { got }
     })
     .await;
-    let kept: usize = lines.iter().map(|l| l.text.len()).sum();
+    let kept: usize = lines.iter().map(String::len).sum();
     assert!(kept <= MAX_CONTAINER_LOG, "{kept} bytes kept");
     // `kubectl logs --tail=2` reads the newest lines.
     let tail = pods.logs("flood", &kube::api::LogParams { tail_lines: Some(2), ..Default::default() }).await.unwrap();
@@ -194,7 +194,7 @@ async fn a_container_writable_layer_fills_up_with_enospc() {
     assert!(log.contains("No space left on device"), "{log}");
     assert!(log.contains("stopped at"), "{log}");
     let size = size_in(&log);
-    assert!((16 << 20..=kubetutor::sandbox::kubelet::WRITABLE_LAYER).contains(&size), "{size}");
+    assert!((16 << 20..=kube_sandbox::limits::WRITABLE_LAYER).contains(&size), "{size}");
 }
 
 #[tokio::test]
@@ -218,7 +218,7 @@ async fn a_claim_holds_no_more_than_its_capacity_and_an_empty_dir_its_size_limit
 
 #[tokio::test]
 async fn a_namespace_cannot_take_more_than_its_share_of_the_disk() {
-    use kubetutor::sandbox::kubelet::NAMESPACE_DISK;
+    use kube_sandbox::limits::NAMESPACE_DISK;
     let s = sandbox();
     // Three 64 MiB layers would be 192 MiB: the namespace's 128 MiB runs out first.
     let mut total = 0;
@@ -251,7 +251,7 @@ mod connections {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{TcpSocket, TcpStream};
 
-    use kubetutor::sandbox::{serve_with, ConnLimits, Sandbox};
+    use kube_sandbox::{serve_with, ConnLimits, Sandbox};
 
     struct Server {
         sandbox: Sandbox,
@@ -363,7 +363,7 @@ mod upstream_rules {
     use tower::ServiceExt;
 
     use super::{send, CMS};
-    use kubetutor::sandbox::{Sandbox, SandboxConfig};
+    use kube_sandbox::{Sandbox, SandboxConfig};
 
     /// A request with a given token and extra headers.
     async fn send_as(

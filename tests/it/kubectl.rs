@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// A `kubetutor sandbox` process and the kubeconfig it wrote; killed on drop.
-pub struct SandboxProcess {
+pub(crate) struct SandboxProcess {
     child: Child,
     pub kubeconfig: PathBuf,
     pub dir: tempfile::TempDir,
@@ -21,7 +21,7 @@ impl Drop for SandboxProcess {
 }
 
 impl SandboxProcess {
-    pub fn start(extra: &[&str]) -> SandboxProcess {
+    pub(crate) fn start(extra: &[&str]) -> SandboxProcess {
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = dir.path().join("kubeconfig");
         let mut child = Command::new(env!("CARGO_BIN_EXE_kubetutor"))
@@ -46,14 +46,14 @@ impl SandboxProcess {
         SandboxProcess { child, kubeconfig, dir }
     }
 
-    pub fn kubectl(&self) -> Command {
+    pub(crate) fn kubectl(&self) -> Command {
         let mut c = Command::new("kubectl");
         c.env("KUBECONFIG", &self.kubeconfig).arg("--cache-dir").arg(self.dir.path().join("cache"));
         c
     }
 
     /// Run kubectl with these args; returns stdout, failing the test with stderr on error.
-    pub fn run(&self, args: &[&str]) -> String {
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let out = self.kubectl().args(args).output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
@@ -62,20 +62,20 @@ impl SandboxProcess {
     }
 
     /// Run kubectl expecting failure; returns stderr.
-    pub fn fail(&self, args: &[&str]) -> String {
+    pub(crate) fn fail(&self, args: &[&str]) -> String {
         let out = self.kubectl().args(args).output().unwrap();
         assert!(!out.status.success(), "kubectl {args:?} should have failed");
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
-    pub fn write(&self, name: &str, contents: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, contents: &str) -> PathBuf {
         let p = self.dir.path().join(name);
         std::fs::write(&p, contents).unwrap();
         p
     }
 }
 
-pub fn path_str(p: &Path) -> &str {
+pub(crate) fn path_str(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
@@ -186,7 +186,7 @@ fn kubectl_cp_both_ways_and_exec_with_stdin() {
 }
 
 /// `kubectl port-forward pod/web-0 PORTS` running, and the local port it listens on.
-fn port_forward(sb: &SandboxProcess, ports: &str) -> (std::process::Child, u16) {
+fn port_forward(sb: &SandboxProcess, ports: &str) -> (Child, u16) {
     let mut child = sb
         .kubectl()
         .args(["port-forward", "pod/web-0", ports])

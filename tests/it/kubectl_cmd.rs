@@ -302,7 +302,7 @@ fn lesson_commands(lesson: &kubetutor::lesson::Lesson) -> Vec<String> {
                 Event::End(TagEnd::CodeBlock) => in_sh = false,
                 Event::Text(t) if in_sh => out.extend(t.lines().map(str::to_string)),
                 Event::Code(c) if c.starts_with("kubectl ") || c.starts_with(':') => {
-                    out.extend(c.trim_start_matches(':').split("; ").map(str::to_string))
+                    out.extend(c.trim_start_matches(':').split("; ").map(str::to_string));
                 }
                 _ => {}
             }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use kube_sandbox::SandboxConfig;
 use kubetutor::cluster::apply::{apply_manifests, ApplyOptions};
 use kubetutor::cluster::{self, Cluster, EmbeddedSandbox};
 use kubetutor::grade::runner::Grader;
@@ -12,9 +13,8 @@ use kubetutor::grade::watched::{wait_for_step, wait_until, Watched};
 use kubetutor::grade::{Outcome, StepReport, StepStatus};
 use kubetutor::lesson::load;
 use kubetutor::lesson::Lesson;
-use kubetutor::sandbox::SandboxConfig;
 
-pub struct Tutor {
+pub(crate) struct Tutor {
     pub cluster: Cluster,
     pub grader: Grader,
     pub watched: Watched,
@@ -23,7 +23,7 @@ pub struct Tutor {
     _dir: tempfile::TempDir,
 }
 
-pub async fn tutor() -> Tutor {
+pub(crate) async fn tutor() -> Tutor {
     let dir = tempfile::tempdir().unwrap();
     let config = SandboxConfig { speed: f64::INFINITY, ..Default::default() };
     let (cluster, sandbox) = cluster::start_sandbox(config, dir.path().join("kubeconfig"), "default").await.unwrap();
@@ -36,20 +36,20 @@ pub async fn tutor() -> Tutor {
 const WAIT: Duration = Duration::from_secs(60);
 
 impl Tutor {
-    pub async fn apply(&self, yaml: &str) {
+    pub(crate) async fn apply(&self, yaml: &str) {
         apply_manifests(&self.cluster, yaml, ApplyOptions::default()).await.unwrap();
     }
 
-    pub fn solution(&self, step: usize) -> String {
+    pub(crate) fn solution(&self, step: usize) -> String {
         load::solution_for(&self.lesson, step)
     }
 
-    pub async fn passes(&mut self, step: usize) -> StepReport {
+    pub(crate) async fn passes(&mut self, step: usize) -> StepReport {
         wait_for_step(&mut self.grader, &mut self.watched, step, WAIT).await.unwrap()
     }
 
     /// Grade `step` until check `name` is NotYet with a reason containing `part`.
-    pub async fn fails_with(&mut self, step: usize, name: &str, part: &str) -> Outcome {
+    pub(crate) async fn fails_with(&mut self, step: usize, name: &str, part: &str) -> Outcome {
         let report = wait_until(&mut self.grader, &mut self.watched, step, WAIT, |r| {
             r.checks.iter().any(|c| {
                 c.name == name && matches!(&c.outcome, Outcome::NotYet { reason, .. } if reason.contains(part))
@@ -237,7 +237,7 @@ mod whole {
             .entries
             .iter()
             .filter(|e| e.name.starts_with("web-"))
-            .map(|e| e.describe())
+            .map(cluster::Entry::describe)
             .filter(|d| !d.contains("not Ready"))
             .collect();
         let pos = |s: &str| created.iter().position(|d| d == s).unwrap_or_else(|| panic!("{s} in {created:?}"));

@@ -103,7 +103,7 @@ async fn check_json_grades_a_cluster() {
     let check = |args: &[&str]| {
         let mut all = vec!["check", "--json", "--kubeconfig", &kc];
         all.extend_from_slice(args);
-        let all: Vec<String> = all.iter().map(|s| s.to_string()).collect();
+        let all: Vec<String> = all.iter().map(ToString::to_string).collect();
         let state = state.path().to_path_buf();
         async move {
             tokio::task::spawn_blocking(move || {

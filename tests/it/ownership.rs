@@ -138,7 +138,7 @@ async fn endpoints_and_slices_go_with_their_service() {
 async fn every_namespace_has_a_default_service_account_and_pods_mount_its_token() {
     use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
     // At 20 times real speed: the pod's `sleep 3600` lasts three minutes, long enough to exec in.
-    let s = super::support::serve_with(kubetutor::sandbox::SandboxConfig { speed: 20.0, ..Default::default() }).await;
+    let s = super::support::serve_with(kube_sandbox::SandboxConfig { speed: 20.0, ..Default::default() }).await;
     let c = s.client().await;
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": "team"}})).unwrap();
     Api::<Namespace>::all(c.clone()).create(&PostParams::default(), &ns).await.unwrap();

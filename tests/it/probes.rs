@@ -173,7 +173,7 @@ async fn localhost_is_the_pods_own_and_curl_says_who_it_is() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_pull_retry_is_one_set_of_events() {
-    let s = super::support::serve_with(kubetutor::sandbox::SandboxConfig { speed: 200.0, ..Default::default() }).await;
+    let s = super::support::serve_with(kube_sandbox::SandboxConfig { speed: 200.0, ..Default::default() }).await;
     let c = s.client().await;
     let pods: Api<Pod> = Api::default_namespaced(c.clone());
     let pod: Pod = serde_json::from_value(json!({"metadata": {"name": "bad"},

@@ -461,7 +461,7 @@ async fn the_run_loop_records_a_real_session() {
     let replay = Replay::open(&path, Some(&lesson)).unwrap();
     let lines: Vec<&str> = replay.events.iter().map(|e| e.describe.as_str()).collect();
     let applied = replay.events.iter().find_map(|e| match &e.step {
-        kubetutor::record::replay::Step::Other(record::Record::Apply { yaml, ok: true, .. }) => Some(yaml.clone()),
+        record::replay::Step::Other(record::Record::Apply { yaml, ok: true, .. }) => Some(yaml.clone()),
         _ => None,
     });
     assert!(applied.is_some_and(|y| y.contains("clusterIP: None") && y.contains("targetPort: web")), "{lines:#?}");

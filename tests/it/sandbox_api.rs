@@ -9,7 +9,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, W
 use serde_json::{json, Value};
 
 use super::support::{client_from, eventually, serve, serve_with};
-use kubetutor::sandbox::SandboxConfig;
+use kube_sandbox::SandboxConfig;
 
 fn api_status(e: kube::Error) -> Box<kube::core::Status> {
     match e {
@@ -316,7 +316,7 @@ async fn watch_from_a_compacted_version_is_gone() {
     loop {
         match events.try_next().await.unwrap().unwrap() {
             kube::runtime::watcher::Event::InitApply(c) if c.metadata.name.as_deref() != Some("kube-root-ca.crt") => {
-                listed += 1
+                listed += 1;
             }
             kube::runtime::watcher::Event::InitDone => break,
             _ => {}
@@ -365,8 +365,8 @@ async fn deleting_an_owner_collects_its_dependents() {
 #[tokio::test]
 async fn a_server_side_apply_that_changes_nothing_is_no_write() {
     use kube::api::{Api, Patch, PatchParams};
-    let served = super::support::serve().await;
-    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(served.client().await, "default");
+    let served = serve().await;
+    let cms: Api<ConfigMap> = Api::namespaced(served.client().await, "default");
     let cm =
         serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "same"}, "data": {"a": "b"}});
     let pp = PatchParams::apply("kubetutor");

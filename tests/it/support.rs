@@ -4,59 +4,47 @@
 use std::future::Future;
 use std::time::Duration;
 
-use kubetutor::sandbox::{self, Sandbox, SandboxConfig};
+use kube_sandbox::{Sandbox, SandboxConfig, Serving};
 
-pub struct Served {
+pub(crate) struct Served {
     pub sandbox: Sandbox,
     pub kubeconfig: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _serving: Serving,
 }
 
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
-}
-
-pub async fn serve_with(config: SandboxConfig) -> Served {
+pub(crate) async fn serve_with(config: SandboxConfig) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("https://{}", listener.local_addr().unwrap());
     let sandbox = Sandbox::start(config).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(sandbox::serve(listener, sandbox.router(), sandbox.tls().acceptor(), async move {
-        let _ = stopped.await;
-    }));
-    let kubeconfig = sandbox.kubeconfig(&url, "default");
-    Served { sandbox, kubeconfig, stop: Some(stop) }
+    let serving = sandbox.serve_on(listener).unwrap();
+    let kubeconfig = sandbox.kubeconfig(serving.url(), "default");
+    Served { sandbox, kubeconfig, _serving: serving }
 }
 
-pub async fn serve() -> Served {
+pub(crate) async fn serve() -> Served {
     serve_with(SandboxConfig { speed: f64::INFINITY, ..Default::default() }).await
 }
 
 /// A kube client built from a kubeconfig, exactly as for a real cluster.
-pub async fn client_from(kubeconfig: &str) -> kube::Client {
+pub(crate) async fn client_from(kubeconfig: &str) -> kube::Client {
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
     let cfg = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default()).await.unwrap();
     kube::Client::try_from(cfg).unwrap()
 }
 
 /// The server URL a kubeconfig names (its first cluster).
-pub fn server_of(kubeconfig: &str) -> String {
+pub(crate) fn server_of(kubeconfig: &str) -> String {
     let kc = kube::config::Kubeconfig::from_yaml(kubeconfig).unwrap();
     kc.clusters[0].cluster.as_ref().unwrap().server.clone().unwrap()
 }
 
 impl Served {
-    pub async fn client(&self) -> kube::Client {
+    pub(crate) async fn client(&self) -> kube::Client {
         client_from(&self.kubeconfig).await
     }
 }
 
 /// Poll `f` until it returns Some, failing after `secs` seconds of real time.
-pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(secs: u64, what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Option<T>>,

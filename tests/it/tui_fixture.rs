@@ -15,7 +15,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::json;
 
-pub const SERVICE_STARTER: &str = "\
+pub(crate) const SERVICE_STARTER: &str = "\
 apiVersion: v1
 kind: Service
 metadata:
@@ -31,11 +31,11 @@ spec:
     name: ???
 ";
 
-pub fn now() -> jiff::Timestamp {
+pub(crate) fn now() -> jiff::Timestamp {
     "2026-01-01T00:05:00Z".parse().unwrap()
 }
 
-pub fn lesson() -> Lesson {
+pub(crate) fn lesson() -> Lesson {
     let check = |name: &str, kind: &str| CheckSpec { name: name.into(), kind: kind.into(), params: json!({}) };
     Lesson {
         slug: "statefulset".into(),
@@ -111,7 +111,7 @@ pub fn lesson() -> Lesson {
     }
 }
 
-pub fn app(state_dir: &Path, theme: Theme) -> App {
+pub(crate) fn app(state_dir: &Path, theme: Theme) -> App {
     let cluster = ClusterInfo {
         describe: "sandbox (simulated pods, DNS, HTTP) · ns default".into(),
         namespace: "default".into(),
@@ -123,7 +123,7 @@ pub fn app(state_dir: &Path, theme: Theme) -> App {
     app
 }
 
-pub fn pod(name: &str, ready: bool, created: &str) -> k8s_openapi::api::core::v1::Pod {
+pub(crate) fn pod(name: &str, ready: bool, created: &str) -> k8s_openapi::api::core::v1::Pod {
     let state = if ready { json!({"running": {}}) } else { json!({"waiting": {"reason": "PodInitializing"}}) };
     serde_json::from_value(json!({
         "metadata": {"name": name, "uid": name, "creationTimestamp": created,
@@ -139,7 +139,7 @@ pub fn pod(name: &str, ready: bool, created: &str) -> k8s_openapi::api::core::v1
 }
 
 /// Two pods (web-0 Ready, web-1 starting), the StatefulSet, one bound PVC and a timeline.
-pub fn cluster_state() -> (Snapshot, Vec<Entry>) {
+pub(crate) fn cluster_state() -> (Snapshot, Vec<Entry>) {
     let mut snap = Snapshot::default();
     snap.pods.insert("web-0".into(), pod("web-0", true, "2026-01-01T00:03:00Z"));
     snap.pods.insert("web-1".into(), pod("web-1", false, "2026-01-01T00:04:40Z"));
@@ -186,13 +186,13 @@ pub fn cluster_state() -> (Snapshot, Vec<Entry>) {
 }
 
 /// Render the app on a `width`x`height` TestBackend and return the screen as text.
-pub fn render(app: &App, width: u16, height: u16) -> String {
+pub(crate) fn render(app: &App, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
     terminal.draw(|f| kubetutor::ui::draw(f, app)).unwrap();
     buffer_text(terminal.backend().buffer())
 }
 
-pub fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
+pub(crate) fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
     let mut out = String::new();
     for y in 0..buf.area.height {
         let mut line = String::new();

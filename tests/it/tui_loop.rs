@@ -5,12 +5,12 @@
 use std::sync::{Arc, Once};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use kube_sandbox::SandboxConfig;
 use kubetutor::app::effects::Services;
 use kubetutor::app::run::{self, Runtime};
 use kubetutor::app::{App, ApplyState, ClusterInfo, Confirm, Event, Overlay, ResultBox};
 use kubetutor::cluster::{self, watch::WatchHandle, EmbeddedSandbox};
 use kubetutor::lesson::progress::Progress;
-use kubetutor::sandbox::SandboxConfig;
 use kubetutor::ui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -19,14 +19,14 @@ use tokio::sync::mpsc::UnboundedReceiver;
 static STATE: Once = Once::new();
 
 /// Progress and drafts of these tests go to a temporary state dir, never the real one.
-pub fn private_state_dir() {
+pub(crate) fn private_state_dir() {
     STATE.call_once(|| {
         let dir = tempfile::tempdir().unwrap().keep();
         std::env::set_var("KUBETUTOR_STATE_DIR", dir);
     });
 }
 
-pub struct Harness {
+pub(crate) struct Harness {
     pub app: App,
     pub runtime: Runtime,
     pub rx: UnboundedReceiver<Event>,
@@ -36,7 +36,7 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub async fn new() -> Harness {
+    pub(crate) async fn new() -> Harness {
         private_state_dir();
         let dir = tempfile::tempdir().unwrap();
         let config = SandboxConfig { speed: f64::INFINITY, ..Default::default() };
@@ -58,30 +58,30 @@ impl Harness {
         Harness { app, runtime, rx, dir, _watch: watch, _sandbox: sandbox }
     }
 
-    pub fn send(&mut self, e: Event) {
+    pub(crate) fn send(&mut self, e: Event) {
         run::step(&mut self.app, &self.runtime, e);
     }
 
-    pub fn key(&mut self, code: KeyCode) {
+    pub(crate) fn key(&mut self, code: KeyCode) {
         self.send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
     }
 
-    pub fn ctrl(&mut self, c: char) {
+    pub(crate) fn ctrl(&mut self, c: char) {
         self.send(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)));
     }
 
-    pub fn typ(&mut self, s: &str) {
+    pub(crate) fn typ(&mut self, s: &str) {
         for c in s.chars() {
             self.key(KeyCode::Char(c));
         }
     }
 
     /// Feed the app what its effects and the watch report until `done` holds.
-    pub async fn until(&mut self, secs: u64, what: &str, done: impl Fn(&App) -> bool) {
+    pub(crate) async fn until(&mut self, secs: u64, what: &str, done: impl Fn(&App) -> bool) {
         pump_until(&mut self.app, &self.runtime, &mut self.rx, secs, what, done).await;
     }
 
-    pub fn fill_step0(&mut self, port_name: &str) {
+    pub(crate) fn fill_step0(&mut self, port_name: &str) {
         for value in ["nginx", "None", "app", "nginx", port_name, port_name] {
             self.ctrl('n');
             self.typ(value);
@@ -91,7 +91,7 @@ impl Harness {
 
 /// Feed `app` what its effects and the watch report (on `rx`) until `done` holds; panics
 /// after `secs` naming `what` and where the app is.
-pub async fn pump_until(
+pub(crate) async fn pump_until(
     app: &mut App,
     runtime: &Runtime,
     rx: &mut UnboundedReceiver<Event>,
@@ -161,7 +161,7 @@ async fn blanks_filled_applied_and_the_step_passes() {
     let rows = crate::support::eventually(20, "the published progress of step 1", || {
         let client = client.clone();
         async move {
-            let rows = kubetutor::cluster::progress::collect(&client).await.ok()?;
+            let rows = cluster::progress::collect(&client).await.ok()?;
             rows.into_iter().find(|r| r.progress.step == 1)
         }
     })

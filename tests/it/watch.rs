@@ -132,19 +132,13 @@ async fn watch_records_ordered_creation_and_recreation() {
 #[tokio::test]
 async fn watch_reports_a_lost_connection_and_relists_what_changed() {
     // A sandbox served on a port we can stop and serve again (same cluster state).
-    let sb = kubetutor::sandbox::Sandbox::start(kubetutor::sandbox::SandboxConfig {
-        speed: f64::INFINITY,
-        ..Default::default()
-    })
-    .unwrap();
+    let sb = kube_sandbox::Sandbox::start(kube_sandbox::SandboxConfig { speed: f64::INFINITY, ..Default::default() })
+        .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(kubetutor::sandbox::serve(listener, sb.router(), sb.tls().acceptor(), async move {
-        let _ = stopped.await;
-    }));
+    let serving = sb.serve_on(listener).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kc = sb.kubeconfig(&format!("https://{addr}"), "default");
+    let kc = sb.kubeconfig(serving.url(), "default");
     let opts = KubeconfigOptions { kubeconfig: Some(kubeconfig_file(&dir, &kc)), ..Default::default() };
     let cl = cluster::connect_kubeconfig(&opts).await.unwrap();
     let (tx, mut rx) = mpsc::unbounded_channel();
@@ -157,14 +151,13 @@ async fn watch_reports_a_lost_connection_and_relists_what_changed() {
     until(&mut rx, &mut history, "2 ready pods", |s, _| ready_count(s) == 2).await;
 
     // The API server goes away; meanwhile web-1 is deleted and re-created.
-    stop.send(()).unwrap();
-    server.await.unwrap().unwrap();
+    serving.stop().await.unwrap();
     let pods = Api::<k8s_openapi::api::core::v1::Pod>::namespaced(inproc.clone(), "default");
     let old = pods.get("web-1").await.unwrap().metadata.uid.unwrap();
     pods.delete("web-1", &DeleteParams::default()).await.unwrap();
     let new = eventually(10, "web-1 re-created", || async {
         let p = pods.get_opt("web-1").await.unwrap()?;
-        (p.metadata.uid.as_deref() != Some(&old) && kubetutor::cluster::snapshot::is_ready(&p)).then_some(p)
+        (p.metadata.uid.as_deref() != Some(&old) && cluster::snapshot::is_ready(&p)).then_some(p)
     })
     .await;
     let reconnecting = async {
@@ -182,7 +175,7 @@ async fn watch_reports_a_lost_connection_and_relists_what_changed() {
 
     // Serve the same cluster on the same port again: the watch relists and catches up.
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    tokio::spawn(kubetutor::sandbox::serve(listener, sb.router(), sb.tls().acceptor(), std::future::pending()));
+    let _serving = sb.serve_on(listener).unwrap();
     let new_uid = new.metadata.uid.unwrap();
     until(&mut rx, &mut history, "the re-created web-1 after the relist", |s, _| {
         s.pods.get("web-1").and_then(|p| p.metadata.uid.as_deref()) == Some(new_uid.as_str())
@@ -197,7 +190,7 @@ async fn watch_reports_a_lost_connection_and_relists_what_changed() {
 async fn probe_pod_runs_a_script_and_is_removed() {
     let dir = tempfile::tempdir().unwrap();
     let (cl, _sb) = cluster::start_sandbox(
-        kubetutor::sandbox::SandboxConfig { speed: f64::INFINITY, ..Default::default() },
+        kube_sandbox::SandboxConfig { speed: f64::INFINITY, ..Default::default() },
         dir.path().join("sandbox.kubeconfig"),
         "default",
     )

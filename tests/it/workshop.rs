@@ -4,7 +4,7 @@
 use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec};
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Pod};
 use kube::api::{Api, ListParams, PostParams};
-use kubetutor::sandbox::SandboxConfig;
+use kube_sandbox::SandboxConfig;
 use serde_json::json;
 
 use super::support::{client_from, serve_with, server_of};

@@ -18,7 +18,7 @@ pub fn complete(line: &str, snapshot: &Snapshot) -> Vec<String> {
         words.remove(0);
     }
     let mut out: Vec<String> = match words.split_first() {
-        None => COMMANDS.iter().map(|c| c.to_string()).collect(),
+        None => COMMANDS.iter().map(ToString::to_string).collect(),
         Some((command, rest)) => {
             if current.starts_with('-') {
                 flags_of(command).iter().map(|f| format!("--{}", f.long)).collect()
@@ -66,7 +66,7 @@ fn names_of(kind: Kind, snapshot: &Snapshot) -> Vec<String> {
 }
 
 fn kind_words(kinds: &[Kind]) -> Vec<String> {
-    kinds.iter().flat_map(|k| k.words().iter().map(|w| w.to_string())).collect()
+    kinds.iter().flat_map(|k| k.words().iter().map(ToString::to_string)).collect()
 }
 
 /// `kind/name` for every object of the kind the word starts with.

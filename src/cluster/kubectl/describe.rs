@@ -63,7 +63,7 @@ fn time(t: Option<&Time>) -> String {
     }
 }
 
-pub async fn describe(cluster: &Cluster, kind: Kind, name: &str) -> Result<String, CommandError> {
+pub(super) async fn describe(cluster: &Cluster, kind: Kind, name: &str) -> Result<String, CommandError> {
     let client = cluster.client.clone();
     let ns = cluster.namespace.as_str();
     let mut out = match kind {

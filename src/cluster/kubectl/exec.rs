@@ -17,7 +17,7 @@ use crate::cluster::probe::{self, ProbeError, PROBE_IMAGE};
 use crate::cluster::Cluster;
 
 /// How long `nslookup` and `wget` wait for their probe pod.
-pub const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
+pub(super) const PROBE_TIMEOUT: Duration = Duration::from_secs(60);
 /// The image `nslookup` runs in: the exercise's own. Its busybox (1.28) applies the search
 /// path to `web-0.nginx`; busybox 1.29 and newer (PROBE_IMAGE) send a name with a dot as it
 /// is and answer NXDOMAIN, on real clusters as in the sandbox.
@@ -249,9 +249,9 @@ async fn delete(
     let names: Vec<String> = match targets {
         Targets::Names(names) => names.clone(),
         Targets::Selector(s) => {
-            api.list(&ListParams::default().labels(s)).await?.items.iter().map(|o| o.name_any()).collect()
+            api.list(&ListParams::default().labels(s)).await?.items.iter().map(ResourceExt::name_any).collect()
         }
-        Targets::All => api.list(&ListParams::default()).await?.items.iter().map(|o| o.name_any()).collect(),
+        Targets::All => api.list(&ListParams::default()).await?.items.iter().map(ResourceExt::name_any).collect(),
     };
     if names.is_empty() {
         return out("No resources found\n");
@@ -330,7 +330,7 @@ async fn logs(cluster: &Cluster, pod: &str, container: Option<&str>) -> Result<C
 }
 
 /// One look at the rollout, worded as kubectl's StatefulSetStatusViewer words it.
-pub fn rollout_status(sts: &StatefulSet) -> Result<String, CommandError> {
+pub(super) fn rollout_status(sts: &StatefulSet) -> Result<String, CommandError> {
     let spec = sts.spec.clone().unwrap_or_default();
     let status = sts.status.clone().unwrap_or_default();
     let strategy = spec.update_strategy.clone().unwrap_or_default();

@@ -20,12 +20,12 @@ enum Step {
 }
 
 /// Check a template without running it (the parser calls this so typos fail early).
-pub fn validate(template: &str) -> Result<(), String> {
+pub(super) fn validate(template: &str) -> Result<(), String> {
     parse(template).map(|_| ())
 }
 
 /// Render `template` over `data`.
-pub fn render(template: &str, data: &Value) -> Result<String, String> {
+pub(super) fn render(template: &str, data: &Value) -> Result<String, String> {
     let nodes = parse(template)?;
     let mut out = String::new();
     run(&nodes, data, &mut out);

@@ -313,7 +313,7 @@ impl Command {
                 push("-f");
                 push(file.as_deref().unwrap_or("-"));
             }
-            Command::Nslookup { name } => probe_line(&mut push, exec::NSLOOKUP_IMAGE, &["nslookup", name]),
+            Command::Nslookup { name } => probe_line(&mut push, NSLOOKUP_IMAGE, &["nslookup", name]),
             Command::Wget { url } => probe_line(&mut push, super::probe::PROBE_IMAGE, &["wget", "-q", "-O", "-", url]),
         }
         w.join(" ")

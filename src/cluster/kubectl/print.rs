@@ -10,12 +10,12 @@ use super::Kind;
 use crate::cluster::Cluster;
 
 /// The Accept header kubectl sends for `get`.
-pub const TABLE_ACCEPT: &str =
+pub(super) const TABLE_ACCEPT: &str =
     "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
 
 /// Lay out rows as kubectl's tabwriter does: each column but the last is as wide as its
 /// widest cell plus 3 (at least 6).
-pub fn columns(rows: &[Vec<String>]) -> String {
+pub(super) fn columns(rows: &[Vec<String>]) -> String {
     let n = rows.iter().map(Vec::len).max().unwrap_or(0);
     let mut widths = vec![0usize; n];
     for row in rows {
@@ -38,7 +38,7 @@ pub fn columns(rows: &[Vec<String>]) -> String {
 }
 
 /// Ask for `kind` as a Table: one object by name, or a list (optionally by selector).
-pub async fn fetch_table(
+pub(super) async fn fetch_table(
     cluster: &Cluster,
     kind: Kind,
     name: Option<&str>,
@@ -65,7 +65,7 @@ pub async fn fetch_table(
 }
 
 /// The columns a Table shows: priority 0, or all with `wide`.
-pub fn visible_columns(table: &Value, wide: bool) -> Vec<(usize, String)> {
+pub(super) fn visible_columns(table: &Value, wide: bool) -> Vec<(usize, String)> {
     table["columnDefinitions"]
         .as_array()
         .into_iter()
@@ -77,7 +77,7 @@ pub fn visible_columns(table: &Value, wide: bool) -> Vec<(usize, String)> {
 }
 
 /// A cell as kubectl prints it.
-pub fn cell_text(v: &Value) -> String {
+pub(super) fn cell_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "<none>".into(),
@@ -87,13 +87,13 @@ pub fn cell_text(v: &Value) -> String {
 
 /// The label columns asked for: one per `-L key`, then LABELS for `--show-labels`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Labels<'a> {
+pub(super) struct Labels<'a> {
     pub columns: &'a [String],
     pub all: bool,
 }
 
 /// The rows of a Table as text cells of the visible columns, then the label columns.
-pub fn table_rows(table: &Value, cols: &[(usize, String)], labels: Labels) -> Vec<Vec<String>> {
+pub(super) fn table_rows(table: &Value, cols: &[(usize, String)], labels: Labels) -> Vec<Vec<String>> {
     table["rows"]
         .as_array()
         .into_iter()
@@ -112,7 +112,7 @@ pub fn table_rows(table: &Value, cols: &[(usize, String)], labels: Labels) -> Ve
 }
 
 /// `a=b,c=d` sorted by key, or `<none>`.
-pub fn format_labels(labels: &Value) -> String {
+pub(super) fn format_labels(labels: &Value) -> String {
     let Some(map) = labels.as_object().filter(|m| !m.is_empty()) else { return "<none>".into() };
     let mut pairs: Vec<String> = map.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
     pairs.sort();
@@ -121,7 +121,7 @@ pub fn format_labels(labels: &Value) -> String {
 
 /// The header row: column names upper-cased; a label column is headed by the last part of
 /// its key (`app.kubernetes.io/name` gives NAME), as kubectl does.
-pub fn header(cols: &[(usize, String)], labels: Labels) -> Vec<String> {
+pub(super) fn header(cols: &[(usize, String)], labels: Labels) -> Vec<String> {
     let mut h: Vec<String> = cols.iter().map(|(_, n)| n.to_uppercase()).collect();
     h.extend(labels.columns.iter().map(|k| k.rsplit('/').next().unwrap_or(k).to_uppercase()));
     if labels.all {

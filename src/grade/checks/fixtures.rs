@@ -5,24 +5,24 @@ use serde_json::{json, Value};
 
 use crate::cluster::{History, Snapshot};
 
-pub const T0: i64 = 1_790_000_000;
+pub(super) const T0: i64 = 1_790_000_000;
 
-pub fn ts(secs: i64) -> String {
+pub(super) fn ts(secs: i64) -> String {
     jiff::Timestamp::from_second(T0 + secs).unwrap().to_string()
 }
 
-pub fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
+pub(super) fn from<T: serde::de::DeserializeOwned>(v: Value) -> T {
     serde_json::from_value(v).unwrap()
 }
 
 /// Change an object through its JSON form.
-pub fn edit<T: serde::Serialize + serde::de::DeserializeOwned>(obj: &mut T, f: impl FnOnce(&mut Value)) {
+pub(super) fn edit<T: serde::Serialize + serde::de::DeserializeOwned>(obj: &mut T, f: impl FnOnce(&mut Value)) {
     let mut v = serde_json::to_value(&*obj).unwrap();
     f(&mut v);
     *obj = from(v);
 }
 
-pub fn service() -> Value {
+pub(super) fn service() -> Value {
     json!({
         "apiVersion": "v1", "kind": "Service",
         "metadata": {"name": "nginx", "namespace": "default", "uid": "svc-1"},
@@ -31,7 +31,7 @@ pub fn service() -> Value {
     })
 }
 
-pub fn statefulset(replicas: i32, image: &str) -> Value {
+pub(super) fn statefulset(replicas: i32, image: &str) -> Value {
     json!({
         "apiVersion": "apps/v1", "kind": "StatefulSet",
         "metadata": {"name": "web", "namespace": "default", "uid": "sts-1", "creationTimestamp": ts(0)},
@@ -57,7 +57,7 @@ pub fn statefulset(replicas: i32, image: &str) -> Value {
 }
 
 /// Pod `web-<n>`: created at T0+`created`, Ready at T0+`ready` (None: not Ready).
-pub fn pod(n: u32, uid: &str, created: i64, ready: Option<i64>, image: &str, rev: &str) -> Value {
+pub(super) fn pod(n: u32, uid: &str, created: i64, ready: Option<i64>, image: &str, rev: &str) -> Value {
     let name = format!("web-{n}");
     json!({
         "apiVersion": "v1", "kind": "Pod",
@@ -73,7 +73,7 @@ pub fn pod(n: u32, uid: &str, created: i64, ready: Option<i64>, image: &str, rev
     })
 }
 
-pub fn pvc(name: &str, uid: &str, created: i64, phase: &str) -> Value {
+pub(super) fn pvc(name: &str, uid: &str, created: i64, phase: &str) -> Value {
     json!({
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
         "metadata": {"name": name, "namespace": "default", "uid": uid, "creationTimestamp": ts(created)},
@@ -82,7 +82,7 @@ pub fn pvc(name: &str, uid: &str, created: i64, phase: &str) -> Value {
     })
 }
 
-pub fn event(reason: &str, message: &str) -> Value {
+pub(super) fn event(reason: &str, message: &str) -> Value {
     json!({
         "metadata": {"name": format!("web.{reason}"), "namespace": "default"},
         "involvedObject": {"kind": "StatefulSet", "name": "web", "namespace": "default"},
@@ -91,7 +91,7 @@ pub fn event(reason: &str, message: &str) -> Value {
 }
 
 /// After step 2: web-0 created at 0, Ready at 5; web-1 created at 6, Ready at 11.
-pub fn world() -> Snapshot {
+pub(super) fn world() -> Snapshot {
     let mut s = Snapshot::default();
     s.services.insert("nginx".into(), from(service()));
     s.statefulsets.insert("web".into(), from(statefulset(2, "nginx:mainline")));
@@ -104,7 +104,7 @@ pub fn world() -> Snapshot {
 
 /// A history that saw `pods` (JSON) appear and change in this order; each pod is compared
 /// with the previous version of the same name.
-pub fn history_of(pods: &[Value]) -> History {
+pub(super) fn history_of(pods: &[Value]) -> History {
     let mut h = History::new(jiff::Timestamp::from_second(T0 - 60).unwrap());
     let mut last: std::collections::BTreeMap<String, k8s_openapi::api::core::v1::Pod> = Default::default();
     let now = jiff::Timestamp::from_second(T0).unwrap();

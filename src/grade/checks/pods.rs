@@ -264,7 +264,7 @@ pub fn stable_identity(p: &SetParams, snapshot: &Snapshot, history: &History, ba
         }
         for claim in &claims {
             let claim_name = format!("{claim}-{name}");
-            let current = snapshot.pvcs.get(&claim_name).and_then(|c| c.uid());
+            let current = snapshot.pvcs.get(&claim_name).and_then(ResourceExt::uid);
             if let Some(old) = baseline.and_then(|b| b.claims.get(&claim_name)) {
                 if current.as_deref() != Some(old.as_str()) {
                     return not_yet(

@@ -64,7 +64,7 @@ fn headless_service_passes_and_names_each_mistake() {
 
     let mut s = world();
     edit(s.services.get_mut("nginx").unwrap(), |v| {
-        v["spec"].as_object_mut().unwrap().remove("selector").map(|_| ()).unwrap()
+        v["spec"].as_object_mut().unwrap().remove("selector").map(|_| ()).unwrap();
     });
     assert_eq!(not_yet(headless(&s)).1.as_deref(), Some("spec.selector"));
 
@@ -76,7 +76,7 @@ fn headless_service_passes_and_names_each_mistake() {
 
     let mut s = world();
     edit(s.services.get_mut("nginx").unwrap(), |v| {
-        v["spec"]["ports"][0].as_object_mut().unwrap().remove("name").map(|_| ()).unwrap()
+        v["spec"]["ports"][0].as_object_mut().unwrap().remove("name").map(|_| ()).unwrap();
     });
     assert_eq!(not_yet(headless(&s)).0, "spec.ports[0] has no name: give the port a name (e.g. web)");
 

@@ -25,7 +25,7 @@ pub fn canary_seen(p: &CanaryParams, history: &History) -> bool {
     for e in &history.entries {
         match (&e.kind, e.kind_of_object) {
             (EntryKind::SetPartitionChanged { to, .. }, "StatefulSet") if e.name == p.statefulset => {
-                current_partition = *to
+                current_partition = *to;
             }
             (EntryKind::SetCreated { .. }, "StatefulSet") if e.name == p.statefulset => current_partition = 0,
             (EntryKind::PodCreated { image, .. }, "Pod") => {

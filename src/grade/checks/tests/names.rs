@@ -86,7 +86,7 @@ fn names_and_hints_are_the_learners() {
     assert_eq!(Names::find(&Snapshot::default(), &defaults), defaults);
     // A check's hint names the learner's label.
     let h = history_of(&[]);
-    let baseline = pods::Baseline::capture(&s, "web");
+    let baseline = Baseline::capture(&s, "web");
     let (_, hint) = reason_and_hint(pods::stable_identity(&set(2), &s, &h, Some(&baseline)));
     assert_eq!(hint, "Delete the pods (:delete pod -l tier=edu) and watch them come back.");
 }
