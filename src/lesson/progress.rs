@@ -1,7 +1,7 @@
 //! The learner's progress in one lesson, kept as JSON under the state dir
 //! (`progress/<slug>.json`, written atomically): the steps done, the current one, time spent
 //! and hints used per step, and what grading must remember across sessions (the baseline of
-//! the pods when a step began, checks already proven). Steps are keyed by id, so a lesson
+//! the pods when a step began, checks already proven) and the recap quiz's answers. Steps are keyed by id, so a lesson
 //! that gains a step keeps the learner's place.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +31,9 @@ pub struct Progress {
     pub proven: BTreeMap<String, BTreeSet<String>>,
     /// When the lesson was finished.
     pub finished_at: Option<jiff::Timestamp>,
+    /// The recap quiz's last answers, by step id and question number (from 0). Files written
+    /// before the quiz have none.
+    pub quiz: BTreeMap<String, BTreeMap<usize, super::quiz::Answer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -135,6 +138,18 @@ impl Progress {
         if let Some(step) = lesson.step(index) {
             self.proven.entry(step.id.clone()).or_default().insert(check.to_string());
         }
+    }
+
+    /// Keep the answer to question `question` of step `index` (the last answer counts).
+    pub fn answer_quiz(&mut self, lesson: &Lesson, index: usize, question: usize, answer: super::quiz::Answer) {
+        if let Some(step) = lesson.step(index) {
+            self.quiz.entry(step.id.clone()).or_default().insert(question, answer);
+        }
+    }
+
+    /// The last answer to question `question` of step `index`.
+    pub fn quiz_answer(&self, lesson: &Lesson, index: usize, question: usize) -> Option<&super::quiz::Answer> {
+        self.quiz.get(&lesson.step(index)?.id)?.get(&question)
     }
 
     /// Forget steps `index..` (done, baselines, proven checks): a reset of step `index`.
