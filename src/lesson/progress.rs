@@ -251,6 +251,25 @@ mod tests {
         assert!(r.baseline(&lesson, 3).is_none() && r.proven.is_empty() && r.finished_at.is_none());
         assert_eq!(r.current_index(&lesson), 3);
 
+        // The recap quiz's answers: the last one counts, and they come back.
+        let mut r = q.clone();
+        let answer = |chosen, correct| crate::lesson::quiz::Answer { chosen, correct, at: jiff::Timestamp::UNIX_EPOCH };
+        r.answer_quiz(&lesson, 4, 0, answer(1, false));
+        r.answer_quiz(&lesson, 4, 0, answer(0, true));
+        r.answer_quiz(&lesson, 2, 1, answer(3, false));
+        r.save().unwrap();
+        let back = Progress::load("statefulset").unwrap();
+        assert_eq!(back.quiz_answer(&lesson, 4, 0), Some(&answer(0, true)));
+        assert_eq!(back.quiz_answer(&lesson, 2, 1).map(|a| a.correct), Some(false));
+        assert_eq!(back.quiz_answer(&lesson, 0, 0), None);
+        assert_eq!(back.quiz["canary"].len(), 1);
+
+        // A file written before the quiz (no "quiz" key) still loads.
+        let old = r#"{"lesson":"statefulset","done":["headless-service"],"current":"statefulset","seconds":{},"hints_used":{},"baselines":{},"proven":{},"finished_at":null}"#;
+        std::fs::write(Progress::path("statefulset"), old).unwrap();
+        let old = Progress::load("statefulset").unwrap();
+        assert!(old.quiz.is_empty() && old.is_done(&lesson, 0) && old.current_index(&lesson) == 1);
+
         std::fs::write(Progress::path("statefulset"), "{ not json").unwrap();
         let e = Progress::load("statefulset").unwrap_err().to_string();
         assert!(e.contains("is not a progress file"), "{e}");

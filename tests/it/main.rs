@@ -6,6 +6,7 @@ mod cli;
 mod cluster;
 mod doctor;
 mod hardening;
+mod instructor;
 mod kubectl;
 mod kubectl_cmd;
 mod lesson;
