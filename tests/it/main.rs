@@ -7,6 +7,7 @@ mod cluster;
 mod doctor;
 mod hardening;
 mod instructor;
+mod instructor_e2e;
 mod kubectl;
 mod kubectl_cmd;
 mod lesson;
