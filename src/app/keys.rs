@@ -307,7 +307,7 @@ pub const ATTENDEES: &[ModeBinding] = &[
     m(&[KeyCode::Up, KeyCode::Char('k')], ModeAction::Up, "↑/k", "select the attendee above", ""),
     m(&[KeyCode::Down, KeyCode::Char('j')], ModeAction::Down, "↓/j", "select the attendee below", "select"),
     m(&[KeyCode::Enter], ModeAction::Confirm, "Enter", "open a live read-only review of the attendee", "review"),
-    m(&[KeyCode::Char('q'), KeyCode::Esc], ModeAction::Quit, "q", "quit", "quit"),
+    m(&[KeyCode::Char('q'), KeyCode::Esc], ModeAction::Quit, "q/Esc", "quit", "quit"),
 ];
 
 /// The live read-only review of one attendee (besides the panes' own focus and scroll keys).

@@ -160,3 +160,15 @@ async fn an_observer_runtime_drops_what_would_write_as_the_learner() {
     assert!(Effect::HintUsed { index: 0 }.writes());
     assert!(!Effect::After { delay: Duration::ZERO, timer: kubetutor::app::Timer::Fade }.writes());
 }
+
+#[test]
+fn the_readme_lists_the_quiz_and_instructor_keys() {
+    use kubetutor::app::keys::{ATTENDEE, ATTENDEES, QUIZ};
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for (name, list) in [("quiz", QUIZ), ("table", ATTENDEES), ("live review", ATTENDEE)] {
+        for b in list {
+            let row = format!("| `{}` | {} |", b.label, b.help);
+            assert!(readme.contains(&row), "README lacks the {name} key row {row}");
+        }
+    }
+}
