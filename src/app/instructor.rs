@@ -238,7 +238,9 @@ impl Live {
             }
             Some(_) | None => {}
         }
-        self.app.message = Some(Message { level: Level::Info, text: crate::ui::text::READ_ONLY.into() });
+        let keys: Vec<String> = ATTENDEE.iter().map(|b| format!("{} {}", b.label, b.help)).collect();
+        let text = format!("{} {}.", crate::ui::text::LIVE_REVIEW_ONLY, keys.join(" · "));
+        self.app.message = Some(Message { level: Level::Info, text });
         self.app.dirty = true;
         LiveMove::Stay
     }

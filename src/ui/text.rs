@@ -31,6 +31,8 @@ pub const RESTARTED: &str =
     "Step {n} starts afresh: {k} objects deleted, the steps before it solved with their reference solutions.";
 pub const READ_ONLY: &str =
     "Read-only session (--readonly): the tutor watches and grades, but applies, deletes, scales and patches nothing.";
+/// A key the instructor's live review does not take (the keys it does follow).
+pub const LIVE_REVIEW_ONLY: &str = "A live review is read-only; its keys:";
 pub const RESTART_FAILED: &str = "Could not prepare the step";
 pub const CHECKS: &str = "Checks";
 pub const CHECKS_NONE: &str = "not checked yet (apply, or Ctrl-G checks now)";

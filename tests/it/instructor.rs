@@ -116,6 +116,16 @@ async fn the_live_review_of_an_attendee_writes_nothing_as_them() {
     instructor.key(key(KeyCode::Char('1')));
     assert!(instructor.live.as_ref().unwrap().app.quiz.as_ref().is_some_and(|q| q.chosen == Some(0)));
     instructor.key(key(KeyCode::Esc));
+    assert!(instructor.live.as_ref().unwrap().app.quiz.is_none(), "Esc closes the quiz, not the review");
+    // No command line, no apply: the keys it takes are named instead.
+    instructor.key(key(KeyCode::Char(':')));
+    instructor.key(KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL));
+    let app = &instructor.live.as_ref().unwrap().app;
+    assert!(app.command.is_none());
+    assert!(app
+        .message
+        .as_ref()
+        .is_some_and(|m| m.text.contains("read-only") && m.text.contains("]/n the next attendee")));
     // The next attendee, then back to the first, then the table.
     instructor.key(key(KeyCode::Char(']')));
     until(&mut instructor, "attendee-02", |i| {
