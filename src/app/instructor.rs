@@ -358,9 +358,10 @@ pub fn draw(frame: &mut Frame, screen: &Instructor) {
     let [head, body, foot] =
         Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(2)]).areas(area);
     let title = format!(
-        "kubetutor progress · {} · {} learners",
+        "kubetutor progress · {} · {} learner{}",
         screen.cluster.describe().split(" · ns ").next().unwrap_or_default(),
-        screen.rows.len()
+        screen.rows.len(),
+        if screen.rows.len() == 1 { "" } else { "s" }
     );
     frame.render_widget(Paragraph::new(Span::styled(crate::ui::fit(&title, area.width as usize), t.title)), head);
     let table = progress::render(&screen.rows, screen.now);
