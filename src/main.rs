@@ -113,9 +113,13 @@ struct ProgressArgs {
     kubeconfig: Option<PathBuf>,
     #[arg(long)]
     context: Option<String>,
-    /// Print the table once and exit instead of following changes.
+    /// Print the table once and exit instead of following changes (on a terminal, without
+    /// it: the live screen, where Enter reviews an attendee).
     #[arg(long)]
     once: bool,
+    /// Colours of the live screen: dark, light, high-contrast or mono. NO_COLOR forces mono.
+    #[arg(long, value_enum, default_value_t = kubetutor::ui::theme::ThemeName::Dark)]
+    theme: kubetutor::ui::theme::ThemeName,
 }
 
 #[derive(clap::Args)]
@@ -322,6 +326,13 @@ async fn run_progress(args: ProgressArgs) -> Result<()> {
         })?;
         print!("{}", progress::render(&rows, jiff::Timestamp::now()));
         return Ok(());
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return kubetutor::app::instructor::run_screen(
+            cl,
+            kubetutor::ui::theme::Theme::pick(args.theme, kubetutor::ui::theme::Theme::no_color_env()),
+        )
+        .await;
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let client = cl.client.clone();

@@ -21,6 +21,7 @@ enum GradeRequest {
     Progress { current: usize, done: BTreeSet<usize> },
     Hint { index: usize },
     Restart { index: usize },
+    Quiz { step: usize, question: usize, answer: crate::lesson::quiz::Answer },
 }
 
 /// The cluster-facing side of the app. Without a cluster (render tests) nothing is sent.
@@ -40,6 +41,9 @@ struct GradeTask {
     fresh: bool,
     /// What was last published for the workshop table (`kubetutor progress`).
     published: Option<crate::cluster::progress::Published>,
+    /// Grading for someone else's eyes (the instructor's live review): nothing is published
+    /// into the learner's namespace and no progress file is written.
+    observer: bool,
 }
 
 /// What to bring back on a fresh sandbox before grading starts.
@@ -68,6 +72,10 @@ impl GradeTask {
                     GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
                     GradeRequest::Hint { index } => self.hint(index, &tx),
                     GradeRequest::Restart { index } => self.restart(index, &tx).await,
+                    GradeRequest::Quiz { step, question, answer } => {
+                        self.progress.answer_quiz(&self.lesson, step, question, answer);
+                        self.save(&tx);
+                    }
                     GradeRequest::Grade { index, snapshot, history } => grade = Some((index, snapshot, history)),
                 }
             }
@@ -113,6 +121,9 @@ impl GradeTask {
     /// logged: a learner without rights on ConfigMaps still gets graded).
     async fn publish(&mut self, report: &crate::grade::StepReport) {
         use crate::cluster::progress::{publish, Published};
+        if self.observer {
+            return;
+        }
         let steps = self.lesson.steps.len();
         let finished = (0..steps).all(|i| self.progress.is_done(&self.lesson, i));
         let step = if finished { steps } else { self.progress.current_index(&self.lesson) };
@@ -200,6 +211,9 @@ impl GradeTask {
     }
 
     fn save(&self, tx: &UnboundedSender<Event>) {
+        if self.observer {
+            return;
+        }
         if let Err(e) = self.progress.save() {
             let _ = tx.send(Event::SaveFailed(format!("cannot save progress: {e}")));
         }
@@ -247,7 +261,32 @@ impl Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
         progress.restore_into(&lesson, &mut grader);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(GradeTask { grader, lesson, progress, restore, fresh: false, published: None }.run(grx, tx));
+        let task = GradeTask { grader, lesson, progress, restore, fresh: false, published: None, observer: false };
+        tokio::spawn(task.run(grx, tx));
+        Services { cluster: Some(cluster), grades: Some(gtx) }
+    }
+
+    /// Services that grade `lesson` on `cluster` for an observer (the instructor's live review
+    /// of an attendee): steps `done` count as passed; no progress is published into the
+    /// namespace nor saved to a file. Effects that would write are for the [`Runtime`] to drop
+    /// (`Runtime::observer`).
+    ///
+    /// [`Runtime`]: super::run::Runtime
+    pub fn observer(
+        cluster: Cluster,
+        lesson: Arc<Lesson>,
+        done: &BTreeSet<usize>,
+        tx: UnboundedSender<Event>,
+    ) -> Services {
+        let mut progress = Progress { lesson: lesson.slug.clone(), ..Default::default() };
+        for &i in done {
+            progress.mark_done(&lesson, i);
+        }
+        let mut grader = Grader::new(cluster.clone(), lesson.clone());
+        progress.restore_into(&lesson, &mut grader);
+        let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
+        let task = GradeTask { grader, lesson, progress, restore: None, fresh: false, published: None, observer: true };
+        tokio::spawn(task.run(grx, tx));
         Services { cluster: Some(cluster), grades: Some(gtx) }
     }
 
@@ -293,6 +332,12 @@ impl Services {
     pub fn restart(&self, index: usize) {
         if let Some(g) = &self.grades {
             let _ = g.send(GradeRequest::Restart { index });
+        }
+    }
+
+    pub fn quiz_answered(&self, step: usize, question: usize, answer: crate::lesson::quiz::Answer) {
+        if let Some(g) = &self.grades {
+            let _ = g.send(GradeRequest::Quiz { step, question, answer });
         }
     }
 

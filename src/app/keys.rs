@@ -65,6 +65,8 @@ pub enum Action {
     /// Move the code lines of the step text sideways.
     CodeLeft,
     CodeRight,
+    /// Open the recap quiz (the questions of the steps done).
+    Quiz,
     // editor pane
     NextBlank,
     PrevBlank,
@@ -149,6 +151,7 @@ pub const LESSON: &[Binding] = &[
     b(KeyCode::Char('R'), NONE, Action::Restart, "R", "start the selected step afresh, or skip ahead (asks)", ""),
     b(KeyCode::Char(':'), NONE, Action::CommandLine, ":", "open the command line", "command"),
     b(KeyCode::Esc, NONE, Action::CloseOutput, "Esc", "close the output area", ""),
+    b(KeyCode::Char('Q'), NONE, Action::Quiz, "Q", "recap quiz on the steps done", ""),
     b(KeyCode::Char('?'), NONE, Action::Help, "?", "show all keys", ""),
     b(KeyCode::Char('q'), NONE, Action::Quit, "q", "quit", ""),
 ];
@@ -178,6 +181,7 @@ pub const WATCH: &[Binding] = &[
     b(KeyCode::Char('n'), NONE, Action::NextStep, "n", "go on to the next step", ""),
     b(KeyCode::Char(':'), NONE, Action::CommandLine, ":", "open the command line", "command"),
     b(KeyCode::Esc, NONE, Action::CloseOutput, "Esc", "close the output area", ""),
+    b(KeyCode::Char('Q'), NONE, Action::Quiz, "Q", "recap quiz on the steps done", ""),
     b(KeyCode::Char('?'), NONE, Action::Help, "?", "show all keys", ""),
     b(KeyCode::Char('q'), NONE, Action::Quit, "q", "quit", ""),
 ];
@@ -229,6 +233,125 @@ pub fn status_hints(pane: Pane) -> Vec<(&'static str, &'static str)> {
     own.iter().chain(global).filter(|b| !b.short.is_empty()).map(|b| (b.label, b.short)).collect()
 }
 
+/// What a key means on a screen of its own (the recap quiz, the instructor's table and its
+/// live review of one attendee), outside the tutor's panes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeAction {
+    Up,
+    Down,
+    /// Take the choice of the digit pressed (the quiz).
+    Choose,
+    /// Answer the selected choice, go on, or open the selected row.
+    Confirm,
+    /// Close the quiz, or go back to the table.
+    Back,
+    NextAttendee,
+    PrevAttendee,
+    /// Open the recap quiz.
+    Quiz,
+    /// A key the tutor's panes handle as usual (focus, the step list, scrolling, hints).
+    Pane,
+    Quit,
+}
+
+/// A key of such a screen: every key code in `codes` does `action`.
+#[derive(Debug, Clone, Copy)]
+pub struct ModeBinding {
+    pub codes: &'static [KeyCode],
+    pub action: ModeAction,
+    pub label: &'static str,
+    pub help: &'static str,
+    /// For the screen's key line; empty keeps it out.
+    pub short: &'static str,
+}
+
+const fn m(
+    codes: &'static [KeyCode],
+    action: ModeAction,
+    label: &'static str,
+    help: &'static str,
+    short: &'static str,
+) -> ModeBinding {
+    ModeBinding { codes, action, label, help, short }
+}
+
+/// The recap quiz.
+pub const QUIZ: &[ModeBinding] = &[
+    m(
+        &[KeyCode::Char('1'), KeyCode::Char('2'), KeyCode::Char('3'), KeyCode::Char('4')],
+        ModeAction::Choose,
+        "1-4",
+        "answer with that choice",
+        "answer",
+    ),
+    m(&[KeyCode::Up, KeyCode::Char('k')], ModeAction::Up, "↑/k", "select the choice above", ""),
+    m(&[KeyCode::Down, KeyCode::Char('j')], ModeAction::Down, "↓/j", "select the choice below", "select"),
+    m(
+        &[KeyCode::Enter, KeyCode::Char(' ')],
+        ModeAction::Confirm,
+        "Enter",
+        "answer the selected choice; once answered, the next question",
+        "answer / next",
+    ),
+    m(
+        &[KeyCode::Esc, KeyCode::Char('q')],
+        ModeAction::Back,
+        "Esc/q",
+        "close the quiz (answers so far are kept)",
+        "close",
+    ),
+];
+
+/// `kubetutor progress` on a terminal: the table of attendees.
+pub const ATTENDEES: &[ModeBinding] = &[
+    m(&[KeyCode::Up, KeyCode::Char('k')], ModeAction::Up, "↑/k", "select the attendee above", ""),
+    m(&[KeyCode::Down, KeyCode::Char('j')], ModeAction::Down, "↓/j", "select the attendee below", "select"),
+    m(&[KeyCode::Enter], ModeAction::Confirm, "Enter", "open a live read-only review of the attendee", "review"),
+    m(&[KeyCode::Char('q'), KeyCode::Esc], ModeAction::Quit, "q/Esc", "quit", "quit"),
+];
+
+/// The live read-only review of one attendee (besides the panes' own focus and scroll keys).
+pub const ATTENDEE: &[ModeBinding] = &[
+    m(&[KeyCode::Char(']'), KeyCode::Char('n')], ModeAction::NextAttendee, "]/n", "the next attendee", "next"),
+    m(&[KeyCode::Char('['), KeyCode::Char('p')], ModeAction::PrevAttendee, "[/p", "the previous attendee", "previous"),
+    m(&[KeyCode::Char('Q')], ModeAction::Quiz, "Q", "the recap quiz, to ask the room", "quiz"),
+    m(&[KeyCode::Esc, KeyCode::Char('q')], ModeAction::Back, "Esc/q", "back to the table", "table"),
+    m(
+        &[
+            KeyCode::Tab,
+            KeyCode::BackTab,
+            KeyCode::Up,
+            KeyCode::Down,
+            KeyCode::Char('k'),
+            KeyCode::Char('j'),
+            KeyCode::Enter,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::Left,
+            KeyCode::Right,
+            KeyCode::Char('h'),
+            KeyCode::Char('s'),
+        ],
+        ModeAction::Pane,
+        "Tab ↑↓ Enter PgDn h s",
+        "the panes' keys: focus, the step list and timeline, open a step, scroll, hints, solution",
+        "panes",
+    ),
+];
+
+/// The action of `key` in a screen's binding list (Ctrl and Alt keys are never these).
+pub fn mode_lookup(list: &[ModeBinding], key: &KeyEvent) -> Option<ModeAction> {
+    if key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) {
+        return None;
+    }
+    list.iter().find(|b| b.codes.contains(&key.code)).map(|b| b.action)
+}
+
+/// `(label, short)` pairs of a screen's key line.
+pub fn mode_hints(list: &[ModeBinding]) -> Vec<(&'static str, &'static str)> {
+    list.iter().filter(|b| !b.short.is_empty()).map(|b| (b.label, b.short)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,5 +379,18 @@ mod tests {
             }
             assert!(!status_hints(pane).is_empty());
         }
+    }
+
+    #[test]
+    fn screen_keys_are_found_by_every_code_and_never_with_ctrl() {
+        assert_eq!(mode_lookup(QUIZ, &key(KeyCode::Char('3'), NONE)), Some(ModeAction::Choose));
+        assert_eq!(mode_lookup(QUIZ, &key(KeyCode::Char('5'), NONE)), None);
+        assert_eq!(mode_lookup(QUIZ, &key(KeyCode::Char('j'), NONE)), Some(ModeAction::Down));
+        assert_eq!(mode_lookup(ATTENDEE, &key(KeyCode::Char('n'), NONE)), Some(ModeAction::NextAttendee));
+        assert_eq!(mode_lookup(ATTENDEE, &key(KeyCode::Char('q'), CTRL)), None);
+        assert_eq!(mode_hints(ATTENDEES).first(), Some(&("↓/j", "select")));
+        // The tutor's panes give the quiz the same key.
+        assert_eq!(lookup(Pane::Lesson, &key(KeyCode::Char('Q'), SHIFT)), Some(Action::Quiz));
+        assert_eq!(lookup(Pane::Watch, &key(KeyCode::Char('Q'), SHIFT)), Some(Action::Quiz));
     }
 }

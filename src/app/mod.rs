@@ -8,7 +8,9 @@ pub mod drafts;
 pub mod editor;
 pub mod effects;
 mod hints;
+pub mod instructor;
 pub mod keys;
+pub mod quiz;
 pub mod review;
 pub mod run;
 pub mod start;
@@ -123,11 +125,36 @@ pub enum Effect {
     Restart {
         index: usize,
     },
+    /// A recap quiz question of step `step` was answered (kept in the progress file).
+    QuizAnswered {
+        step: usize,
+        question: usize,
+        answer: crate::lesson::quiz::Answer,
+    },
     After {
         delay: Duration,
         timer: Timer,
     },
     Quit,
+}
+
+impl Effect {
+    /// Whether the effect acts as the learner: on their cluster (apply, commands, restarts),
+    /// their files (drafts, progress, hints, quiz answers) or the terminal's clipboard. An
+    /// observer's runtime drops these.
+    pub fn writes(&self) -> bool {
+        match self {
+            Effect::Apply { .. }
+            | Effect::RunCommand { .. }
+            | Effect::Restart { .. }
+            | Effect::SaveDraft { .. }
+            | Effect::SaveProgress { .. }
+            | Effect::HintUsed { .. }
+            | Effect::QuizAnswered { .. }
+            | Effect::Clipboard(_) => true,
+            Effect::Grade { .. } | Effect::After { .. } | Effect::Quit => false,
+        }
+    }
 }
 
 /// A modal layer over the panes.
@@ -261,6 +288,8 @@ pub struct App {
     /// The pane shown on a narrow screen while the result area has the focus.
     pub tab: Pane,
     pub overlay: Option<Overlay>,
+    /// The recap quiz, when open (over everything else).
+    pub quiz: Option<quiz::Quiz>,
     /// The result area below the editor (command output, apply errors).
     pub result: Option<ResultBox>,
     /// The open step passed its checks but asks the learner to look for themselves first
@@ -334,6 +363,7 @@ impl App {
             focus: Pane::Editor,
             tab: Pane::Editor,
             overlay: None,
+            quiz: None,
             result: None,
             awaiting_probe: false,
             copied_block: None,

@@ -48,6 +48,7 @@ pub const KEYS: &[(&str, &str)] = &[
     ("Home/g", "first event"),
     ("End/G", "last event"),
     ("s", "the YAML applied then next to the reference"),
+    ("Q", "recap quiz (1-4 or ↑↓ Enter answer, Esc closes)"),
     ("Tab", "focus the next pane"),
     ("q", "quit"),
 ];
@@ -61,6 +62,7 @@ const BAR_KEYS: &[(&str, &str)] = &[
     ("/", "search"),
     ("n/N", "again"),
     ("s", "vs reference"),
+    ("Q", "quiz"),
     ("Tab", "pane"),
     ("q", "quit"),
 ];
@@ -224,6 +226,17 @@ impl Review {
         if ctrl && matches!(key.code, KeyCode::Char('q' | 'c')) {
             return true;
         }
+        if self.app.quiz.is_some() {
+            // Answers are the reviewer's own: kept in their progress file.
+            let mut fx = Vec::new();
+            super::quiz::on_key(&mut self.app, key, &mut fx);
+            for effect in fx {
+                if let super::Effect::QuizAnswered { step, question, answer } = effect {
+                    self.note = keep_answer(&self.app.lesson, step, question, answer).err();
+                }
+            }
+            return false;
+        }
         if self.app.overlay.is_some() {
             // The overlay's own keys (scroll, close) change nothing outside it.
             let _ = update(&mut self.app, Event::Key(key));
@@ -257,6 +270,7 @@ impl Review {
             KeyCode::Home | KeyCode::Char('g') => self.goto(0),
             KeyCode::End | KeyCode::Char('G') => self.goto(self.replay.len()),
             KeyCode::Char('s') => self.app.overlay = Some(Overlay::Solution { scroll: 0 }),
+            KeyCode::Char('Q') => super::quiz::open_all(&mut self.app),
             KeyCode::Tab | KeyCode::BackTab | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Up | KeyCode::Down => {
                 // Focus and scrolling are the panes' own keys; nothing they do reaches a cluster.
                 let _ = update(&mut self.app, Event::Key(key));
@@ -305,6 +319,21 @@ impl Review {
             self.note = Some("end of the record".into());
         }
     }
+}
+
+/// Keep a quiz answer given in review in the reviewer's progress of the lesson.
+fn keep_answer(
+    lesson: &crate::lesson::Lesson,
+    step: usize,
+    question: usize,
+    mut answer: crate::lesson::quiz::Answer,
+) -> Result<(), String> {
+    // The screen's clock is the record's; the answer is given now.
+    answer.at = jiff::Timestamp::now();
+    use crate::lesson::progress::Progress;
+    let mut progress = Progress::load(&lesson.slug).map_err(|e| e.to_string())?;
+    progress.answer_quiz(lesson, step, question, answer);
+    progress.save().map_err(|e| format!("the quiz answer is not kept: {e}"))
 }
 
 /// Draw the review: the tutor's panes, then the review bar over the status bar.

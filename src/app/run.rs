@@ -29,15 +29,22 @@ pub struct Runtime {
     pub osc52: bool,
     /// The session record, when one is kept (`crate::record`).
     pub recorder: Option<Mutex<crate::record::Recorder>>,
+    /// Someone else's session is on screen (the instructor's live review): every effect that
+    /// writes as the learner ([`Effect::writes`]) is dropped.
+    pub observer: bool,
 }
 
 impl Runtime {
     pub fn new(tx: UnboundedSender<Event>, services: Services) -> Runtime {
-        Runtime { tx, services, osc52: false, recorder: None }
+        Runtime { tx, services, osc52: false, recorder: None, observer: false }
     }
 
     /// Perform one effect; returns true for Quit.
     pub fn perform(&self, effect: Effect) -> bool {
+        if self.observer && effect.writes() {
+            tracing::debug!("observer: dropped {effect:?}");
+            return false;
+        }
         match effect {
             Effect::Quit => return true,
             Effect::After { delay, timer } => {
@@ -66,6 +73,7 @@ impl Runtime {
             Effect::SaveProgress { current, done } => self.services.save_progress(current, &done),
             Effect::HintUsed { index } => self.services.hint_used(index),
             Effect::Restart { index } => self.services.restart(index),
+            Effect::QuizAnswered { step, question, answer } => self.services.quiz_answered(step, question, answer),
             Effect::Grade { index, snapshot, history } => self.services.grade(index, snapshot, history),
             Effect::Apply { yaml, dry_run, force } => self.services.apply(yaml, dry_run, force, self.tx.clone()),
             Effect::RunCommand { line, editor_text } => self.services.command(line, editor_text, self.tx.clone()),

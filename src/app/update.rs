@@ -219,7 +219,7 @@ fn maybe_complete(app: &mut App) {
             .replace("{next}", &(index + 1).to_string())
             .replace("{key}", next_step_key(app))
     } else {
-        format!("{} {}", text::SYM_DONE, text::LESSON_DONE)
+        format!("{} {}. {}", text::SYM_DONE, text::LESSON_DONE, text::QUIZ_OFFER)
     };
     app.message = Some(Message { level: Level::Good, text });
 }
@@ -304,6 +304,9 @@ fn on_applied(app: &mut App, dry_run: bool, result: Result<Vec<String>, super::A
 fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
     if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
         return quit(app, fx);
+    }
+    if app.quiz.is_some() {
+        return super::quiz::on_key(app, key, fx);
     }
     if let Some(confirm) = app.confirm.take() {
         if matches!(key.code, KeyCode::Char('y' | 'Y')) {
@@ -422,6 +425,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
             }
         }
         Action::CloseOutput => app.close_result(),
+        Action::Quiz => super::quiz::open(app),
         Action::ScrollUp => app.text_scroll = app.text_scroll.saturating_sub(PAGE),
         Action::ScrollDown => app.text_scroll = app.text_scroll.saturating_add(PAGE).min(app.text_max_scroll.get()),
         Action::NextHint => {

@@ -70,6 +70,8 @@ struct StepFile {
     solution: Vec<String>,
     #[serde(default)]
     solution_actions: Vec<String>,
+    #[serde(default)]
+    quiz: Vec<super::quiz::QuestionFile>,
 }
 
 #[derive(Deserialize)]
@@ -342,6 +344,11 @@ fn load(src: &Source, slug: &str) -> Result<Lesson, LoadError> {
                 }
             }
         }
+        let mut quiz = Vec::new();
+        for (n, q) in s.quiz.into_iter().enumerate() {
+            let q = super::quiz::Question::from_file(q).map_err(|(f, m)| invalid(at, &format!("quiz[{n}].{f}"), m))?;
+            quiz.push(q);
+        }
         steps.push(Step {
             id: s.id,
             title: s.title,
@@ -352,6 +359,7 @@ fn load(src: &Source, slug: &str) -> Result<Lesson, LoadError> {
             solution,
             solution_actions: s.solution_actions,
             solution_files: s.solution,
+            quiz,
         });
     }
     let recap = src.read(&raw.recap).map_err(|m| invalid(None, "recap", m))?;
@@ -372,6 +380,11 @@ fn load(src: &Source, slug: &str) -> Result<Lesson, LoadError> {
         for (n, b) in step.starter.iter().flat_map(|s| &s.blanks).enumerate() {
             for h in b.hints.iter().chain(&b.agrees_with) {
                 unknown_placeholder(h).map_err(|m| invalid(at, &format!("editor.blanks[{n}]"), m))?;
+            }
+        }
+        for (n, q) in step.quiz.iter().enumerate() {
+            for t in q.texts() {
+                unknown_placeholder(t).map_err(|m| invalid(at, &format!("quiz[{n}]"), m))?;
             }
         }
         for (n, action) in step.solution_actions.iter().enumerate() {

@@ -201,3 +201,50 @@ fn steps_and_checks_must_be_told_apart() {
     });
     assert_eq!(e, "step 0 (svc): checks: a step needs at least one check");
 }
+
+/// The mini lesson with a quiz question whose lines are `question`.
+fn with_quiz(question: &str) -> impl Fn(String) -> String + '_ {
+    move |s| {
+        s.replace("    solution: [solution.yaml]\n", &format!("    quiz:\n{question}    solution: [solution.yaml]\n"))
+    }
+}
+
+const GOOD_QUESTION: &str = "      - question: What makes {{service}} headless?
+        choices: [\"clusterIP: None\", \"type: NodePort\"]
+        answer: 1
+        explain: No virtual IP.
+";
+
+#[test]
+fn quiz_questions_load_with_their_step() {
+    let (_tmp, dir) = lesson_dir(with_quiz(GOOD_QUESTION));
+    let l = load_dir(&dir).unwrap();
+    let q = &l.steps[0].quiz;
+    assert_eq!(q.len(), 1);
+    assert_eq!((q[0].answer, q[0].choices.len()), (0, 2));
+    assert_eq!(l.names.fill(&q[0].question), "What makes nginx headless?");
+    // A step without a quiz has none.
+    let (_tmp, dir) = lesson_dir(|s| s);
+    assert!(load_dir(&dir).unwrap().steps[0].quiz.is_empty());
+}
+
+#[test]
+fn quiz_mistakes_name_the_step_question_and_field() {
+    let e = error_of(with_quiz(&GOOD_QUESTION.replace("answer: 1", "answer: 3")));
+    assert_eq!(
+        e,
+        "step 0 (svc): quiz[0].answer: 3 is not one of the choices: answer counts from 1 (the key the learner presses) to 2"
+    );
+    let e = error_of(with_quiz(&GOOD_QUESTION.replace("\"type: NodePort\"", "\"clusterIP: None\"")));
+    assert_eq!(e, "step 0 (svc): quiz[0].choices[1]: \"clusterIP: None\" is already an earlier choice");
+    let e = error_of(with_quiz(&GOOD_QUESTION.replace("[\"clusterIP: None\", \"type: NodePort\"]", "[only]")));
+    assert!(e.starts_with("step 0 (svc): quiz[0].choices: has 1 choices; a question has 2 to 4"), "{e}");
+    let e = error_of(with_quiz(&GOOD_QUESTION.replace("explain: No virtual IP.", "explain: \"\"")));
+    assert_eq!(e, "step 0 (svc): quiz[0].explain: is empty: say why the answer is right");
+    let e = error_of(with_quiz(&GOOD_QUESTION.replace("{{service}}", "{{svc}}")));
+    assert!(e.starts_with("step 0 (svc): quiz[0]: unknown placeholder {{svc}}"), "{e}");
+    // Unknown keys are errors, like everywhere in the file (parse errors carry the line).
+    let (_tmp, dir) = lesson_dir(with_quiz(&GOOD_QUESTION.replace("answer: 1", "answer: 1\n        hint: x")));
+    let e = load_dir(&dir).unwrap_err().to_string();
+    assert!(e.contains("unknown field `hint`"), "{e}");
+}

@@ -53,6 +53,8 @@ pub struct Step {
     pub solution_actions: Vec<String>,
     /// The file names of `solution`, in the same order (`solution/web.yaml`).
     pub solution_files: Vec<String>,
+    /// The recap quiz's questions about this step (may be none).
+    pub quiz: Vec<super::quiz::Question>,
 }
 
 #[derive(Debug, Clone)]

@@ -1,7 +1,7 @@
 //! The learner's progress in one lesson, kept as JSON under the state dir
 //! (`progress/<slug>.json`, written atomically): the steps done, the current one, time spent
 //! and hints used per step, and what grading must remember across sessions (the baseline of
-//! the pods when a step began, checks already proven). Steps are keyed by id, so a lesson
+//! the pods when a step began, checks already proven) and the recap quiz's answers. Steps are keyed by id, so a lesson
 //! that gains a step keeps the learner's place.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,6 +31,9 @@ pub struct Progress {
     pub proven: BTreeMap<String, BTreeSet<String>>,
     /// When the lesson was finished.
     pub finished_at: Option<jiff::Timestamp>,
+    /// The recap quiz's last answers, by step id and question number (from 0). Files written
+    /// before the quiz have none.
+    pub quiz: BTreeMap<String, BTreeMap<usize, super::quiz::Answer>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,6 +140,18 @@ impl Progress {
         }
     }
 
+    /// Keep the answer to question `question` of step `index` (the last answer counts).
+    pub fn answer_quiz(&mut self, lesson: &Lesson, index: usize, question: usize, answer: super::quiz::Answer) {
+        if let Some(step) = lesson.step(index) {
+            self.quiz.entry(step.id.clone()).or_default().insert(question, answer);
+        }
+    }
+
+    /// The last answer to question `question` of step `index`.
+    pub fn quiz_answer(&self, lesson: &Lesson, index: usize, question: usize) -> Option<&super::quiz::Answer> {
+        self.quiz.get(&lesson.step(index)?.id)?.get(&question)
+    }
+
     /// Forget steps `index..` (done, baselines, proven checks): a reset of step `index`.
     pub fn reset_from(&mut self, lesson: &Lesson, index: usize) {
         for step in lesson.steps.iter().skip(index) {
@@ -235,6 +250,25 @@ mod tests {
         assert!(r.is_done(&lesson, 2) && !r.is_done(&lesson, 3));
         assert!(r.baseline(&lesson, 3).is_none() && r.proven.is_empty() && r.finished_at.is_none());
         assert_eq!(r.current_index(&lesson), 3);
+
+        // The recap quiz's answers: the last one counts, and they come back.
+        let mut r = q.clone();
+        let answer = |chosen, correct| crate::lesson::quiz::Answer { chosen, correct, at: jiff::Timestamp::UNIX_EPOCH };
+        r.answer_quiz(&lesson, 4, 0, answer(1, false));
+        r.answer_quiz(&lesson, 4, 0, answer(0, true));
+        r.answer_quiz(&lesson, 2, 1, answer(3, false));
+        r.save().unwrap();
+        let back = Progress::load("statefulset").unwrap();
+        assert_eq!(back.quiz_answer(&lesson, 4, 0), Some(&answer(0, true)));
+        assert_eq!(back.quiz_answer(&lesson, 2, 1).map(|a| a.correct), Some(false));
+        assert_eq!(back.quiz_answer(&lesson, 0, 0), None);
+        assert_eq!(back.quiz["canary"].len(), 1);
+
+        // A file written before the quiz (no "quiz" key) still loads.
+        let old = r#"{"lesson":"statefulset","done":["headless-service"],"current":"statefulset","seconds":{},"hints_used":{},"baselines":{},"proven":{},"finished_at":null}"#;
+        std::fs::write(Progress::path("statefulset"), old).unwrap();
+        let old = Progress::load("statefulset").unwrap();
+        assert!(old.quiz.is_empty() && old.is_done(&lesson, 0) && old.current_index(&lesson) == 1);
 
         std::fs::write(Progress::path("statefulset"), "{ not json").unwrap();
         let e = Progress::load("statefulset").unwrap_err().to_string();

@@ -8,8 +8,8 @@ use crate::app::keys::{commands, Action, Binding, GLOBAL};
 use crate::app::{App, Pane};
 
 /// Keys that mean the same in every pane but the editor: listed once, in their own section.
-const OUTSIDE_EDITOR: [Action; 5] =
-    [Action::NextStep, Action::CommandLine, Action::CloseOutput, Action::Help, Action::Quit];
+const OUTSIDE_EDITOR: [Action; 6] =
+    [Action::NextStep, Action::CommandLine, Action::CloseOutput, Action::Quiz, Action::Help, Action::Quit];
 
 fn section(app: &App, title: &str, bindings: &[Binding], out: &mut Vec<Line<'static>>) {
     section_without(app, title, bindings, &[], out);

@@ -60,6 +60,9 @@ pub fn body_lines(app: &App, width: usize) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     if complete && !app.lesson.recap.trim().is_empty() {
         lines.push(Line::from(Span::styled(format!("{} {}", text::SYM_DONE, text::LESSON_DONE), t.pass)));
+        if app.lesson.steps.iter().any(|s| !s.quiz.is_empty()) {
+            lines.push(Line::from(Span::styled(text::QUIZ_OFFER, t.key)));
+        }
         md.extend(markdown::render(&app.names().fill(&app.lesson.recap), t, width));
         lines.extend(md.drain(..).map(|l| code_fit(l, width, 0, t)));
         for link in &app.lesson.links {

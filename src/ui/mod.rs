@@ -7,6 +7,7 @@ pub mod lesson;
 pub mod markdown;
 pub mod output;
 pub mod overlay;
+pub mod quiz;
 pub mod sanitize;
 pub mod status;
 pub mod text;
@@ -132,6 +133,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     }
     status::draw(frame, areas.status, app);
     overlay::draw(frame, frame.area(), app);
+    quiz::draw(frame, frame.area(), app);
     sanitize::buffer(frame.buffer_mut());
 }
 

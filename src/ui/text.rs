@@ -31,6 +31,8 @@ pub const RESTARTED: &str =
     "Step {n} starts afresh: {k} objects deleted, the steps before it solved with their reference solutions.";
 pub const READ_ONLY: &str =
     "Read-only session (--readonly): the tutor watches and grades, but applies, deletes, scales and patches nothing.";
+/// A key the instructor's live review does not take (the keys it does follow).
+pub const LIVE_REVIEW_ONLY: &str = "A live review is read-only; its keys:";
 pub const RESTART_FAILED: &str = "Could not prepare the step";
 pub const CHECKS: &str = "Checks";
 pub const CHECKS_NONE: &str = "not checked yet (apply, or Ctrl-G checks now)";
@@ -61,6 +63,15 @@ pub const MORE_CHECKS: &str = "  ▼ more checks";
 pub const MORE_BELOW: &str = "▼ more below (PgDn)";
 pub const MORE_ABOVE: &str = "▲ more above";
 pub const LESSON_DONE: &str = "Lesson complete";
+/// Offered with the lesson's end (message line and above the recap).
+pub const QUIZ_OFFER: &str = "Press Q for the recap quiz.";
+pub const QUIZ_NONE_YET: &str = "The recap quiz asks about the steps you have done: finish a step first.";
+pub const QUIZ_NONE: &str = "This lesson has no recap quiz.";
+pub const QUIZ_SCORE: &str = "Recap quiz: {right} of {n} right (your answers are kept with your progress).";
+pub const QUIZ_TITLE: &str = "Recap quiz";
+pub const QUIZ_RIGHT: &str = "✓ Right.";
+pub const QUIZ_WRONG: &str = "✗ Not quite: the answer is {n}.";
+pub const QUIZ_DONE: &str = "That was the last question.";
 
 pub const EDITOR_NO_STARTER: &str = "This step is done with commands: press : and type them (kubectl syntax).";
 pub const BLANKS_LEFT: &str = "blanks left";

@@ -6,6 +6,8 @@ mod cli;
 mod cluster;
 mod doctor;
 mod hardening;
+mod instructor;
+mod instructor_e2e;
 mod kubectl;
 mod kubectl_cmd;
 mod lesson;

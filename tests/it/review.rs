@@ -472,3 +472,31 @@ async fn the_run_loop_records_a_real_session() {
     assert!(end.done.contains(&0));
     assert!(end.reports[&0].checks.iter().all(|c| c.outcome.is_pass()));
 }
+
+#[test]
+fn review_offers_the_recap_quiz_and_keeps_the_answers() {
+    crate::tui_loop::private_state_dir();
+    let (mut review, _dir) = reviewed();
+    assert!(screen(&review, 120, 40).contains("Q quiz"));
+    review.key(key(KeyCode::Char('Q')));
+    let quiz = review.app.quiz.clone().expect("Q opens the quiz");
+    assert_eq!(quiz.items.len(), review.app.lesson.steps.iter().map(|s| s.quiz.len()).sum::<usize>());
+    let s = screen(&review, 120, 40);
+    assert!(s.contains("Recap quiz · question 1/12 · step 0: A headless Service"), "{s}");
+    // The right answer, by its digit: kept in the reviewer's progress.
+    let right = review.app.lesson.steps[0].quiz[0].answer;
+    review.key(key(KeyCode::Char(char::from(b'1' + right as u8))));
+    let s = screen(&review, 120, 40);
+    assert!(s.contains("✓ Right."), "{s}");
+    let progress = kubetutor::lesson::progress::Progress::load("statefulset").unwrap();
+    let kept = progress.quiz_answer(&review.app.lesson, 0, 0).expect("the answer is kept");
+    assert_eq!((kept.chosen, kept.correct), (right, true));
+    // Time does not move while the quiz is open; Esc closes it and the review keys work again.
+    let at = review.position();
+    review.key(key(KeyCode::Right));
+    assert_eq!(review.position(), at);
+    review.key(key(KeyCode::Esc));
+    assert!(review.app.quiz.is_none());
+    review.key(key(KeyCode::Right));
+    assert_eq!(review.position(), at + 1);
+}

@@ -10,6 +10,7 @@ use kubetutor::cluster::history::{Entry, EntryKind};
 use kubetutor::cluster::Snapshot;
 use kubetutor::grade::CheckSpec;
 use kubetutor::lesson::model::{Blank, Lesson, Starter, Step};
+use kubetutor::lesson::quiz::Question;
 use kubetutor::ui::theme::Theme;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -74,6 +75,25 @@ pub(crate) fn lesson() -> Lesson {
                     .replace("name: ???", "name: web")],
                 solution_actions: vec![],
                 solution_files: vec![],
+                quiz: vec![
+                    Question {
+                        question: "What makes a Service headless?".into(),
+                        choices: vec![
+                            "`type: NodePort`".into(),
+                            "`clusterIP: None`".into(),
+                            "It has no selector".into(),
+                        ],
+                        answer: 1,
+                        explain: "A headless Service has `clusterIP: None`: no virtual IP; DNS answers with the pods."
+                            .into(),
+                    },
+                    Question {
+                        question: "Which name reaches the pod web-0?".into(),
+                        choices: vec!["`web-0.nginx`".into(), "`nginx-0`".into()],
+                        answer: 0,
+                        explain: "A StatefulSet's pod is `<pod>.<serviceName>`.".into(),
+                    },
+                ],
             },
             Step {
                 id: "statefulset".into(),
@@ -91,6 +111,7 @@ pub(crate) fn lesson() -> Lesson {
                 solution: vec![],
                 solution_actions: vec![],
                 solution_files: vec![],
+                quiz: vec![],
             },
             Step {
                 id: "scale".into(),
@@ -102,6 +123,7 @@ pub(crate) fn lesson() -> Lesson {
                 solution: vec![],
                 solution_actions: vec!["scale sts web --replicas=3".into()],
                 solution_files: vec![],
+                quiz: vec![],
             },
         ],
         recap: String::new(),

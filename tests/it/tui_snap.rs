@@ -297,3 +297,34 @@ fn pods_that_do_not_fit_are_counted() {
     let shown = rows.len();
     assert!(screen.contains(&format!("… {} more pods", 30 - shown)), "{screen}");
 }
+
+#[test]
+fn quiz_overlay_asks_explains_and_scores() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = busy_app(dir.path());
+    app.focus = Pane::Lesson;
+    // Before any step is done there is nothing to ask.
+    update(&mut app, key(KeyCode::Char('Q')));
+    assert!(app.quiz.is_none());
+    assert!(app.message.as_ref().unwrap().text.contains("finish a step first"));
+    app.done.insert(0);
+    update(&mut app, key(KeyCode::Char('Q')));
+    let asked = render(&app, 120, 40);
+    assert!(asked.contains("Recap quiz · question 1/2 · step 0: A headless Service"), "{asked}");
+    insta::assert_snapshot!("quiz_question_wide", asked);
+    // A wrong answer: marked, the right one shown, and why.
+    let fx = update(&mut app, key(KeyCode::Char('1')));
+    assert!(matches!(fx.as_slice(), [kubetutor::app::Effect::QuizAnswered { step: 0, question: 0, .. }]), "{fx:?}");
+    insta::assert_snapshot!("quiz_wrong_wide", render(&app, 120, 40));
+    insta::assert_snapshot!("quiz_wrong_narrow", render(&app, 80, 24));
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Enter));
+    update(&mut app, key(KeyCode::Enter));
+    insta::assert_snapshot!("quiz_score_wide", render(&app, 120, 40));
+    update(&mut app, key(KeyCode::Enter));
+    assert!(app.quiz.is_none());
+    assert_eq!(
+        app.message.as_ref().unwrap().text,
+        kubetutor::ui::text::QUIZ_SCORE.replace("{right}", "1").replace("{n}", "2")
+    );
+}
