@@ -92,7 +92,7 @@ mod tests {
     fn file(choices: &[&str], answer: usize) -> QuestionFile {
         QuestionFile {
             question: "Which pod goes first on scale-down?".into(),
-            choices: choices.iter().map(std::string::ToString::to_string).collect(),
+            choices: choices.iter().map(ToString::to_string).collect(),
             answer,
             explain: "The highest ordinal.".into(),
         }
