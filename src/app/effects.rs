@@ -93,12 +93,12 @@ impl GradeTask {
                 }
             }
             if self.grader.begin_step(index, &snapshot).is_some() {
-                self.progress.absorb(&self.lesson, &self.grader);
+                self.grader.save_into(&self.lesson, &mut self.progress);
                 self.save(&tx);
             }
             let report = self.grader.grade_step(index, &snapshot, &history).await;
             let before = self.progress.proven.clone();
-            self.progress.absorb(&self.lesson, &self.grader);
+            self.grader.save_into(&self.lesson, &mut self.progress);
             if before != self.progress.proven {
                 self.save(&tx);
             }
@@ -199,7 +199,7 @@ impl GradeTask {
                 self.progress.mark_done(&self.lesson, i);
             }
             self.progress.set_current(&self.lesson, index);
-            self.progress.absorb(&self.lesson, &self.grader);
+            self.grader.save_into(&self.lesson, &mut self.progress);
             self.save(tx);
         }
         let _ = tx.send(Event::Restarted { index, result });
@@ -259,7 +259,7 @@ impl Services {
         tx: UnboundedSender<Event>,
     ) -> Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
-        progress.restore_into(&lesson, &mut grader);
+        grader.restore(&lesson, &progress);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
         let task = GradeTask { grader, lesson, progress, restore, fresh: false, published: None, observer: false };
         tokio::spawn(task.run(grx, tx));
@@ -283,7 +283,7 @@ impl Services {
             progress.mark_done(&lesson, i);
         }
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
-        progress.restore_into(&lesson, &mut grader);
+        grader.restore(&lesson, &progress);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
         let task = GradeTask { grader, lesson, progress, restore: None, fresh: false, published: None, observer: true };
         tokio::spawn(task.run(grx, tx));
@@ -380,7 +380,7 @@ pub async fn restore_done_steps(
             for line in step.solution_actions.iter().filter(|l| !l.starts_with(crate::lesson::load::WAIT_FOR)) {
                 // In the names of the learner's restored objects (their selector, their Service).
                 let names = match Snapshot::fetch(&cluster.client, &cluster.namespace).await {
-                    Ok(snapshot) => crate::grade::checks::Names::find(&snapshot, &lesson.names),
+                    Ok(snapshot) => crate::checks::Names::find(&snapshot, &lesson.names),
                     Err(_) => lesson.names.clone(),
                 };
                 let line = &names.fill(line);

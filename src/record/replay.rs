@@ -197,7 +197,7 @@ fn describe_put(o: &Object, entries: &[Entry]) -> String {
         return entries.iter().map(Entry::describe).collect::<Vec<_>>().join("; ");
     }
     match o {
-        Object::Pod(p) => format!("pod {} {}", p.name_any(), crate::app::watch::pod_status(p)),
+        Object::Pod(p) => format!("pod {} {}", p.name_any(), crate::cluster::snapshot::pod_status(p)),
         Object::StatefulSet(s) => {
             let st = s.status.clone().unwrap_or_default();
             format!("statefulset {} {}/{} ready", s.name_any(), st.ready_replicas.unwrap_or(0), st.replicas)

@@ -8,7 +8,6 @@ pub mod markdown;
 pub mod output;
 pub mod overlay;
 pub mod quiz;
-pub mod sanitize;
 pub mod status;
 pub mod text;
 pub mod theme;
@@ -134,7 +133,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     status::draw(frame, areas.status, app);
     overlay::draw(frame, frame.area(), app);
     quiz::draw(frame, frame.area(), app);
-    sanitize::buffer(frame.buffer_mut());
+    crate::sanitize::buffer(frame.buffer_mut());
 }
 
 pub fn pane_title(pane: Pane) -> &'static str {

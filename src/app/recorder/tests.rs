@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::recorder::diff;
 use super::*;
 use crate::cluster::Snapshot;
+use crate::record::*;
 
 fn header() -> Header {
     Header {
@@ -72,10 +72,7 @@ fn recorded_session_replays_pods_timeline_and_steps() {
     let mut s2 = s1.clone();
     s2.pods.insert("web-0".into(), pod("web-0", "2", true));
     for (i, s) in [s1, s2].into_iter().enumerate() {
-        let ev = crate::app::Event::Cluster(crate::cluster::watch::ClusterEvent::Changed {
-            snapshot: Arc::new(s),
-            new_entries: vec![],
-        });
+        let ev = Event::Cluster(ClusterEvent::Changed { snapshot: Arc::new(s), new_entries: vec![] });
         assert!(rec.before(t(i as u32 + 1), &ev).is_none());
     }
     rec.push(Record::Passed { at: t(5), step: 0 });
