@@ -136,6 +136,28 @@ fn a_damaged_line_is_named() {
 }
 
 #[test]
+fn of_two_damaged_lines_far_apart_the_first_is_named_and_blank_lines_count() {
+    // Lines are decoded in parts on several threads: the error is still the first in the file.
+    let steps: Vec<Record> = (0..2000).map(|i| Record::Step { at: t(1), step: i % 3 }).collect();
+    let good = to_text(&header(), &steps);
+    let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
+    lines.insert(5, String::new());
+    lines[1500] = "{\"type\":\"step\"}".into();
+    lines[1900] = "not json".into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), &(lines.join("\n") + "\n"));
+    let err = Replay::open(&path, None).err().unwrap().to_string();
+    assert!(err.starts_with(&format!("{}:1501: bad event", path.display())), "{err}");
+    lines[1500] = lines[1499].clone();
+    let path = write(dir.path(), &(lines.join("\n") + "\n"));
+    let err = Replay::open(&path, None).err().unwrap().to_string();
+    assert!(err.contains(":1901: not JSON"), "{err}");
+    lines[1900] = lines[1499].clone();
+    let path = write(dir.path(), &(lines.join("\n") + "\n"));
+    assert_eq!(Replay::open(&path, None).unwrap().len(), 2000);
+}
+
+#[test]
 fn the_record_stops_at_its_cap_and_says_so() {
     let mut rec = Recorder::in_memory(&header());
     rec.set_cap(2_000);
