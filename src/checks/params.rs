@@ -1,6 +1,7 @@
 //! The parameters of each check kind, as a lesson declares them (`kind: dns`, `params:
 //! {statefulset: web, ...}`). The loader parses them here, so a typo in a lesson is an error
-//! naming the step and field, not a check that silently never passes.
+//! naming the step and field, not a check that silently never passes. A parsed [`Check`] also
+//! says whether it needs a probe pod and whether its pass stays (`latches`).
 
 use serde::Deserialize;
 

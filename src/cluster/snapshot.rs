@@ -1,4 +1,6 @@
-//! The lesson's objects at one moment: what the grader judges and the watch pane draws.
+//! The lesson's objects at one moment (kept by the watch task, or fetched once): what the
+//! grader judges and the watch pane draws; and the pod readers the tutor shares: ordinal,
+//! Ready and since when, STATUS as kubectl prints it.
 
 use std::collections::BTreeMap;
 

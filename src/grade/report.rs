@@ -1,5 +1,6 @@
-//! What grading says: per check an [`Outcome`] (never a bare "failed"), per step a
-//! [`StepReport`]. The UI draws these; `kubetutor check --json` serialises them.
+//! What grading says: per check a [`CheckReport`] (its [`Outcome`] from `crate::checks`, and
+//! whether the pass was proven earlier), per step a [`StepReport`] and its status. The UI draws
+//! these; `grade::cli` turns them into `kubetutor check`'s text and JSON.
 
 pub use crate::checks::{Concern, Outcome, StepStatus};
 

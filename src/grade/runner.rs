@@ -2,7 +2,8 @@
 //! for checks that need DNS or HTTP answers and re-using its answers while the pods stay the
 //! same (so the UI's debounced re-grading does not start a pod each time). It also keeps what
 //! a step needs beyond the cluster: the baseline taken when a step began, and checks already
-//! proven (a canary is over once the rollout continues).
+//! proven (a canary is over once the rollout continues), which it restores from and saves
+//! into the progress file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
