@@ -133,3 +133,38 @@ async fn the_instructor_sees_every_attendee_by_step() {
     assert_eq!(live, rows);
     follower.abort();
 }
+
+#[tokio::test]
+async fn an_attendee_filling_their_namespace_is_stopped_and_the_others_are_not() {
+    use kube_sandbox::limits::ATTENDEE_OBJECT_BYTES;
+    let served = serve_with(SandboxConfig { speed: f64::INFINITY, attendees: 2, ..Default::default() }).await;
+    let sb = &served.sandbox;
+    let server = server_of(&served.kubeconfig);
+    let greedy = client_from(&sb.attendee_kubeconfig(&server, &sb.attendees()[0])).await;
+    let honest = client_from(&sb.attendee_kubeconfig(&server, &sb.attendees()[1])).await;
+    // ConfigMaps of 900 KiB until the namespace's bytes are used up: refused as a quota refuses.
+    let cms = Api::<ConfigMap>::namespaced(greedy.clone(), "attendee-01");
+    let big = "x".repeat(900 << 10);
+    let mut made = 0;
+    let refusal = loop {
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": format!("big-{made}")}, "data": {"a": big}})).unwrap();
+        match cms.create(&PostParams::default(), &cm).await {
+            Ok(_) => made += 1,
+            Err(kube::Error::Api(s)) => break s,
+            Err(e) => panic!("{e:?}"),
+        }
+        assert!(made * (900 << 10) <= ATTENDEE_OBJECT_BYTES, "{made} made, none refused");
+    };
+    assert_eq!((refusal.code, refusal.reason.as_str()), (403, "Forbidden"));
+    assert!(refusal.message.contains("exceeded quota: kubetutor-attendee"), "{}", refusal.message);
+    assert!(made >= 15, "only {made} fit");
+    // (The count of objects is the other limit: `store::tests` runs into it.)
+    // The other attendee works as before.
+    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "mine"}, "data": {"a": "b"}})).unwrap();
+    Api::<ConfigMap>::namespaced(honest.clone(), "attendee-02").create(&PostParams::default(), &cm).await.unwrap();
+    // Deleting frees the place again.
+    cms.delete("big-0", &Default::default()).await.unwrap();
+    let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "after"}})).unwrap();
+    cms.create(&PostParams::default(), &cm).await.unwrap();
+}

@@ -44,12 +44,13 @@ pub use tls::{TlsError, TlsIdentity};
 pub mod limits {
     pub use crate::kubelet::{NAMESPACE_DISK, WRITABLE_LAYER};
     pub use crate::logs::MAX_CONTAINER_LOG;
+    pub use crate::store::{ATTENDEE_OBJECTS, ATTENDEE_OBJECT_BYTES};
 }
 
 use api::{ApiState, Auth, Identity};
 use clock::Clock;
 use logs::Logs;
-use store::Store;
+use store::{Store, ATTENDEE_OBJECTS, ATTENDEE_OBJECT_BYTES};
 
 /// How a sandbox behaves.
 #[derive(Debug, Clone)]
@@ -130,6 +131,7 @@ impl Sandbox {
             .collect();
         for a in &attendees {
             bootstrap::namespace(&store, &a.namespace);
+            store.set_quota(&a.namespace, store::Quota { objects: ATTENDEE_OBJECTS, bytes: ATTENDEE_OBJECT_BYTES });
             auth.add(a.token.clone(), Identity::Attendee { namespace: a.namespace.clone() });
         }
         let logs = Logs::default();

@@ -180,6 +180,11 @@ impl Prepared {
         &self.meta
     }
 
+    /// Bytes of its text (without its resourceVersion).
+    pub(crate) fn len(&self) -> usize {
+        self.json.len()
+    }
+
     /// Whether this is `old` again, byte for byte but for the resourceVersion.
     pub(crate) fn same_text(&self, old: &Obj) -> bool {
         let (new, old_json) = (self.json.as_bytes(), old.json().as_bytes());

@@ -19,6 +19,10 @@ pub(crate) use super::object::{Meta, Obj, PodMeta, Prepared};
 pub(crate) use subscription::Subscription;
 pub(crate) use write::finalizers;
 
+pub(crate) use quota::Quota;
+pub use quota::{ATTENDEE_OBJECTS, ATTENDEE_OBJECT_BYTES};
+
+mod quota;
 mod subscription;
 #[cfg(test)]
 mod tests;
@@ -104,6 +108,9 @@ struct State {
     history_bytes_limit: usize,
     /// Oldest resourceVersion a watch may still resume from.
     compacted_rv: u64,
+    /// Limits of namespaces that have them (attendees'), and what those hold.
+    quotas: HashMap<String, Quota>,
+    usage: HashMap<String, quota::Usage>,
 }
 
 struct Shared {
@@ -194,6 +201,8 @@ impl Store {
                     history_bytes: 0,
                     history_bytes_limit: DEFAULT_HISTORY_BYTES,
                     compacted_rv: 1,
+                    quotas: HashMap::new(),
+                    usage: HashMap::new(),
                 }),
                 notify: Arc::new(Notify::new()),
                 clock,
@@ -203,6 +212,20 @@ impl Store {
 
     pub(crate) fn clock(&self) -> Clock {
         self.shared.clock
+    }
+
+    /// Limit what namespace `ns` may hold from now on (what it holds already counts).
+    pub(crate) fn set_quota(&self, ns: &str, quota: Quota) {
+        let mut st = self.lock();
+        let mut used = quota::Usage::default();
+        for table in st.tables.values() {
+            for o in table.range((ns.to_string(), String::new())..).take_while(|((n, _), _)| n == ns).map(|(_, o)| o) {
+                used.objects += 1;
+                used.bytes += o.json().len();
+            }
+        }
+        st.quotas.insert(ns.to_string(), quota);
+        st.usage.insert(ns.to_string(), used);
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -248,14 +271,24 @@ impl Store {
         let key = (obj.meta().namespace().to_string(), obj.meta().name().to_string());
         let obj = obj.finish(rv);
         let table = st.tables.get_mut(rt.storage).expect("table per storage");
-        let prev = match kind {
-            ChangeKind::Deleted => table.remove(&key),
-            ChangeKind::Added => {
-                table.insert(key, obj.unparsed());
-                None
+        let len = |o: &Obj| o.json().len() as isize;
+        let (prev, objects, bytes) = match kind {
+            ChangeKind::Deleted => {
+                let old = table.remove(&key);
+                let bytes = old.as_ref().map_or(0, len);
+                (old, -1, -bytes)
             }
-            ChangeKind::Modified => table.insert(key, obj.unparsed()),
+            ChangeKind::Added => {
+                table.insert(key.clone(), obj.unparsed());
+                (None, 1, len(&obj))
+            }
+            ChangeKind::Modified => {
+                let old = table.insert(key.clone(), obj.unparsed());
+                let bytes = len(&obj) - old.as_ref().map_or(0, len);
+                (old, 0, bytes)
+            }
         };
+        st.count_usage(&key.0, objects, bytes);
         // A deletion's previous version is not kept: DELETED carries the final object.
         let prev = prev.filter(|_| kind == ChangeKind::Modified);
         st.history_bytes += obj.json().len();

@@ -184,3 +184,53 @@ async fn generate_name_and_dry_run() {
     assert_eq!(name_of(&o).len(), "probe-".len() + 5);
     assert!(s.list(kinds::configmaps(), Some("default")).0.is_empty());
 }
+
+fn cm(ns: &str, name: &str, data: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"k": data}})
+}
+
+#[tokio::test]
+async fn a_namespace_with_a_quota_takes_no_more_objects_or_bytes_than_it_allows() {
+    let s = store();
+    s.create(kinds::namespaces(), json!({"metadata": {"name": "attendee-01"}}), false).unwrap();
+    s.create(kinds::configmaps(), cm("attendee-01", "before", "x"), false).unwrap();
+    s.set_quota("attendee-01", Quota { objects: 3, bytes: 4000 });
+    s.create(kinds::configmaps(), cm("attendee-01", "a", "x"), false).unwrap();
+    s.create(kinds::configmaps(), cm("attendee-01", "b", "x"), false).unwrap();
+    // The object that was there before the quota counts: this is the fourth.
+    let e = s.create(kinds::configmaps(), cm("attendee-01", "c", "x"), false).unwrap_err();
+    assert_eq!((e.code, &*e.reason), (403, "Forbidden"));
+    assert!(
+        e.message.starts_with(
+            "configmaps \"c\" is forbidden: exceeded quota: kubetutor-attendee, requested: count/objects=1, used: \
+             count/objects=3, limited: count/objects=3"
+        ),
+        "{}",
+        e.message
+    );
+    let dry = s.create(kinds::configmaps(), cm("attendee-01", "c", "x"), true).unwrap_err();
+    assert_eq!(dry.code, 403, "a dry run is refused as the create would be");
+    // Other namespaces have no quota.
+    for i in 0..10 {
+        s.create(kinds::configmaps(), cm("default", &format!("cm-{i}"), "x"), false).unwrap();
+    }
+    // A delete frees a place.
+    s.delete(kinds::configmaps(), "attendee-01", "a", &DeleteOpts::default()).unwrap();
+    s.create(kinds::configmaps(), cm("attendee-01", "c", "x"), false).unwrap();
+    // Growing an object past the bytes is refused, by update and by modify; shrinking passes.
+    let big = "y".repeat(4000);
+    let e = s.update(kinds::configmaps(), cm("attendee-01", "b", &big), UpdateScope::Main, false).unwrap_err();
+    assert_eq!(e.code, 403);
+    assert!(e.message.contains("requested: sandbox.kubetutor.dev/object-bytes="), "{}", e.message);
+    let e = s.modify(kinds::configmaps(), "attendee-01", "b", None, |o| o["data"]["k"] = json!(big)).unwrap_err();
+    assert_eq!(e.code, 403);
+    assert_eq!(s.get(kinds::configmaps(), "attendee-01", "b").unwrap()["data"]["k"], "x");
+    s.update(kinds::configmaps(), cm("attendee-01", "b", &"y".repeat(1000)), UpdateScope::Main, false).unwrap();
+    s.update(kinds::configmaps(), cm("attendee-01", "b", ""), UpdateScope::Main, false).unwrap();
+    // Deleting everything brings the count back to nothing.
+    for name in ["before", "b", "c"] {
+        s.delete(kinds::configmaps(), "attendee-01", name, &DeleteOpts::default()).unwrap();
+    }
+    let st = s.lock();
+    assert_eq!(st.usage["attendee-01"], quota::Usage { objects: 0, bytes: 0 });
+}

@@ -69,10 +69,13 @@ impl Store {
             return Err(ApiError::already_exists(rt.group, rt.plural, &name));
         }
         if dry_run {
+            let bytes = serde_json::to_string(&obj).map_or(0, |s| s.len());
+            st.admit_usage(rt, &ns, &name, 1, bytes as isize)?;
             obj["metadata"]["resourceVersion"] = json!("");
             return Ok(Obj::new(obj));
         }
         let prepared = prepared.unwrap_or_else(|| Obj::prepare(obj));
+        st.admit_usage(rt, &ns, &name, 1, prepared.len() as isize)?;
         Ok(self.commit_prepared(&mut st, ChangeKind::Added, rt, prepared))
     }
 
@@ -133,6 +136,9 @@ impl Store {
             let prepared = Obj::prepare(merged);
             let mut st = self.lock();
             if st.tables[rt.storage].get(&key).is_some_and(|cur| cur.same(&old)) {
+                if kind == ChangeKind::Modified {
+                    st.admit_usage(rt, &key.0, &key.1, 0, growth(&prepared, &old))?;
+                }
                 return Ok(self.commit_prepared(&mut st, kind, rt, prepared));
             }
         }
@@ -182,6 +188,7 @@ impl Store {
             }
             let mut st = self.lock();
             if st.tables[rt.storage].get(&key).is_some_and(|cur| cur.same(&old)) {
+                st.admit_usage(rt, ns, name, 0, growth(&prepared, &old))?;
                 return Ok(Some(self.commit_prepared(&mut st, ChangeKind::Modified, rt, prepared)));
             }
         }
@@ -294,6 +301,11 @@ impl Store {
         self.commit(&mut st, ChangeKind::Deleted, rt, (*old).clone());
         true
     }
+}
+
+/// How many bytes longer a prepared object is than the stored one it replaces (its version aside).
+fn growth(new: &super::Prepared, old: &Obj) -> isize {
+    (new.len() + old.meta().resource_version().len()) as isize - old.json().len() as isize
 }
 
 pub(crate) fn finalizers(obj: &Value) -> Vec<String> {
