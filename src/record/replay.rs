@@ -279,6 +279,9 @@ fn decode_put_fast(line: &str) -> Option<(jiff::Timestamp, Step)> {
     None
 }
 
+/// A decoded line: when it happened and what.
+type Event = (jiff::Timestamp, Step);
+
 /// Read one line into an event (line numbers for errors are the caller's).
 fn decode_line(line: &str) -> Result<(jiff::Timestamp, Step), String> {
     if let Some(decoded) = decode_put_fast(line) {
@@ -316,7 +319,7 @@ impl Replay {
         let lines: Vec<(usize, &str)> = lines.filter(|(_, l)| !l.trim().is_empty()).collect();
         let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
         let chunk = lines.len().div_ceil(threads).max(1);
-        let decoded: Vec<Result<Vec<(jiff::Timestamp, Step)>, (usize, String)>> = std::thread::scope(|scope| {
+        let decoded: Vec<Result<Vec<Event>, (usize, String)>> = std::thread::scope(|scope| {
             let workers: Vec<_> = lines
                 .chunks(chunk)
                 .map(|part| {

@@ -199,7 +199,7 @@ async fn a_namespace_with_a_quota_takes_no_more_objects_or_bytes_than_it_allows(
     s.create(kinds::configmaps(), cm("attendee-01", "b", "x"), false).unwrap();
     // The object that was there before the quota counts: this is the fourth.
     let e = s.create(kinds::configmaps(), cm("attendee-01", "c", "x"), false).unwrap_err();
-    assert_eq!((e.code, &*e.reason), (403, "Forbidden"));
+    assert_eq!((e.code, e.reason), (403, "Forbidden"));
     assert!(
         e.message.starts_with(
             "configmaps \"c\" is forbidden: exceeded quota: kubetutor-attendee, requested: count/objects=1, used: \
