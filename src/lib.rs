@@ -7,4 +7,6 @@ pub mod grade;
 pub mod lesson;
 pub mod record;
 pub mod state;
+pub mod text;
+pub mod theme;
 pub mod ui;

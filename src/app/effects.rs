@@ -399,7 +399,7 @@ pub async fn restore_done_steps(
 
 /// The lesson-pane notice for a restore.
 pub fn restore_notice(problems: &[String]) -> Event {
-    let restored = crate::ui::text::RESTORED;
+    let restored = crate::text::RESTORED;
     if problems.is_empty() {
         Event::Notice(super::Level::Info, restored.to_string())
     } else {

@@ -1,7 +1,8 @@
 //! The tutor application: one [`App`] owns all state; everything that happens arrives as an
 //! [`Event`]; [`update`] changes the state and returns [`Effect`]s (it never awaits); the run
 //! loop ([`run`]) spawns the effects, which report back as Events, and redraws only when the
-//! state changed. The panes in `crate::ui` only read the App.
+//! state changed. The panes in `crate::ui` only read the App; the app never imports ui (the
+//! run loops take the draw function, the words and themes live above both).
 
 mod commands;
 pub mod drafts;
@@ -29,7 +30,7 @@ use crate::cluster::watch::{ClusterEvent, Connection};
 use crate::cluster::{History, Snapshot};
 use crate::grade::StepReport;
 use crate::lesson::model::Lesson;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 
 pub use commands::code_blocks;
 pub use editor::EditorState;
@@ -445,7 +446,7 @@ impl App {
         let draft = match step.starter.as_ref().map(|_| drafts::open(&path)) {
             Some(drafts::Draft::Text(text)) => Some(text),
             Some(drafts::Draft::SetAside(kept)) => {
-                let text = format!("{} {}", crate::ui::text::DRAFT_SET_ASIDE, kept.display());
+                let text = format!("{} {}", crate::text::DRAFT_SET_ASIDE, kept.display());
                 self.message = Some(Message { level: Level::Problem, text });
                 None
             }

@@ -13,8 +13,6 @@ use anyhow::{Context, Result};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use ratatui::{Frame, Terminal};
 
 use super::{update, App, ClusterInfo, EditorState, Event, Overlay, Pane};
@@ -22,7 +20,7 @@ use crate::cluster::watch::Connection;
 use crate::cluster::History;
 use crate::record::replay::State;
 use crate::record::Replay;
-use crate::ui::theme::{Theme, ThemeName};
+use crate::theme::{Theme, ThemeName};
 
 /// Timeline entries given to the watch pane at each moment (its scroll-back in review).
 const TIMELINE_KEPT: usize = 500;
@@ -54,7 +52,7 @@ pub const KEYS: &[(&str, &str)] = &[
 ];
 
 /// Short forms for the review bar.
-const BAR_KEYS: &[(&str, &str)] = &[
+pub const BAR_KEYS: &[(&str, &str)] = &[
     ("←→", "event"),
     ("[]", "step"),
     ("Space", "play"),
@@ -133,6 +131,11 @@ impl Review {
     }
 
     /// How many events are applied (0: as recording began).
+    /// The replayed state the screen shows.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
     pub fn position(&self) -> usize {
         self.state.position
     }
@@ -336,59 +339,13 @@ fn keep_answer(
     progress.save().map_err(|e| format!("the quiz answer is not kept: {e}"))
 }
 
-/// Draw the review: the tutor's panes, then the review bar over the status bar.
-pub fn draw(frame: &mut Frame, review: &Review) {
-    crate::ui::draw(frame, &review.app);
-    let areas = crate::ui::app_layout(frame.area(), &review.app);
-    let t = &review.app.theme;
-    let w = areas.status.width as usize;
-    let pos = review.position();
-    let total = review.replay.len();
-    let what = match pos.checked_sub(1) {
-        Some(i) => review.replay.events[i].describe.clone(),
-        None => "recording began".into(),
-    };
-    let play = if review.playing { format!("▶ {}x", review.speed) } else { format!("⏸ {}x", review.speed) };
-    let editor = match review.state.applied.get(&review.state.step) {
-        Some((_, at)) => format!("editor: applied {}", review.offset(*at)),
-        None => "editor: starter".into(),
-    };
-    let first = format!(
-        "{play} · event {pos}/{total} · {} · {}",
-        review.offset(review.time()),
-        review.note.clone().unwrap_or(what)
-    );
-    let first =
-        if first.chars().count() + editor.chars().count() + 3 <= w { format!("{first} · {editor}") } else { first };
-    let second = match &review.search {
-        Some(q) => Line::from(vec![
-            Span::styled("/", t.key),
-            Span::styled(q.clone(), t.base),
-            Span::styled(" ", t.cursor),
-            Span::styled("  Enter finds · Esc cancels", t.dim),
-        ]),
-        None => {
-            let mut spans = Vec::new();
-            let mut used = 0;
-            for (k, what) in BAR_KEYS {
-                let n = k.chars().count() + what.chars().count() + 3;
-                if used + n > w {
-                    break;
-                }
-                used += n;
-                spans.push(Span::styled(k.to_string(), t.key));
-                spans.push(Span::styled(format!(" {what}  "), t.base));
-            }
-            Line::from(spans)
-        }
-    };
-    let lines = vec![Line::from(Span::styled(crate::ui::fit(&first, w), t.strong)), second];
-    frame.render_widget(ratatui::widgets::Clear, areas.status);
-    frame.render_widget(Paragraph::new(lines).style(t.status_bar), areas.status);
-}
-
 /// Run the review until the reviewer quits (or the input ends).
-pub async fn run<B, S>(terminal: &mut Terminal<B>, review: &mut Review, input: S) -> std::io::Result<()>
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    review: &mut Review,
+    input: S,
+    draw: fn(&mut Frame, &Review),
+) -> std::io::Result<()>
 where
     B: Backend,
     S: Stream<Item = Event> + Unpin,
@@ -433,7 +390,8 @@ pub fn open(args: &ReviewArgs) -> Result<Review> {
 }
 
 /// `kubetutor review`: take over the terminal and run the review.
-pub fn run_review(args: ReviewArgs) -> Result<()> {
+/// `draw` paints the screen (`crate::ui::review::draw`).
+pub fn run_review(args: ReviewArgs, draw: fn(&mut Frame, &Review)) -> Result<()> {
     use crossterm::event::{Event as TermEvent, EventStream};
     let mut review = open(&args)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -447,7 +405,7 @@ pub fn run_review(args: ReviewArgs) -> Result<()> {
                 _ => None,
             }
         });
-        run(&mut terminal, &mut review, Box::pin(input)).await?;
+        run(&mut terminal, &mut review, Box::pin(input), draw).await?;
         Ok(())
     })
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 use futures::{FutureExt, Stream, StreamExt};
 use ratatui::backend::Backend;
-use ratatui::Terminal;
+use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::effects::Services;
@@ -140,7 +140,8 @@ fn typed(app: &App, event: &Event) -> Option<char> {
     }
 }
 
-/// Run until the learner quits (or the input ends and nothing is left to do).
+/// Run until the learner quits (or the input ends and nothing is left to do). `draw` paints
+/// the screen from the App (`crate::ui::draw`; the app does not know the panes).
 pub async fn run<B, S>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -148,6 +149,7 @@ pub async fn run<B, S>(
     runtime: &Runtime,
     rx: &mut UnboundedReceiver<Event>,
     clock: &(dyn Fn() -> jiff::Timestamp + Send + Sync),
+    draw: fn(&mut Frame, &App),
 ) -> std::io::Result<()>
 where
     B: Backend,
@@ -158,7 +160,7 @@ where
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     app.now = clock();
-    terminal.draw(|f| crate::ui::draw(f, app))?;
+    terminal.draw(|f| draw(f, app))?;
     app.dirty = false;
     loop {
         let event = tokio::select! {
@@ -209,7 +211,7 @@ where
             }
         }
         if app.dirty {
-            terminal.draw(|f| crate::ui::draw(f, app))?;
+            terminal.draw(|f| draw(f, app))?;
             app.dirty = false;
         }
         if quit {

@@ -19,7 +19,7 @@ use super::effects::Services;
 use super::run::{run, Runtime, RESCUE};
 use super::{App, ClusterInfo, Event};
 use crate::cluster::{self, watch, Cluster, KubeconfigOptions};
-use crate::ui::theme::{Theme, ThemeName};
+use crate::theme::{Theme, ThemeName};
 use kube_sandbox::SandboxConfig;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -145,7 +145,8 @@ fn spawn_doctor(cluster: &Cluster, lesson: &crate::lesson::Lesson, tx: tokio::sy
 }
 
 /// Run the tutor screen until the learner quits.
-pub fn run_tutor(args: TutorArgs) -> Result<()> {
+/// `draw` paints the screen from the App (`crate::ui::draw`).
+pub fn run_tutor(args: TutorArgs, draw: fn(&mut ratatui::Frame, &App)) -> Result<()> {
     if args.speed.is_nan() || args.speed <= 0.0 {
         bail!("--speed must be a positive number, got {}", args.speed);
     }
@@ -212,7 +213,7 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
             }
         });
         let clock = || jiff::Timestamp::now();
-        run(&mut terminal, &mut app, Box::pin(input), &runtime, &mut rx, &clock).await?;
+        run(&mut terminal, &mut app, Box::pin(input), &runtime, &mut rx, &clock, draw).await?;
         tracing::info!("tutor quit on step {}", app.step);
         Ok(())
     })

@@ -14,7 +14,7 @@ use super::{
 };
 use crate::cluster::watch::ClusterEvent;
 use crate::grade::StepStatus;
-use crate::ui::text;
+use crate::text;
 
 /// Grading waits this long after the lesson's objects last changed.
 pub(super) const GRADE_DEBOUNCE: Duration = Duration::from_millis(300);

@@ -26,7 +26,7 @@ fn key(code: KeyCode) -> KeyEvent {
 
 fn screen(instructor: &Instructor) -> String {
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    term.draw(|f| kubetutor::app::instructor::draw(f, instructor)).unwrap();
+    term.draw(|f| kubetutor::ui::instructor::draw(f, instructor)).unwrap();
     let buf = term.backend().buffer().clone();
     (0..buf.area.height)
         .map(|y| {

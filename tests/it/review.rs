@@ -287,7 +287,7 @@ fn record_lesson(dir: &std::path::Path) -> (Arc<Lesson>, String) {
 
 fn screen(review: &Review, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| review::draw(f, review)).unwrap();
+    terminal.draw(|f| kubetutor::ui::review::draw(f, review)).unwrap();
     buffer_text(terminal.backend().buffer())
 }
 

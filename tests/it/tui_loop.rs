@@ -238,7 +238,9 @@ async fn the_run_loop_draws_scripted_keys_and_quits() {
     script.push(key(KeyCode::Char('q'), KeyModifiers::CONTROL));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let clock = crate::tui_fixture::now;
-    run::run(&mut terminal, &mut app, futures::stream::iter(script), &runtime, &mut rx, &clock).await.unwrap();
+    run::run(&mut terminal, &mut app, futures::stream::iter(script), &runtime, &mut rx, &clock, kubetutor::ui::draw)
+        .await
+        .unwrap();
     assert!(app.quit);
     let screen = crate::tui_fixture::buffer_text(terminal.backend().buffer());
     assert!(screen.contains("clusterIP: None"), "{screen}");
