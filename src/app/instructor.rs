@@ -12,14 +12,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
 use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::effects::Services;
-use super::keys::{self, mode_lookup, ModeAction, ATTENDEE, ATTENDEES};
+use super::keys::{self, mode_lookup, ModeAction, ATTENDEE, ATTENDEES, SCREEN_QUIT};
 use super::run::Runtime;
 use super::{update, App, ClusterInfo, EditorState, Event, Level, Message, Pane};
 use crate::cluster::progress::{self, Row};
@@ -102,8 +102,7 @@ impl Instructor {
     /// Handle a key; returns true to quit.
     pub fn key(&mut self, key: KeyEvent) -> bool {
         self.dirty = true;
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('c' | 'q')) {
+        if mode_lookup(SCREEN_QUIT, &key).is_some() {
             return true;
         }
         if let Some(live) = &mut self.live {

@@ -390,6 +390,23 @@ impl App {
         app
     }
 
+    /// Where the keyboard goes now (the quiz over everything, then a question, the command
+    /// line, an overlay, else the focused pane): the table keys are looked up in.
+    pub fn mode(&self) -> keys::Mode {
+        use keys::Mode;
+        if self.quiz.is_some() {
+            Mode::Quiz
+        } else if self.confirm.is_some() {
+            Mode::Confirm
+        } else if self.command.is_some() {
+            Mode::CommandLine
+        } else if self.overlay.is_some() {
+            Mode::Overlay
+        } else {
+            Mode::Pane(self.focus)
+        }
+    }
+
     /// The pane a narrow screen shows (the focused one, or the last one before the result
     /// area took the focus).
     pub fn shown_pane(&self) -> Pane {

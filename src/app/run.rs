@@ -124,11 +124,8 @@ const INPUT_BURST: usize = 4096;
 /// The text a key types into the editor, if the editor would take it as typing.
 fn typed(app: &App, event: &Event) -> Option<char> {
     let Event::Key(key) = event else { return None };
-    let typing = app.focus == super::Pane::Editor
+    let typing = app.mode() == super::keys::Mode::Pane(super::Pane::Editor)
         && app.editor.has_starter()
-        && app.overlay.is_none()
-        && app.command.is_none()
-        && app.confirm.is_none()
         && key.kind != KeyEventKind::Release
         && (key.modifiers - KeyModifiers::SHIFT).is_empty()
         && super::keys::lookup(app.focus, key).is_none();

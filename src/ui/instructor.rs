@@ -74,7 +74,7 @@ pub fn draw(frame: &mut Frame, screen: &Instructor) {
 }
 
 /// A screen's keys, as many as fit in `w` columns.
-fn key_line(list: &[keys::ModeBinding], w: usize, t: &Theme) -> Line<'static> {
+fn key_line(list: &[keys::ModeBinding<keys::ModeAction>], w: usize, t: &Theme) -> Line<'static> {
     let mut spans = Vec::new();
     let mut used = 0;
     for (k, what) in mode_hints(list) {

@@ -5,7 +5,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
-use crate::app::review::{Review, BAR_KEYS};
+use crate::app::keys::{mode_hints, mode_line, REVIEW, REVIEW_SEARCH};
+use crate::app::review::Review;
 
 /// Draw the review: the tutor's panes, then the review bar over the status bar.
 pub fn draw(frame: &mut Frame, review: &Review) {
@@ -36,12 +37,12 @@ pub fn draw(frame: &mut Frame, review: &Review) {
             Span::styled("/", t.key),
             Span::styled(q.clone(), t.base),
             Span::styled(" ", t.cursor),
-            Span::styled("  Enter finds · Esc cancels", t.dim),
+            Span::styled(format!("  {}", mode_line(REVIEW_SEARCH)), t.dim),
         ]),
         None => {
             let mut spans = Vec::new();
             let mut used = 0;
-            for (k, what) in BAR_KEYS {
+            for (k, what) in mode_hints(REVIEW) {
                 let n = k.chars().count() + what.chars().count() + 3;
                 if used + n > w {
                     break;

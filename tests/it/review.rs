@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service};
-use kubetutor::app::review::{self, Review};
+use kubetutor::app::review::Review;
 use kubetutor::app::run::update_recorded;
 use kubetutor::app::{App, ClusterInfo, EditorState, Effect, Event, Pane};
 use kubetutor::cluster::watch::{ClusterEvent, Connection};
@@ -428,7 +428,8 @@ fn review_keys_move_through_time() {
 #[test]
 fn review_keys_table_in_readme_matches() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for (k, what) in review::KEYS {
+    for b in kubetutor::app::keys::REVIEW {
+        let (k, what) = (b.label, b.help);
         let row = format!("| `{k}` | {what} |");
         assert!(readme.contains(&row), "README lacks the review key row {row}");
     }

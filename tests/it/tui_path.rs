@@ -176,7 +176,7 @@ fn restart_says_skip_only_for_a_step_ahead_of_the_learner() {
     let Some(Confirm::Restart { question, .. }) = app.confirm.take() else { panic!() };
     assert!(question.starts_with("Skip ahead to step 2?"), "{question}");
     assert!(words(&screen).contains(&words(&question)), "{screen}");
-    assert!(screen.contains("y yes, any other key no"), "{screen}");
+    assert!(screen.contains("y yes  any other key no"), "{screen}");
 }
 
 /// The words of `s` (screen text, borders and line breaks dropped).
