@@ -1,11 +1,13 @@
 //! The effects that reach outside the app: grading, apply and `:` commands against the
-//! cluster, and the progress store. Each spawns a task that reports back as an [`Event`].
+//! cluster, and the progress store (written through the [`Writer`]). Each spawns a task that
+//! reports back as an [`Event`].
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::writer::Writer;
 use super::yaml::{line_of_path, Mark};
 use super::{ApplyFailure, Event};
 use crate::cluster::apply::{self, ApplyError, ApplyOptions};
@@ -28,6 +30,8 @@ enum GradeRequest {
 pub struct Services {
     pub cluster: Option<Cluster>,
     grades: Option<UnboundedSender<GradeRequest>>,
+    /// Drafts and progress go to disk through it, off the event loop.
+    pub writer: Writer,
 }
 
 /// The grading task: owns the [`Grader`] (probe cache, baselines, proven checks) and the
@@ -44,6 +48,7 @@ struct GradeTask {
     /// Grading for someone else's eyes (the instructor's live review): nothing is published
     /// into the learner's namespace and no progress file is written.
     observer: bool,
+    writer: Writer,
 }
 
 /// What to bring back on a fresh sandbox before grading starts.
@@ -210,12 +215,14 @@ impl GradeTask {
         self.save(tx);
     }
 
-    fn save(&self, tx: &UnboundedSender<Event>) {
+    /// Hand the progress file to the writer (it reports a failed write itself).
+    fn save(&self, _tx: &UnboundedSender<Event>) {
         if self.observer {
             return;
         }
-        if let Err(e) = self.progress.save() {
-            let _ = tx.send(Event::SaveFailed(format!("cannot save progress: {e}")));
+        match serde_json::to_string_pretty(&self.progress) {
+            Ok(text) => self.writer.write(Progress::path(&self.progress.lesson), text),
+            Err(e) => tracing::warn!("cannot serialise progress: {e}"),
         }
     }
 }
@@ -261,9 +268,20 @@ impl Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
         progress.restore_into(&lesson, &mut grader);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
-        let task = GradeTask { grader, lesson, progress, restore, fresh: false, published: None, observer: false };
+        let report = tx.clone();
+        let writer = Writer::new(move |e| drop(report.send(Event::SaveFailed(e))));
+        let task = GradeTask {
+            grader,
+            lesson,
+            progress,
+            restore,
+            fresh: false,
+            published: None,
+            observer: false,
+            writer: writer.clone(),
+        };
         tokio::spawn(task.run(grx, tx));
-        Services { cluster: Some(cluster), grades: Some(gtx) }
+        Services { cluster: Some(cluster), grades: Some(gtx), writer }
     }
 
     /// Services that grade `lesson` on `cluster` for an observer (the instructor's live review
@@ -285,14 +303,25 @@ impl Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
         progress.restore_into(&lesson, &mut grader);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
-        let task = GradeTask { grader, lesson, progress, restore: None, fresh: false, published: None, observer: true };
+        // An observer writes nothing; the writer only has to exist.
+        let writer = Writer::without_thread(|e| tracing::warn!("observer write: {e}"));
+        let task = GradeTask {
+            grader,
+            lesson,
+            progress,
+            restore: None,
+            fresh: false,
+            published: None,
+            observer: true,
+            writer: writer.clone(),
+        };
         tokio::spawn(task.run(grx, tx));
-        Services { cluster: Some(cluster), grades: Some(gtx) }
+        Services { cluster: Some(cluster), grades: Some(gtx), writer }
     }
 
     /// Services that do nothing (drawing-only tests).
     pub fn none() -> Services {
-        Services { cluster: None, grades: None }
+        Services { cluster: None, grades: None, writer: Writer::new(|e| tracing::warn!("{e}")) }
     }
 
     pub fn grade(&self, index: usize, snapshot: Arc<Snapshot>, history: History) {

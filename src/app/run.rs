@@ -19,8 +19,8 @@ use super::{drafts, update, App, Effect, Event};
 /// The editor buffer as last seen by the run loop, for the panic hook to save.
 pub static RESCUE: Mutex<Option<(PathBuf, String)>> = Mutex::new(None);
 
-/// Performs effects: spawns the slow ones (they report back on `tx`), does the tiny file
-/// writes in place so they are on disk before the loop goes on (and before exit).
+/// Performs effects: spawns the slow ones (they report back on `tx`); file writes go to the
+/// services' [`Writer`](super::writer::Writer), flushed once when the loop ends.
 pub struct Runtime {
     pub tx: UnboundedSender<Event>,
     pub services: Services,
@@ -39,6 +39,11 @@ impl Runtime {
         Runtime { tx, services, osc52: false, recorder: None, observer: false }
     }
 
+    /// Write every draft and progress file still waiting, now (quit, signals, panic).
+    pub fn flush(&self) {
+        self.services.writer.flush();
+    }
+
     /// Perform one effect; returns true for Quit.
     pub fn perform(&self, effect: Effect) -> bool {
         if self.observer && effect.writes() {
@@ -55,10 +60,16 @@ impl Runtime {
                 });
             }
             Effect::SaveDraft { path, text, cursor } => {
-                let saved = drafts::save(&path, &text).and_then(|()| drafts::save_cursor(&path, cursor));
-                if let Err(e) = saved {
-                    let _ = self.tx.send(Event::SaveFailed(format!("cannot save the draft {}: {e}", path.display())));
-                }
+                // Off the loop: the writer thread writes it (fsync) within moments, and the
+                // flush on quit, signal or panic writes whatever is still waiting.
+                self.services.writer.write(drafts::cursor_path(&path), drafts::cursor_text(cursor));
+                self.services.writer.write(path, text);
+            }
+            Effect::LoadDraft { index, path } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Event::DraftLoaded { index, loaded: drafts::read(&path) });
+                });
             }
             Effect::Clipboard(text) if self.osc52 => {
                 use std::io::Write;
@@ -212,6 +223,9 @@ where
             app.dirty = false;
         }
         if quit {
+            // The one synchronous write: what the learner typed last is on disk before the
+            // terminal is given back.
+            runtime.flush();
             return Ok(());
         }
     }

@@ -1,7 +1,8 @@
 //! `kubetutor` with no subcommand: connect (the embedded sandbox, or a kubeconfig's cluster),
-//! load the lesson where the learner left off, take over the terminal (always given back:
-//! on quit, on SIGTERM/SIGHUP, and from the panic hook, which also saves the editor buffer),
-//! and run the app loop. Logs go to `kubetutor.log` in the state dir, never to the screen.
+//! load the lesson where the learner left off, take over the terminal (always given back: on
+//! quit, on SIGTERM/SIGHUP, and from the panic hook; each flushes the file writer, and the hook
+//! also saves the editor buffer), and run the app loop. Logs go to `kubetutor.log` in the state
+//! dir, never to the screen.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -189,8 +190,11 @@ pub fn run_tutor(args: TutorArgs, draw: fn(&mut ratatui::Frame, &App)) -> Result
         runtime.recorder = start_record(&state_dir, &slug, &info_namespace, start_step, &done, &tx);
 
         let previous = std::panic::take_hook();
+        let writer = runtime.services.writer.clone();
         std::panic::set_hook(Box::new(move |info| {
             restore_terminal();
+            // What is waiting to be written, then the buffer as the loop last saw it.
+            writer.flush_on_panic();
             save_rescue();
             previous(info);
         }));

@@ -1,5 +1,6 @@
 //! `update`: the one place the App changes. It maps events to state changes and returns the
-//! effects to run (grading, apply, commands, saves, timers); it never awaits or does I/O.
+//! effects to run (grading, apply, commands, draft loads and saves, timers); it never awaits or
+//! does I/O (a step's draft comes in as [`Event::DraftLoaded`]).
 
 use std::time::Duration;
 
@@ -36,6 +37,11 @@ pub(super) const HIGHLIGHT: Duration = Duration::from_secs(2);
 /// Apply `event` to `app`; returns what to do next.
 pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
     let mut fx = Vec::new();
+    if app.draft_loading.is_some() && matches!(event, Event::Key(_) | Event::Paste(_)) {
+        // The step's draft is on its way: typing waits for it (keys stay in order).
+        app.waiting.push(event);
+        return fx;
+    }
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => {
             app.dirty = true;
@@ -122,7 +128,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 Ok(deleted) => {
                     app.done = (0..index).collect();
                     app.reports.clear();
-                    app.open_step(index);
+                    fx.extend(app.begin_step(index));
                     let text =
                         text::RESTARTED.replace("{n}", &index.to_string()).replace("{k}", &deleted.len().to_string());
                     app.message = Some(Message { level: Level::Good, text });
@@ -132,6 +138,11 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                     app.message =
                         Some(Message { level: Level::Problem, text: format!("{}: {e}", text::RESTART_FAILED) });
                 }
+            }
+        }
+        Event::DraftLoaded { index, loaded } => {
+            for waited in app.draft_loaded(index, loaded) {
+                fx.extend(update(app, waited));
             }
         }
         Event::Terminate => {
@@ -153,7 +164,8 @@ fn grade(app: &mut App) -> Vec<Effect> {
 }
 
 fn save_draft(app: &App) -> Option<Effect> {
-    if !app.editor.has_starter() || app.readonly {
+    // While the draft is read, the editor holds the starter: saving it would overwrite the draft.
+    if !app.editor.has_starter() || app.readonly || app.draft_loading.is_some() {
         return None;
     }
     Some(Effect::SaveDraft { path: app.draft_path()?, text: app.editor.text(), cursor: app.editor.area.cursor() })
@@ -263,7 +275,7 @@ fn next_step(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     fx.extend(save_draft(app));
-    app.open_step(index + 1);
+    fx.extend(app.begin_step(index + 1));
     app.focus = if app.editor.has_starter() { Pane::Editor } else { Pane::Lesson };
     fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
     fx.extend(grade(app));
@@ -413,7 +425,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::OpenStep => {
             if app.selected != app.step {
                 fx.extend(save_draft(app));
-                app.open_step(app.selected);
+                fx.extend(app.begin_step(app.selected));
                 fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
                 fx.extend(grade(app));
             }
