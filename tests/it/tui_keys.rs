@@ -71,7 +71,7 @@ fn prime(app: &mut App, bound: Bound) {
                 text: "line\n".repeat(40),
                 level: Level::Info,
                 scroll: 0,
-            })
+            });
         }
         Bound::Pane(Action::OutputUp | Action::OutputPageUp) => {
             if let Some(r) = app.result.as_mut() {
@@ -91,10 +91,10 @@ fn prime(app: &mut App, bound: Bound) {
             app.confirm = Some(Confirm::ResetEditor);
         }
         Bound::Command(CommandAction::Run | CommandAction::Clear | CommandAction::Erase) => {
-            app.command = Some(CommandLine { input: "get pods".into(), ..Default::default() })
+            app.command = Some(CommandLine { input: "get pods".into(), ..Default::default() });
         }
         Bound::Command(CommandAction::Complete) => {
-            app.command = Some(CommandLine { input: "get po".into(), ..Default::default() })
+            app.command = Some(CommandLine { input: "get po".into(), ..Default::default() });
         }
         Bound::Command(CommandAction::Older | CommandAction::Newer) => {
             app.command_history = vec!["get pods".into(), "get pvc".into()];
