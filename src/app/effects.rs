@@ -98,12 +98,12 @@ impl GradeTask {
                 }
             }
             if self.grader.begin_step(index, &snapshot).is_some() {
-                self.progress.absorb(&self.lesson, &self.grader);
+                self.grader.save_into(&self.lesson, &mut self.progress);
                 self.save(&tx);
             }
             let report = self.grader.grade_step(index, &snapshot, &history).await;
             let before = self.progress.proven.clone();
-            self.progress.absorb(&self.lesson, &self.grader);
+            self.grader.save_into(&self.lesson, &mut self.progress);
             if before != self.progress.proven {
                 self.save(&tx);
             }
@@ -204,7 +204,7 @@ impl GradeTask {
                 self.progress.mark_done(&self.lesson, i);
             }
             self.progress.set_current(&self.lesson, index);
-            self.progress.absorb(&self.lesson, &self.grader);
+            self.grader.save_into(&self.lesson, &mut self.progress);
             self.save(tx);
         }
         let _ = tx.send(Event::Restarted { index, result });
@@ -266,7 +266,7 @@ impl Services {
         tx: UnboundedSender<Event>,
     ) -> Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
-        progress.restore_into(&lesson, &mut grader);
+        grader.restore(&lesson, &progress);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
         let report = tx.clone();
         let writer = Writer::new(move |e| drop(report.send(Event::SaveFailed(e))));
@@ -301,7 +301,7 @@ impl Services {
             progress.mark_done(&lesson, i);
         }
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
-        progress.restore_into(&lesson, &mut grader);
+        grader.restore(&lesson, &progress);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
         // An observer writes nothing; the writer only has to exist.
         let writer = Writer::without_thread(|e| tracing::warn!("observer write: {e}"));
@@ -409,7 +409,7 @@ pub async fn restore_done_steps(
             for line in step.solution_actions.iter().filter(|l| !l.starts_with(crate::lesson::load::WAIT_FOR)) {
                 // In the names of the learner's restored objects (their selector, their Service).
                 let names = match Snapshot::fetch(&cluster.client, &cluster.namespace).await {
-                    Ok(snapshot) => crate::grade::checks::Names::find(&snapshot, &lesson.names),
+                    Ok(snapshot) => crate::checks::Names::find(&snapshot, &lesson.names),
                     Err(_) => lesson.names.clone(),
                 };
                 let line = &names.fill(line);

@@ -12,6 +12,7 @@ mod hints;
 pub mod instructor;
 pub mod keys;
 pub mod quiz;
+pub mod recorder;
 pub mod review;
 pub mod run;
 pub mod start;
@@ -343,8 +344,8 @@ pub struct App {
 impl App {
     /// The learner's names as the cluster shows them now (the Service, the pods' selector),
     /// for the lesson text and hints.
-    pub fn names(&self) -> crate::grade::checks::Names {
-        crate::grade::checks::Names::find(&self.snapshot, &self.lesson.names)
+    pub fn names(&self) -> crate::checks::Names {
+        crate::checks::Names::find(&self.snapshot, &self.lesson.names)
     }
 
     /// An app on `lesson` opened at `step`, with `done` steps already passed; the draft of the

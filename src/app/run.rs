@@ -28,7 +28,7 @@ pub struct Runtime {
     /// tutor's terminal (tests).
     pub osc52: bool,
     /// The session record, when one is kept (`crate::record`).
-    pub recorder: Option<Mutex<crate::record::Recorder>>,
+    pub recorder: Option<Mutex<crate::app::recorder::Recorder>>,
     /// Someone else's session is on screen (the instructor's live review): every effect that
     /// writes as the learner ([`Effect::writes`]) is dropped.
     pub observer: bool,
@@ -97,7 +97,7 @@ impl Runtime {
 /// the effects and any notice the recorder has (its cap reached).
 pub fn update_recorded(
     app: &mut App,
-    recorder: Option<&mut crate::record::Recorder>,
+    recorder: Option<&mut crate::app::recorder::Recorder>,
     event: Event,
 ) -> (Vec<Effect>, Vec<String>) {
     let Some(recorder) = recorder else { return (update(app, event), Vec::new()) };

@@ -232,7 +232,7 @@ fn start_record(
     step: usize,
     done: &BTreeSet<usize>,
     tx: &tokio::sync::mpsc::UnboundedSender<Event>,
-) -> Option<std::sync::Mutex<crate::record::Recorder>> {
+) -> Option<std::sync::Mutex<crate::app::recorder::Recorder>> {
     let header = crate::record::Header {
         format: crate::record::FORMAT.into(),
         version: crate::record::VERSION,
@@ -242,7 +242,7 @@ fn start_record(
         step,
         done: done.clone(),
     };
-    match crate::record::Recorder::create(state_dir, &header) {
+    match crate::app::recorder::Recorder::create(state_dir, &header) {
         Ok(r) => Some(std::sync::Mutex::new(r)),
         Err(e) => {
             tracing::warn!("no session record: {e}");

@@ -6,7 +6,7 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 
-use crate::cluster::snapshot::{is_ready, ordinal};
+use crate::cluster::snapshot::{is_ready, ordinal, pod_status};
 use crate::cluster::Snapshot;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,59 +56,6 @@ pub fn pod_row(pod: &Pod) -> PodRow {
         created: pod.metadata.creation_timestamp.as_ref().map(|t| t.0),
         image: pod.spec.as_ref().and_then(|s| s.containers.first()).and_then(|c| c.image.clone()).unwrap_or_default(),
     }
-}
-
-/// STATUS the way `kubectl get pods` prints it (printPod in kubectl's printers).
-pub fn pod_status(pod: &Pod) -> String {
-    let status = pod.status.clone().unwrap_or_default();
-    let mut reason = status.reason.clone().or(status.phase.clone()).unwrap_or_else(|| "Pending".into());
-    let init_total = pod.spec.as_ref().and_then(|s| s.init_containers.as_ref()).map(Vec::len).unwrap_or(0);
-    let mut initializing = false;
-    for (i, c) in status.init_container_statuses.iter().flatten().enumerate() {
-        let state = c.state.clone().unwrap_or_default();
-        if let Some(t) = &state.terminated {
-            if t.exit_code == 0 {
-                continue;
-            }
-            reason = match &t.reason {
-                Some(r) if !r.is_empty() => format!("Init:{r}"),
-                _ if t.signal.unwrap_or(0) != 0 => format!("Init:Signal:{}", t.signal.unwrap_or(0)),
-                _ => format!("Init:ExitCode:{}", t.exit_code),
-            };
-        } else if let Some(w) = state.waiting.as_ref().and_then(|w| w.reason.clone()).filter(|r| r != "PodInitializing")
-        {
-            reason = format!("Init:{w}");
-        } else {
-            reason = format!("Init:{i}/{init_total}");
-        }
-        initializing = true;
-        break;
-    }
-    if !initializing {
-        let mut has_running = false;
-        for c in status.container_statuses.iter().flatten().rev() {
-            let state = c.state.clone().unwrap_or_default();
-            if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.clone()) {
-                reason = r;
-            } else if let Some(t) = &state.terminated {
-                reason = match &t.reason {
-                    Some(r) if !r.is_empty() => r.clone(),
-                    _ if t.signal.unwrap_or(0) != 0 => format!("Signal:{}", t.signal.unwrap_or(0)),
-                    _ => format!("ExitCode:{}", t.exit_code),
-                };
-            } else if state.running.is_some() && c.ready {
-                has_running = true;
-                reason = "Running".into();
-            }
-        }
-        if reason == "Completed" && has_running {
-            reason = if is_ready(pod) { "Running".into() } else { "NotReady".into() };
-        }
-    }
-    if pod.metadata.deletion_timestamp.is_some() {
-        reason = if status.reason.as_deref() == Some("NodeLost") { "Unknown".into() } else { "Terminating".into() };
-    }
-    reason
 }
 
 /// An age the way kubectl prints it: `45s`, `3m20s`, `17m`, `2h5m`, `3d`.
@@ -206,7 +153,7 @@ fn waits_of(snapshot: &Snapshot, s: &StatefulSet) -> String {
     for ord in 0..want {
         match pods.iter().find(|(n, _)| *n == ord) {
             None => return format!("{name}: creating {name}-{ord} next"),
-            Some((_, p)) if crate::grade::checks::util::stuck_on_old_revision(s, p) => {
+            Some((_, p)) if crate::checks::util::stuck_on_old_revision(s, p) => {
                 let pod = p.name_any();
                 return format!(
                     "{name}: {pod} is stuck on the old revision (never Ready), and the controller does not replace it: :delete pod {pod}"

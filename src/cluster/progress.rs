@@ -173,7 +173,7 @@ pub fn render(rows: &[Row], now: jiff::Timestamp) -> String {
         };
         // Attendees write these ConfigMaps: nothing in them may drive the instructor's terminal.
         let cells = [r.namespace.clone(), step, state, minutes(now.duration_since(p.since)), detail];
-        table.push(cells.map(|c| crate::ui::sanitize::escape(&c, false).into_owned()));
+        table.push(cells.map(|c| crate::sanitize::escape(&c, false).into_owned()));
     }
     let widths: Vec<usize> =
         (0..4).map(|i| table.iter().map(|row| row[i].chars().count()).max().unwrap_or(0)).collect();

@@ -1,4 +1,6 @@
-//! The lesson's objects at one moment: what the grader judges and the watch pane draws.
+//! The lesson's objects at one moment (kept by the watch task, or fetched once): what the
+//! grader judges and the watch pane draws; and the pod readers the tutor shares: ordinal,
+//! Ready and since when, STATUS as kubectl prints it.
 
 use std::collections::BTreeMap;
 
@@ -92,4 +94,57 @@ fn event_time(e: &Event) -> Option<jiff::Timestamp> {
         .map(|t| t.0)
         .or_else(|| e.event_time.as_ref().map(|t| t.0))
         .or_else(|| e.metadata.creation_timestamp.as_ref().map(|t| t.0))
+}
+
+/// STATUS the way `kubectl get pods` prints it (printPod in kubectl's printers).
+pub fn pod_status(pod: &Pod) -> String {
+    let status = pod.status.clone().unwrap_or_default();
+    let mut reason = status.reason.clone().or(status.phase.clone()).unwrap_or_else(|| "Pending".into());
+    let init_total = pod.spec.as_ref().and_then(|s| s.init_containers.as_ref()).map(Vec::len).unwrap_or(0);
+    let mut initializing = false;
+    for (i, c) in status.init_container_statuses.iter().flatten().enumerate() {
+        let state = c.state.clone().unwrap_or_default();
+        if let Some(t) = &state.terminated {
+            if t.exit_code == 0 {
+                continue;
+            }
+            reason = match &t.reason {
+                Some(r) if !r.is_empty() => format!("Init:{r}"),
+                _ if t.signal.unwrap_or(0) != 0 => format!("Init:Signal:{}", t.signal.unwrap_or(0)),
+                _ => format!("Init:ExitCode:{}", t.exit_code),
+            };
+        } else if let Some(w) = state.waiting.as_ref().and_then(|w| w.reason.clone()).filter(|r| r != "PodInitializing")
+        {
+            reason = format!("Init:{w}");
+        } else {
+            reason = format!("Init:{i}/{init_total}");
+        }
+        initializing = true;
+        break;
+    }
+    if !initializing {
+        let mut has_running = false;
+        for c in status.container_statuses.iter().flatten().rev() {
+            let state = c.state.clone().unwrap_or_default();
+            if let Some(r) = state.waiting.as_ref().and_then(|w| w.reason.clone()) {
+                reason = r;
+            } else if let Some(t) = &state.terminated {
+                reason = match &t.reason {
+                    Some(r) if !r.is_empty() => r.clone(),
+                    _ if t.signal.unwrap_or(0) != 0 => format!("Signal:{}", t.signal.unwrap_or(0)),
+                    _ => format!("ExitCode:{}", t.exit_code),
+                };
+            } else if state.running.is_some() && c.ready {
+                has_running = true;
+                reason = "Running".into();
+            }
+        }
+        if reason == "Completed" && has_running {
+            reason = if is_ready(pod) { "Running".into() } else { "NotReady".into() };
+        }
+    }
+    if pod.metadata.deletion_timestamp.is_some() {
+        reason = if status.reason.as_deref() == Some("NodeLost") { "Unknown".into() } else { "Terminating".into() };
+    }
+    reason
 }

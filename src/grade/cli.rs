@@ -215,7 +215,7 @@ pub fn render_text(lesson: &Lesson, out: &CheckOutput) -> String {
     }
     // Messages quote what the cluster holds (a page a pod serves, an event): nothing in them
     // may act on the terminal of whoever runs `check` (an instructor on an attendee's namespace).
-    crate::ui::sanitize::escape(&s, true).into_owned()
+    crate::sanitize::escape(&s, true).into_owned()
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
@@ -268,7 +268,7 @@ async fn check(args: &CheckArgs) -> Result<(bool, String), String> {
     // `check` grades as the tutor's screen does.
     let progress = match Progress::load(&lesson.slug) {
         Ok(progress) => {
-            progress.restore_into(&lesson, &mut grader);
+            grader.restore(&lesson, &progress);
             progress
         }
         Err(e) => {

@@ -1,67 +1,8 @@
-//! What grading says: per check an [`Outcome`] (never a bare "failed"), per step a
-//! [`StepReport`]. The UI draws these; `kubetutor check --json` serialises them.
+//! What grading says: per check a [`CheckReport`] (its [`Outcome`] from `crate::checks`, and
+//! whether the pass was proven earlier), per step a [`StepReport`] and its status. The UI draws
+//! these; `grade::cli` turns them into `kubetutor check`'s text and JSON.
 
-use serde::Serialize;
-
-/// Where a problem is: the object, the field path in it, and the editor blank it comes from.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Concern {
-    /// `StatefulSet/web`, `Service/nginx`, `Pod/web-1`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub object: Option<String>,
-    /// A field path in the object, dotted with list indexes: `spec.template.spec.containers[0].ports[0].name`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-    /// The index of the `???` blank of the step's starter this comes from.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub blank: Option<usize>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    Pass,
-    /// Not there yet: what is wrong, where, and what to try.
-    NotYet {
-        reason: String,
-        concern: Concern,
-        hint: Option<String>,
-    },
-    /// Nothing wrong so far; waiting for the cluster (`web-1 to be Ready`).
-    Waiting {
-        what: String,
-    },
-}
-
-impl Outcome {
-    pub fn not_yet(reason: impl Into<String>) -> Outcome {
-        Outcome::NotYet { reason: reason.into(), concern: Concern::default(), hint: None }
-    }
-
-    pub fn waiting(what: impl Into<String>) -> Outcome {
-        Outcome::Waiting { what: what.into() }
-    }
-
-    pub fn is_pass(&self) -> bool {
-        matches!(self, Outcome::Pass)
-    }
-
-    /// `pass`, `not_yet` or `waiting`, as in `check --json`.
-    pub fn status(&self) -> StepStatus {
-        match self {
-            Outcome::Pass => StepStatus::Pass,
-            Outcome::NotYet { .. } => StepStatus::NotYet,
-            Outcome::Waiting { .. } => StepStatus::Waiting,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepStatus {
-    Pass,
-    NotYet,
-    Waiting,
-}
+pub use crate::checks::{Concern, Outcome, StepStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckReport {

@@ -2,7 +2,8 @@
 //! for checks that need DNS or HTTP answers and re-using its answers while the pods stay the
 //! same (so the UI's debounced re-grading does not start a pod each time). It also keeps what
 //! a step needs beyond the cluster: the baseline taken when a step began, and checks already
-//! proven (a canary is over once the rollout continues).
+//! proven (a canary is over once the rollout continues), which it restores from and saves
+//! into the progress file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -10,12 +11,13 @@ use std::time::{Duration, Instant};
 
 use kube::ResourceExt;
 
-use super::checks::probe::{fqdn, script};
-use super::checks::{self, Baseline, Check, Inputs, ProbeAnswers};
 use super::{CheckReport, Outcome, StepReport};
+use crate::checks::probe::{fqdn, script};
+use crate::checks::{self, Baseline, Check, Inputs, ProbeAnswers};
 use crate::cluster::snapshot::is_ready;
 use crate::cluster::{probe, Cluster, History, Snapshot};
 use crate::lesson::blanks::blank_for_field;
+use crate::lesson::progress::Progress;
 use crate::lesson::Lesson;
 
 /// How long a probe pod may take (image pull and start included).
@@ -24,18 +26,6 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Service are the same (DNS on a real cluster can take a moment to follow a new pod IP). Not
 /// sooner: each probe pod is itself a change that triggers a re-grade.
 const PROBE_RETRY: Duration = Duration::from_secs(10);
-
-/// Check kinds whose pass stays: they prove something that happened and is over later on (the
-/// order pods were created in, pods deleted and back with their data, a canary, the order of
-/// a rollout), so the cluster as it is later (a restored sandbox, a later update) cannot
-/// show it again. The other checks are about the cluster as it is, and are graded live.
-pub fn latches(check: &Check) -> bool {
-    match check {
-        Check::OrderedCreation(_) | Check::StableIdentity(_) | Check::Canary(_) | Check::RolloutComplete(_) => true,
-        Check::HttpIndex(p) => p.hostname_at_least.unwrap_or(1) > 1,
-        _ => false,
-    }
-}
 
 struct ProbeCache {
     key: String,
@@ -56,6 +46,40 @@ pub struct Grader {
 }
 
 impl Grader {
+    /// Take what the progress remembers (baselines, proven checks). A step is done only when
+    /// every check of it passed, so each check of a done step that proves something over by now
+    /// (an order, a restart, a rollout) counts as proven, also in a progress file written before
+    /// such checks were recorded one by one.
+    pub fn restore(&mut self, lesson: &Lesson, progress: &Progress) {
+        for (i, step) in lesson.steps.iter().enumerate() {
+            if let Some(b) = progress.baselines.get(&step.id) {
+                self.set_baseline(i, b.clone());
+            }
+            for check in progress.proven.get(&step.id).into_iter().flatten() {
+                self.set_proven(i, check);
+            }
+            if progress.done.contains(&step.id) {
+                for spec in &step.checks {
+                    if Check::parse(spec).is_ok_and(|c| c.latches()) {
+                        self.set_proven(i, &spec.name);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Write what this grader proved (proven checks, baselines) into the progress.
+    pub fn save_into(&self, lesson: &Lesson, progress: &mut Progress) {
+        for (i, check) in self.proven() {
+            progress.set_proven(lesson, *i, check);
+        }
+        for i in 0..lesson.steps.len() {
+            if let Some(b) = self.baseline(i) {
+                progress.set_baseline(lesson, i, b.clone());
+            }
+        }
+    }
+
     pub fn new(cluster: Cluster, lesson: Arc<Lesson>) -> Grader {
         let checks = lesson.steps.iter().map(|s| s.checks.iter().map(Check::parse).collect()).collect();
         Grader {
@@ -156,7 +180,7 @@ impl Grader {
                 if c.needs_probe() && !outcome.is_pass() {
                     probe_checks_passed = false;
                 }
-                if latches(c) && outcome.is_pass() {
+                if c.latches() && outcome.is_pass() {
                     self.proven.insert(key);
                 }
             }
@@ -238,7 +262,7 @@ mod tests {
             .steps
             .iter()
             .flat_map(|s| s.checks.iter())
-            .filter(|c| latches(&Check::parse(c).unwrap()))
+            .filter(|c| Check::parse(c).unwrap().latches())
             .map(|c| c.name.as_str())
             .collect();
         assert_eq!(

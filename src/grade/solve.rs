@@ -50,7 +50,7 @@ pub async fn solve_step(
             continue;
         }
         // In the learner's names: `delete pod -l {{selector}}` deletes the pods they labelled.
-        let action = &crate::grade::checks::Names::find(&watched.snapshot, &lesson.names).fill(action);
+        let action = &crate::checks::Names::find(&watched.snapshot, &lesson.names).fill(action);
         let fail = |message: String| SolveError::Action { step: index, action: action.clone(), message };
         let cmd = kubectl::parse(action).map_err(|e| fail(e.to_string()))?;
         kubectl::execute(&cluster, &cmd, None).await.map_err(|e| fail(e.to_string()))?;

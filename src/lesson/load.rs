@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::blanks::find_blanks;
 use super::model::{Blank, Lesson, Link, Starter, Step, FORMAT_VERSION};
-use crate::grade::checks::roles::PLACEHOLDERS;
-use crate::grade::checks::{Check, Names};
-use crate::grade::CheckSpec;
+use crate::checks::roles::PLACEHOLDERS;
+use crate::checks::CheckSpec;
+use crate::checks::{Check, Names};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/lessons.rs"));
@@ -480,5 +480,4 @@ fn load_starter(src: &Source, editor: EditorFile) -> Result<Starter, (&'static s
 }
 
 #[cfg(test)]
-#[path = "load_tests.rs"]
 mod tests;

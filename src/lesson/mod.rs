@@ -1,5 +1,6 @@
 //! Lessons: the versioned lesson file model, its loader (with errors naming file, step and
-//! field), the `???` blanks of editor starters, the recap quiz, and the per-lesson progress store.
+//! field), the images a lesson may use, the `???` blanks of editor starters, the recap quiz, and
+//! the per-lesson progress store.
 
 pub mod blanks;
 pub mod images;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::grade::CheckSpec;
+use crate::checks::CheckSpec;
 
 /// The lesson file format this build reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -27,7 +27,7 @@ pub struct Lesson {
     pub dir: PathBuf,
     /// The names `{{statefulset}}`, `{{service}}` and `{{selector}}` stand for until the
     /// learner's own objects show theirs (from the checks and the reference solution).
-    pub names: crate::grade::checks::Names,
+    pub names: crate::checks::Names,
 }
 
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use super::Lesson;
-use crate::grade::checks::Baseline;
+use crate::checks::Baseline;
 use crate::state;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,42 +161,6 @@ impl Progress {
         }
         self.finished_at = None;
         self.set_current(lesson, index);
-    }
-
-    /// Copy what grading remembers into a grader (baselines, proven checks). A step is done
-    /// only when every check of it passed, so each check of a done step that proves something
-    /// over by now (an order, a restart, a rollout) counts as proven, also in a progress file
-    /// written before such checks were recorded one by one.
-    pub fn restore_into(&self, lesson: &Lesson, grader: &mut crate::grade::runner::Grader) {
-        for (i, step) in lesson.steps.iter().enumerate() {
-            if let Some(b) = self.baselines.get(&step.id) {
-                grader.set_baseline(i, b.clone());
-            }
-            for check in self.proven.get(&step.id).into_iter().flatten() {
-                grader.set_proven(i, check);
-            }
-            if self.done.contains(&step.id) {
-                for spec in &step.checks {
-                    let latches =
-                        crate::grade::checks::Check::parse(spec).is_ok_and(|c| crate::grade::runner::latches(&c));
-                    if latches {
-                        grader.set_proven(i, &spec.name);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Take what a grader proved into the progress.
-    pub fn absorb(&mut self, lesson: &Lesson, grader: &crate::grade::runner::Grader) {
-        for (i, check) in grader.proven() {
-            self.set_proven(lesson, *i, check);
-        }
-        for i in 0..lesson.steps.len() {
-            if let Some(b) = grader.baseline(i) {
-                self.set_baseline(lesson, i, b.clone());
-            }
-        }
     }
 }
 

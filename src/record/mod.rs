@@ -1,7 +1,7 @@
 //! Session records: what happened while the tutor ran (the lesson namespace's objects as watch
 //! events, applies with the learner's YAML, commands typed, check results, steps opened and
-//! passed), one JSON object a line. The run loop feeds a [`Recorder`] (recorder.rs), which
-//! appends to a bounded file under the state dir; `kubetutor record export` checks and copies
+//! passed), one JSON object a line. The tutor's run loop feeds a recorder (`app/recorder.rs`),
+//! which appends to a bounded file under the state dir; `kubetutor record export` checks and copies
 //! the newest one; `kubetutor review` reads one back into a [`Replay`] (replay.rs).
 //!
 //! The format (version [`VERSION`]), documented in README ("Session records"):
@@ -9,7 +9,6 @@
 //! `at` it was recorded. A reader refuses a file whose first line is not a header of this
 //! format, or whose version is newer than it knows, naming the file and the line.
 
-pub mod recorder;
 pub mod replay;
 
 use std::collections::BTreeSet;
@@ -17,7 +16,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use recorder::Recorder;
 pub use replay::Replay;
 
 /// The format name in every header.
@@ -201,6 +199,3 @@ pub(crate) fn header_line(header: &Header) -> String {
     s.push('\n');
     s
 }
-
-#[cfg(test)]
-mod tests;

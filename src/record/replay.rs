@@ -4,7 +4,6 @@
 //! after each event, so going to any event replays at most that many from a checkpoint.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
 use std::path::Path;
 
 use k8s_openapi::api::apps::v1::StatefulSet;
@@ -197,7 +196,7 @@ fn describe_put(o: &Object, entries: &[Entry]) -> String {
         return entries.iter().map(Entry::describe).collect::<Vec<_>>().join("; ");
     }
     match o {
-        Object::Pod(p) => format!("pod {} {}", p.name_any(), crate::app::watch::pod_status(p)),
+        Object::Pod(p) => format!("pod {} {}", p.name_any(), crate::cluster::snapshot::pod_status(p)),
         Object::StatefulSet(s) => {
             let st = s.status.clone().unwrap_or_default();
             format!("statefulset {} {}/{} ready", s.name_any(), st.ready_replicas.unwrap_or(0), st.replicas)
@@ -304,28 +303,36 @@ fn decode_line(line: &str) -> Result<(jiff::Timestamp, Step), String> {
 }
 
 impl Replay {
-    /// Open the record at `path`: the lesson (for step titles) is optional.
+    /// Open the record at `path`: the lesson (for step titles) is optional. Lines are decoded
+    /// on every core (decoding the objects is most of the cost), then replayed in order.
     pub fn open(path: &Path, lesson: Option<&crate::lesson::Lesson>) -> Result<Replay, RecordError> {
         let io = |source| RecordError::Io { path: path.to_path_buf(), source };
-        let file = std::fs::File::open(path).map_err(io)?;
-        let mut lines = std::io::BufReader::new(file).lines();
-        let first = match lines.next() {
-            Some(l) => l.map_err(io)?,
-            None => return Err(RecordError::Empty { path: path.to_path_buf() }),
+        let text = std::fs::read_to_string(path).map_err(io)?;
+        let mut lines = text.lines().enumerate();
+        let Some((_, first)) = lines.next() else {
+            return Err(RecordError::Empty { path: path.to_path_buf() });
         };
-        let header = super::parse_header(path, &first)?;
-        let mut raw = Vec::new();
-        for (i, line) in lines.enumerate() {
-            let line = line.map_err(io)?;
-            if line.trim().is_empty() {
-                continue;
-            }
-            let (at, step) = decode_line(&line).map_err(|message| RecordError::Bad {
-                path: path.to_path_buf(),
-                line: i + 2,
-                message,
-            })?;
-            raw.push((at, step));
+        let header = super::parse_header(path, first)?;
+        let lines: Vec<(usize, &str)> = lines.filter(|(_, l)| !l.trim().is_empty()).collect();
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get).min(8);
+        let chunk = lines.len().div_ceil(threads).max(1);
+        let decoded: Vec<Result<Vec<(jiff::Timestamp, Step)>, (usize, String)>> = std::thread::scope(|scope| {
+            let workers: Vec<_> = lines
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(i, line)| decode_line(line).map_err(|message| (i + 1, message)))
+                            .collect::<Result<Vec<_>, _>>()
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or_else(|_| Err((0, "the decoder failed".into())))).collect()
+        });
+        let mut raw = Vec::with_capacity(lines.len());
+        for part in decoded {
+            // Parts are in file order, so the first error met is the first in the file.
+            raw.extend(part.map_err(|(line, message)| RecordError::Bad { path: path.to_path_buf(), line, message })?);
         }
         Ok(Replay::build(header, raw, lesson))
     }

@@ -70,7 +70,7 @@ pub fn draw(frame: &mut Frame, screen: &Instructor) {
     let style = if screen.note.is_some() { t.fail } else { t.dim };
     let lines = vec![Line::from(Span::styled(super::fit(&first, w), style)), key_line(ATTENDEES, w, t)];
     frame.render_widget(Paragraph::new(lines).style(t.status_bar), foot);
-    super::sanitize::buffer(frame.buffer_mut());
+    crate::sanitize::buffer(frame.buffer_mut());
 }
 
 /// A screen's keys, as many as fit in `w` columns.

@@ -10,7 +10,6 @@ pub mod output;
 pub mod overlay;
 pub mod quiz;
 pub mod review;
-pub mod sanitize;
 pub mod status;
 pub mod watch;
 pub mod yaml;
@@ -137,7 +136,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     status::draw(frame, areas.status, app);
     overlay::draw(frame, frame.area(), app);
     quiz::draw(frame, frame.area(), app);
-    sanitize::buffer(frame.buffer_mut());
+    crate::sanitize::buffer(frame.buffer_mut());
 }
 
 pub fn pane_title(pane: Pane) -> &'static str {

@@ -3,8 +3,8 @@
 //! those names; a rollout stuck on a pod of a broken revision is explained until the pod is
 //! deleted; a change of a StatefulSet field that cannot change gets both ways out.
 
+use kubetutor::checks::Names;
 use kubetutor::cluster::apply::{apply_manifests, ApplyOptions};
-use kubetutor::grade::checks::Names;
 use kubetutor::grade::solve::{solve_step, STEP_TIMEOUT};
 use kubetutor::grade::{Outcome, StepStatus};
 

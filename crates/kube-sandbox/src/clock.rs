@@ -1,5 +1,5 @@
 //! The sandbox's one clock: wall-clock timestamps for objects and simulated durations scaled
-//! by `--speed`. Built on tokio's clock, so tests under `tokio::time::pause()` run instantly.
+//! by `SandboxConfig::speed`. Built on tokio's clock, so tests under `tokio::time::pause()` run instantly.
 
 use std::time::Duration;
 use tokio::time::Instant;

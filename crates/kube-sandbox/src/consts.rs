@@ -1,6 +1,6 @@
 //! The sandbox cluster's fixed facts: its Kubernetes version, its one node, the cluster DNS
-//! Service's address and domain, the default StorageClass and its provisioner. A leaf module:
-//! it imports nothing, so every other module may use it.
+//! Service's address and domain, the default StorageClass and its provisioner, the context
+//! name of its kubeconfigs. A leaf module: it imports nothing, so every other module may use it.
 
 /// The Kubernetes version the sandbox reports; it decides which kubectl the gcloud dispatcher runs.
 pub const KUBE_VERSION: &str = "v1.33.4";

@@ -3,7 +3,9 @@
 //! token or without, can hold the sandbox's file descriptors or tasks: a cap on connections
 //! in total and per client address, on those still in their TLS handshake per address, and
 //! timeouts for the handshake and for a request's headers (which is also how long an idle
-//! keep-alive connection stays open). `Sandbox::serve` and the tutor call [`serve`].
+//! keep-alive connection stays open). `Sandbox::serve` runs [`serve`] until a shutdown future
+//! resolves (`kubetutor sandbox`); `Sandbox::serve_on` starts a [`Serving`], the guard the
+//! tutor, tests and benches hold, which stops the server when dropped.
 
 use std::collections::HashMap;
 use std::future::Future;

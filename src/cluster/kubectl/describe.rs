@@ -9,7 +9,7 @@ use kube::api::{Api, ListParams};
 use kube::ResourceExt;
 use serde_json::Value;
 
-use super::exec::CommandError;
+use super::error::CommandError;
 use super::print::{columns, fetch_table, visible_columns};
 use super::Kind;
 use crate::cluster::Cluster;

@@ -11,9 +11,9 @@ use kube::ResourceExt;
 use serde_json::{json, Value};
 
 use super::print::{columns, fetch_table, header, table_rows, visible_columns, Labels};
-use super::{describe, quote, Command, Kind, Output, PatchType, Targets};
-use crate::cluster::apply::{self, ApplyError, ApplyOptions};
-use crate::cluster::probe::{self, ProbeError, PROBE_IMAGE};
+use super::{describe, quote, Command, CommandError, Kind, Output, PatchType, Targets};
+use crate::cluster::apply::{self, ApplyOptions};
+use crate::cluster::probe::{self, PROBE_IMAGE};
 use crate::cluster::Cluster;
 
 /// How long `nslookup` and `wget` wait for their probe pod.
@@ -27,34 +27,6 @@ pub const NSLOOKUP_IMAGE: &str = "alpine:3.8";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandOutput {
     pub text: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CommandError {
-    /// The server refused: kubectl's `Error from server (NotFound): pods "web-9" not found`.
-    #[error("Error from server ({reason}): {message}")]
-    Api { code: u16, reason: String, message: String },
-    #[error("{0}")]
-    Apply(Box<ApplyError>),
-    #[error("{0}")]
-    Probe(ProbeError),
-    /// The command cannot run as given (nothing to apply, a bad patch, ...).
-    #[error("error: {0}")]
-    Usage(String),
-    #[error("cannot reach the cluster: {0}")]
-    Connection(String),
-}
-
-impl From<kube::Error> for CommandError {
-    fn from(e: kube::Error) -> Self {
-        match e {
-            kube::Error::Api(s) => {
-                let reason = if s.reason.is_empty() { format!("{}", s.code) } else { s.reason.clone() };
-                CommandError::Api { code: s.code, reason, message: s.message.clone() }
-            }
-            other => CommandError::Connection(other.to_string()),
-        }
-    }
 }
 
 fn out(text: impl Into<String>) -> Result<CommandOutput, CommandError> {

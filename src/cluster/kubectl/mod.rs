@@ -6,6 +6,7 @@
 
 mod complete;
 mod describe;
+mod error;
 mod exec;
 mod jsonpath;
 mod parse;
@@ -16,7 +17,8 @@ use std::fmt;
 use kube::discovery::ApiResource;
 
 pub use complete::complete;
-pub use exec::{execute, CommandError, CommandOutput, NSLOOKUP_IMAGE};
+pub use error::CommandError;
+pub use exec::{execute, CommandOutput, NSLOOKUP_IMAGE};
 pub use parse::{parse, tokenize, ParseError};
 
 /// The kinds the command line knows, with kubectl's names for them.

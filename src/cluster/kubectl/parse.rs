@@ -594,5 +594,4 @@ fn wget(args: Args) -> Result<Command, ParseError> {
 }
 
 #[cfg(test)]
-#[path = "parse_tests.rs"]
 mod tests;

@@ -1,6 +1,8 @@
-//! The verbs on resources: get, list, create, update, patch, delete, deletecollection, and the
-//! status and scale subresources. Every write runs one pipeline (decode, strict field check,
-//! defaults, validation, store), so a rejected request changes nothing.
+//! The verbs on resources: get, list, create, update, patch, delete, deletecollection, the
+//! status and scale subresources and pods/binding. Creates, updates and patches run one
+//! pipeline (decode, the field check the request's `fieldValidation` asks for, admission,
+//! store), so a rejected one changes nothing; a scale or a binding is checked here and stored
+//! directly. The router in api/mod.rs calls these.
 
 use axum::response::Response;
 use http::{HeaderMap, StatusCode};

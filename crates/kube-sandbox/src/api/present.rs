@@ -1,5 +1,6 @@
-//! How stored objects are shown to a client: as JSON of the requested group-version (core
-//! events are also served as events.k8s.io/v1), or as a Table when kubectl asks for one.
+//! How a stored object is shown in the group-version asked for: core Events rewritten as
+//! events.k8s.io/v1, everything else as stored. The get, list and watch handlers call it;
+//! Tables are built in `crate::table`.
 
 use std::borrow::Cow;
 

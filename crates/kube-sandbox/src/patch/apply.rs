@@ -1,4 +1,5 @@
-//! Server-side apply and the `metadata.managedFields` every write records.
+//! Server-side apply and the `metadata.managedFields` every API create, update and patch
+//! records.
 //!
 //! Simplifications against upstream's structured-merge-diff (documented in README): field sets
 //! are computed from the OpenAPI patch metadata (list merge keys) rather than full list-type

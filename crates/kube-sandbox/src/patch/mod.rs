@@ -1,5 +1,6 @@
 //! The four patch types of `PATCH` requests (JSON patch, JSON merge patch, strategic merge
-//! patch, server-side apply) and the `managedFields` bookkeeping every write records. The API
+//! patch, server-side apply) and the `managedFields` bookkeeping every API create, update
+//! and patch records. The API
 //! handlers in `api/crud.rs` call in here; how each field merges comes from the same OpenAPI
 //! schema kubectl reads, so the server and kubectl's client-side apply agree.
 

@@ -1,6 +1,6 @@
-//! In-memory files: `Volume` (one tree, shared by every container that mounts it; the storage
-//! simulation keeps one per PVC or emptyDir) and `ContainerFs` (an image's root filesystem plus
-//! mounts, resolved to the innermost mount as Linux does). Used by the shell and nginx.
+//! A container's filesystem (`ContainerFs`): its image's root tree plus the kubelet's mounts,
+//! resolved to the innermost mount as Linux does. Volumes themselves are in volume.rs. The
+//! kubelet builds these; the shell and nginx read and write through them.
 
 use std::sync::Arc;
 

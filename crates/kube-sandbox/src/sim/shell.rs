@@ -13,8 +13,6 @@ mod format;
 mod lex;
 mod ls;
 mod net;
-#[cfg(test)]
-mod net_tests;
 mod parse;
 mod state;
 mod tar;

@@ -1,6 +1,8 @@
 //! Shell behaviour against a fake cluster: one headless Service `nginx` with pods web-0
 //! (serving its volume through nginx) and web-1 (nothing listening).
 
+mod net;
+
 use std::net::IpAddr;
 use std::time::Duration;
 

@@ -3,6 +3,7 @@
 //! an [`Outcome`]. The runner gathers the inputs; the lesson file picks the checks and their
 //! parameters.
 
+pub mod outcome;
 pub mod params;
 pub mod pods;
 pub mod probe;
@@ -11,13 +12,13 @@ pub mod service;
 pub mod update;
 pub mod util;
 
+pub use outcome::{CheckSpec, Concern, Outcome, StepStatus};
 pub use params::{Check, KINDS};
 pub use pods::Baseline;
 pub use probe::{HostAnswer, ProbeAnswers};
 pub use roles::Names;
 
 use crate::cluster::{History, Snapshot};
-use crate::grade::Outcome;
 
 /// Everything a check may look at.
 #[derive(Clone, Copy)]

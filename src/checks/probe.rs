@@ -9,8 +9,8 @@ use kube::ResourceExt;
 use super::params::ProbeParams;
 use super::roles;
 use super::util::{not_yet, pod_ip, ready_pods, sts_object};
+use crate::checks::Outcome;
 use crate::cluster::Snapshot;
-use crate::grade::Outcome;
 
 const MARK: &str = "@@kubetutor";
 

@@ -12,11 +12,11 @@ use std::sync::Arc;
 use kube::ResourceExt;
 use serde::Serialize;
 
-use super::{CheckRecord, Header, Kind, Record, KEEP_SESSIONS, MAX_BYTES};
-use crate::app::{App, Effect, Event};
+use super::{App, Effect, Event};
 use crate::cluster::watch::ClusterEvent;
 use crate::cluster::Snapshot;
 use crate::grade::{Outcome, StepReport};
+use crate::record::{self, CheckRecord, Header, Kind, Record, KEEP_SESSIONS, MAX_BYTES};
 
 /// Appends one session's records to a file (or, for tests, to memory).
 pub struct Recorder {
@@ -132,7 +132,7 @@ impl Recorder {
     /// Start a new session file under `state_dir` for `header.lesson`, deleting the oldest
     /// sessions beyond [`KEEP_SESSIONS`].
     pub fn create(state_dir: &Path, header: &Header) -> std::io::Result<Recorder> {
-        let dir = super::sessions_dir(state_dir, &header.lesson);
+        let dir = record::sessions_dir(state_dir, &header.lesson);
         std::fs::create_dir_all(&dir)?;
         let stamp = header.started.strftime("%Y%m%dT%H%M%S%.3fZ").to_string();
         let path = dir.join(format!("{stamp}-{}.jsonl", std::process::id()));
@@ -151,14 +151,14 @@ impl Recorder {
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&path)?;
         let mut r = Recorder::with_out(Out::File { path, file }, header);
-        r.write_line(super::header_line(header));
+        r.write_line(record::header_line(header));
         Ok(r)
     }
 
     /// A recorder keeping its lines in memory (tests).
     pub fn in_memory(header: &Header) -> Recorder {
         let mut r = Recorder::with_out(Out::Memory(Vec::new()), header);
-        r.write_line(super::header_line(header));
+        r.write_line(record::header_line(header));
         r
     }
 
@@ -299,3 +299,6 @@ impl Recorder {
         notice
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,9 +5,9 @@ use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::Pod;
 use kube::ResourceExt;
 
+use crate::checks::{Concern, Outcome};
 use crate::cluster::snapshot::is_ready;
 use crate::cluster::Snapshot;
-use crate::grade::{Concern, Outcome};
 
 pub(crate) fn sts_object(name: &str) -> String {
     format!("StatefulSet/{name}")

@@ -11,8 +11,8 @@ use kube::ResourceExt;
 use super::params::{ServiceParams, SpecParams};
 use super::roles::{self, Found};
 use super::util::{claim_names, failed_create, not_yet, spec_replicas, sts_object};
+use crate::checks::{Concern, Outcome};
 use crate::cluster::Snapshot;
-use crate::grade::{Concern, Outcome};
 
 fn labels_text(labels: &BTreeMap<String, String>) -> String {
     if labels.is_empty() {

@@ -9,7 +9,7 @@ use super::super::fixtures::*;
 use super::super::params::*;
 use super::super::*;
 use super::{not_yet, set, spec_params, svc_params, waiting};
-use crate::grade::checks::roles::Names;
+use crate::checks::roles::Names;
 
 /// The world of step 2 with the learner's names: Service `frontend`, label `tier: edu`.
 fn renamed() -> Snapshot {

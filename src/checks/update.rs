@@ -10,9 +10,9 @@ use super::util::{
     created, current_revision, not_yet, partition, pod_image, pod_revision, ready_pods, spec_replicas, sts_object,
     template_image, update_revision,
 };
+use crate::checks::Outcome;
 use crate::cluster::snapshot::{is_ready, ordinal};
 use crate::cluster::{EntryKind, History, Snapshot};
-use crate::grade::Outcome;
 
 const IMAGE_FIELD: &str = "spec.template.spec.containers[0].image";
 const PARTITION_FIELD: &str = "spec.updateStrategy.rollingUpdate.partition";

@@ -1,10 +1,11 @@
 //! The parameters of each check kind, as a lesson declares them (`kind: dns`, `params:
 //! {statefulset: web, ...}`). The loader parses them here, so a typo in a lesson is an error
-//! naming the step and field, not a check that silently never passes.
+//! naming the step and field, not a check that silently never passes. A parsed [`Check`] also
+//! says whether it needs a probe pod and whether its pass stays (`latches`).
 
 use serde::Deserialize;
 
-use crate::grade::CheckSpec;
+use crate::checks::CheckSpec;
 
 /// `headless_service`: the learner's headless Service (whatever its name) is type ClusterIP
 /// with clusterIP None, has a selector and a named port whose targetPort is a port name.
@@ -111,6 +112,18 @@ fn positive(what: &str, n: i32) -> Result<(), String> {
 }
 
 impl Check {
+    /// Whether a pass of this check stays: it proves something that happened and is over later
+    /// on (the order pods were created in, pods deleted and back with their data, a canary, the
+    /// order of a rollout), so the cluster as it is later (a restored sandbox, a later update)
+    /// cannot show it again. The other checks are about the cluster as it is, graded live.
+    pub fn latches(&self) -> bool {
+        match self {
+            Check::OrderedCreation(_) | Check::StableIdentity(_) | Check::Canary(_) | Check::RolloutComplete(_) => true,
+            Check::HttpIndex(p) => p.hostname_at_least.unwrap_or(1) > 1,
+            _ => false,
+        }
+    }
+
     /// Parse a check as a lesson declares it; `Err` says what is wrong with the kind or params.
     pub fn parse(spec: &CheckSpec) -> Result<Check, String> {
         let p = &spec.params;

@@ -2,7 +2,8 @@
 //! and progress ConfigMaps are written by whoever uses the cluster (on a shared sandbox, any
 //! attendee), and a control character in them (ESC starting an escape sequence, OSC 52 that
 //! sets the clipboard, a bell, a C1 CSI) would reach the terminal as it is. [`escape`] makes
-//! such characters visible for text printed as it is (`kubetutor progress`); [`buffer`] removes
+//! such characters visible for text printed as it is (`kubetutor progress`, `kubetutor
+//! check`); [`buffer`] removes
 //! them from every cell of a drawn frame, since ratatui keeps zero-width characters in cells.
 
 use std::borrow::Cow;

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use super::recorder::diff;
 use super::*;
 use crate::cluster::Snapshot;
+use crate::record::*;
 
 fn header() -> Header {
     Header {
@@ -72,10 +72,7 @@ fn recorded_session_replays_pods_timeline_and_steps() {
     let mut s2 = s1.clone();
     s2.pods.insert("web-0".into(), pod("web-0", "2", true));
     for (i, s) in [s1, s2].into_iter().enumerate() {
-        let ev = crate::app::Event::Cluster(crate::cluster::watch::ClusterEvent::Changed {
-            snapshot: Arc::new(s),
-            new_entries: vec![],
-        });
+        let ev = Event::Cluster(ClusterEvent::Changed { snapshot: Arc::new(s), new_entries: vec![] });
         assert!(rec.before(t(i as u32 + 1), &ev).is_none());
     }
     rec.push(Record::Passed { at: t(5), step: 0 });
@@ -136,6 +133,28 @@ fn a_damaged_line_is_named() {
     let path = write(dir.path(), &format!("{good}{}\n", &cut[..20]));
     let err = Replay::open(&path, None).err().unwrap().to_string();
     assert!(err.contains(":3: not JSON"), "{err}");
+}
+
+#[test]
+fn of_two_damaged_lines_far_apart_the_first_is_named_and_blank_lines_count() {
+    // Lines are decoded in parts on several threads: the error is still the first in the file.
+    let steps: Vec<Record> = (0..2000).map(|i| Record::Step { at: t(1), step: i % 3 }).collect();
+    let good = to_text(&header(), &steps);
+    let mut lines: Vec<String> = good.lines().map(str::to_string).collect();
+    lines.insert(5, String::new());
+    lines[1500] = "{\"type\":\"step\"}".into();
+    lines[1900] = "not json".into();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), &(lines.join("\n") + "\n"));
+    let err = Replay::open(&path, None).err().unwrap().to_string();
+    assert!(err.starts_with(&format!("{}:1501: bad event", path.display())), "{err}");
+    lines[1500] = lines[1499].clone();
+    let path = write(dir.path(), &(lines.join("\n") + "\n"));
+    let err = Replay::open(&path, None).err().unwrap().to_string();
+    assert!(err.contains(":1901: not JSON"), "{err}");
+    lines[1900] = lines[1499].clone();
+    let path = write(dir.path(), &(lines.join("\n") + "\n"));
+    assert_eq!(Replay::open(&path, None).unwrap().len(), 2000);
 }
 
 #[test]

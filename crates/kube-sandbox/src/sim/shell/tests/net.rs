@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use super::super::DnsAddress;
-use super::tests::{alpine, ip, sh, FakeHost};
+use super::{alpine, ip, sh, FakeHost};
+use crate::sim::DnsAddress;
 
 #[tokio::test]
 async fn probe_script_finds_a_pod() {

@@ -12,8 +12,8 @@ use super::util::{
     claim_names, created, current_revision, not_yet, partition, ready_at, ready_pods, spec_replicas, sts_object,
     update_revision,
 };
+use crate::checks::Outcome;
 use crate::cluster::{EntryKind, History, Snapshot};
-use crate::grade::Outcome;
 
 /// Every pod Ready on the revision it should run: after a change of the template, "running"
 /// means the rollout is over (status.currentRevision caught up), unless a partition holds
