@@ -74,12 +74,12 @@ impl GradeTask {
             let mut next = Some(first);
             while let Some(req) = next.take().or_else(|| rx.try_recv().ok()) {
                 match req {
-                    GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
-                    GradeRequest::Hint { index } => self.hint(index, &tx),
+                    GradeRequest::Progress { current, done } => self.set_progress(current, &done),
+                    GradeRequest::Hint { index } => self.hint(index),
                     GradeRequest::Restart { index } => self.restart(index, &tx).await,
                     GradeRequest::Quiz { step, question, answer } => {
                         self.progress.answer_quiz(&self.lesson, step, question, answer);
-                        self.save(&tx);
+                        self.save();
                     }
                     GradeRequest::Grade { index, snapshot, history } => grade = Some((index, snapshot, history)),
                 }
@@ -99,13 +99,13 @@ impl GradeTask {
             }
             if self.grader.begin_step(index, &snapshot).is_some() {
                 self.grader.save_into(&self.lesson, &mut self.progress);
-                self.save(&tx);
+                self.save();
             }
             let report = self.grader.grade_step(index, &snapshot, &history).await;
             let before = self.progress.proven.clone();
             self.grader.save_into(&self.lesson, &mut self.progress);
             if before != self.progress.proven {
-                self.save(&tx);
+                self.save();
             }
             self.publish(&report).await;
             if tx.send(Event::Graded(report)).is_err() {
@@ -114,12 +114,12 @@ impl GradeTask {
         }
     }
 
-    fn set_progress(&mut self, current: usize, done: &BTreeSet<usize>, tx: &UnboundedSender<Event>) {
+    fn set_progress(&mut self, current: usize, done: &BTreeSet<usize>) {
         for &i in done {
             self.progress.mark_done(&self.lesson, i);
         }
         self.progress.set_current(&self.lesson, current);
-        self.save(tx);
+        self.save();
     }
 
     /// Tell the workshop table where the learner is, when that changed (failures are only
@@ -205,18 +205,18 @@ impl GradeTask {
             }
             self.progress.set_current(&self.lesson, index);
             self.grader.save_into(&self.lesson, &mut self.progress);
-            self.save(tx);
+            self.save();
         }
         let _ = tx.send(Event::Restarted { index, result });
     }
 
-    fn hint(&mut self, index: usize, tx: &UnboundedSender<Event>) {
+    fn hint(&mut self, index: usize) {
         self.progress.use_hint(&self.lesson, index);
-        self.save(tx);
+        self.save();
     }
 
     /// Hand the progress file to the writer (it reports a failed write itself).
-    fn save(&self, _tx: &UnboundedSender<Event>) {
+    fn save(&self) {
         if self.observer {
             return;
         }
