@@ -13,7 +13,7 @@ use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use serde_json::json;
 
-use kubetutor::app::review::{self, Review};
+use kubetutor::app::review::Review;
 use kubetutor::record::{self, Header, Record};
 use kubetutor::ui::theme::Theme;
 
@@ -140,7 +140,7 @@ fn main() {
         let t = Instant::now();
         let replay = record::Replay::open(&path, Some(&lesson)).unwrap();
         let r = Review::new(replay, lesson.clone(), Theme::dark(), &path);
-        terminal.draw(|f| review::draw(f, &r)).unwrap();
+        terminal.draw(|f| kubetutor::ui::review::draw(f, &r)).unwrap();
         opens.push(t.elapsed());
         review = Some(r);
     }
@@ -153,7 +153,7 @@ fn main() {
     for _ in 0..EVENTS {
         let t = Instant::now();
         review.key(key(KeyCode::Right));
-        terminal.draw(|f| review::draw(f, &review)).unwrap();
+        terminal.draw(|f| kubetutor::ui::review::draw(f, &review)).unwrap();
         forward.push(t.elapsed());
     }
     assert_eq!(review.position(), EVENTS);
@@ -161,7 +161,7 @@ fn main() {
     for _ in 0..2_000 {
         let t = Instant::now();
         review.key(key(KeyCode::Left));
-        terminal.draw(|f| review::draw(f, &review)).unwrap();
+        terminal.draw(|f| kubetutor::ui::review::draw(f, &review)).unwrap();
         back.push(t.elapsed());
     }
     let mut jumps = Vec::new();
@@ -169,7 +169,7 @@ fn main() {
         for k in [KeyCode::Home, KeyCode::End] {
             let t = Instant::now();
             review.key(key(k));
-            terminal.draw(|f| review::draw(f, &review)).unwrap();
+            terminal.draw(|f| kubetutor::ui::review::draw(f, &review)).unwrap();
             jumps.push(t.elapsed());
         }
     }

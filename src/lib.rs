@@ -9,4 +9,6 @@ pub mod lesson;
 pub mod record;
 pub mod sanitize;
 pub mod state;
+pub mod text;
+pub mod theme;
 pub mod ui;

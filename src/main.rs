@@ -164,9 +164,9 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Progress(args)) => runtime()?.block_on(run_progress(args)),
         Some(Command::Check(args)) => std::process::exit(kubetutor::grade::cli::run_check(args)),
         Some(Command::Lessons(args)) => std::process::exit(kubetutor::grade::cli::run_lessons(args)),
-        Some(Command::Review(args)) => kubetutor::app::review::run_review(args),
+        Some(Command::Review(args)) => kubetutor::app::review::run_review(args, kubetutor::ui::review::draw),
         Some(Command::Record(args)) => run_record(args),
-        None => kubetutor::app::start::run_tutor(cli.tutor),
+        None => kubetutor::app::start::run_tutor(cli.tutor, kubetutor::ui::draw),
     }
 }
 
@@ -331,6 +331,7 @@ async fn run_progress(args: ProgressArgs) -> Result<()> {
         return kubetutor::app::instructor::run_screen(
             cl,
             kubetutor::ui::theme::Theme::pick(args.theme, kubetutor::ui::theme::Theme::no_color_env()),
+            kubetutor::ui::instructor::draw,
         )
         .await;
     }

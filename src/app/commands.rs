@@ -5,7 +5,7 @@
 use super::{App, CommandLine, Effect, Level, Message};
 use crate::cluster::kubectl::{self, Command, Targets};
 use crate::cluster::Snapshot;
-use crate::ui::text;
+use crate::text;
 
 /// What the app needs to know about a command before running it.
 pub(super) struct Checked {

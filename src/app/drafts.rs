@@ -58,6 +58,20 @@ fn set_aside(path: &Path) -> std::io::Result<PathBuf> {
     Err(std::io::Error::other("too many drafts set aside already"))
 }
 
+/// A step's draft as read by [`read`]: what was found, and the cursor kept beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loaded {
+    pub draft: Draft,
+    pub cursor: Option<(usize, usize)>,
+}
+
+/// Read the draft at `path` and its cursor (what [`super::Effect::LoadDraft`] does).
+pub fn read(path: &Path) -> Loaded {
+    let draft = open(path);
+    let cursor = if matches!(draft, Draft::Text(_)) { load_cursor(path) } else { None };
+    Loaded { draft, cursor }
+}
+
 /// The saved draft, if any (an undecodable one is set aside, an unreadable one logged).
 pub fn load(path: &Path) -> Option<String> {
     match open(path) {
@@ -74,13 +88,18 @@ pub fn save(path: &Path, text: &str) -> std::io::Result<()> {
 }
 
 /// Where the cursor of a draft is kept: beside it, as `row col` (0-based).
-fn cursor_path(draft: &Path) -> PathBuf {
+pub fn cursor_path(draft: &Path) -> PathBuf {
     draft.with_extension("cursor")
 }
 
 /// Keep the cursor of the draft at `draft` (best effort: a lost cursor only costs a jump).
-pub fn save_cursor(draft: &Path, (row, col): (usize, usize)) -> std::io::Result<()> {
-    crate::state::write_atomic(&cursor_path(draft), &format!("{row} {col}\n"))
+pub fn save_cursor(draft: &Path, cursor: (usize, usize)) -> std::io::Result<()> {
+    crate::state::write_atomic(&cursor_path(draft), &cursor_text(cursor))
+}
+
+/// The cursor file's contents.
+pub fn cursor_text((row, col): (usize, usize)) -> String {
+    format!("{row} {col}\n")
 }
 
 /// The cursor saved with the draft at `draft`, if any.

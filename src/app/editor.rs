@@ -167,6 +167,17 @@ impl EditorState {
         changed
     }
 
+    /// A key in a read-only session: moves the cursor, selects, scrolls, but never changes the
+    /// text. Returns false (and changes nothing) when the key would have edited.
+    pub fn input_readonly(&mut self, key: KeyEvent) -> bool {
+        let mut probe = self.area.clone();
+        if probe.input(key) {
+            return false;
+        }
+        self.area = probe;
+        true
+    }
+
     /// Insert pasted text at the cursor (replacing a selected blank).
     pub fn paste(&mut self, text: &str) {
         if self.area.insert_str(text.replace("\r\n", "\n").replace('\r', "\n")) {

@@ -1,11 +1,13 @@
 //! The effects that reach outside the app: grading, apply and `:` commands against the
-//! cluster, and the progress store. Each spawns a task that reports back as an [`Event`].
+//! cluster, and the progress store (written through the [`Writer`]). Each spawns a task that
+//! reports back as an [`Event`].
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::writer::Writer;
 use super::yaml::{line_of_path, Mark};
 use super::{ApplyFailure, Event};
 use crate::cluster::apply::{self, ApplyError, ApplyOptions};
@@ -28,6 +30,8 @@ enum GradeRequest {
 pub struct Services {
     pub cluster: Option<Cluster>,
     grades: Option<UnboundedSender<GradeRequest>>,
+    /// Drafts and progress go to disk through it, off the event loop.
+    pub writer: Writer,
 }
 
 /// The grading task: owns the [`Grader`] (probe cache, baselines, proven checks) and the
@@ -44,6 +48,7 @@ struct GradeTask {
     /// Grading for someone else's eyes (the instructor's live review): nothing is published
     /// into the learner's namespace and no progress file is written.
     observer: bool,
+    writer: Writer,
 }
 
 /// What to bring back on a fresh sandbox before grading starts.
@@ -69,12 +74,12 @@ impl GradeTask {
             let mut next = Some(first);
             while let Some(req) = next.take().or_else(|| rx.try_recv().ok()) {
                 match req {
-                    GradeRequest::Progress { current, done } => self.set_progress(current, &done, &tx),
-                    GradeRequest::Hint { index } => self.hint(index, &tx),
+                    GradeRequest::Progress { current, done } => self.set_progress(current, &done),
+                    GradeRequest::Hint { index } => self.hint(index),
                     GradeRequest::Restart { index } => self.restart(index, &tx).await,
                     GradeRequest::Quiz { step, question, answer } => {
                         self.progress.answer_quiz(&self.lesson, step, question, answer);
-                        self.save(&tx);
+                        self.save();
                     }
                     GradeRequest::Grade { index, snapshot, history } => grade = Some((index, snapshot, history)),
                 }
@@ -94,13 +99,13 @@ impl GradeTask {
             }
             if self.grader.begin_step(index, &snapshot).is_some() {
                 self.grader.save_into(&self.lesson, &mut self.progress);
-                self.save(&tx);
+                self.save();
             }
             let report = self.grader.grade_step(index, &snapshot, &history).await;
             let before = self.progress.proven.clone();
             self.grader.save_into(&self.lesson, &mut self.progress);
             if before != self.progress.proven {
-                self.save(&tx);
+                self.save();
             }
             self.publish(&report).await;
             if tx.send(Event::Graded(report)).is_err() {
@@ -109,12 +114,12 @@ impl GradeTask {
         }
     }
 
-    fn set_progress(&mut self, current: usize, done: &BTreeSet<usize>, tx: &UnboundedSender<Event>) {
+    fn set_progress(&mut self, current: usize, done: &BTreeSet<usize>) {
         for &i in done {
             self.progress.mark_done(&self.lesson, i);
         }
         self.progress.set_current(&self.lesson, current);
-        self.save(tx);
+        self.save();
     }
 
     /// Tell the workshop table where the learner is, when that changed (failures are only
@@ -200,22 +205,24 @@ impl GradeTask {
             }
             self.progress.set_current(&self.lesson, index);
             self.grader.save_into(&self.lesson, &mut self.progress);
-            self.save(tx);
+            self.save();
         }
         let _ = tx.send(Event::Restarted { index, result });
     }
 
-    fn hint(&mut self, index: usize, tx: &UnboundedSender<Event>) {
+    fn hint(&mut self, index: usize) {
         self.progress.use_hint(&self.lesson, index);
-        self.save(tx);
+        self.save();
     }
 
-    fn save(&self, tx: &UnboundedSender<Event>) {
+    /// Hand the progress file to the writer (it reports a failed write itself).
+    fn save(&self) {
         if self.observer {
             return;
         }
-        if let Err(e) = self.progress.save() {
-            let _ = tx.send(Event::SaveFailed(format!("cannot save progress: {e}")));
+        match serde_json::to_string_pretty(&self.progress) {
+            Ok(text) => self.writer.write(Progress::path(&self.progress.lesson), text),
+            Err(e) => tracing::warn!("cannot serialise progress: {e}"),
         }
     }
 }
@@ -261,9 +268,20 @@ impl Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
         grader.restore(&lesson, &progress);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
-        let task = GradeTask { grader, lesson, progress, restore, fresh: false, published: None, observer: false };
+        let report = tx.clone();
+        let writer = Writer::new(move |e| drop(report.send(Event::SaveFailed(e))));
+        let task = GradeTask {
+            grader,
+            lesson,
+            progress,
+            restore,
+            fresh: false,
+            published: None,
+            observer: false,
+            writer: writer.clone(),
+        };
         tokio::spawn(task.run(grx, tx));
-        Services { cluster: Some(cluster), grades: Some(gtx) }
+        Services { cluster: Some(cluster), grades: Some(gtx), writer }
     }
 
     /// Services that grade `lesson` on `cluster` for an observer (the instructor's live review
@@ -285,14 +303,25 @@ impl Services {
         let mut grader = Grader::new(cluster.clone(), lesson.clone());
         grader.restore(&lesson, &progress);
         let (gtx, grx) = tokio::sync::mpsc::unbounded_channel();
-        let task = GradeTask { grader, lesson, progress, restore: None, fresh: false, published: None, observer: true };
+        // An observer writes nothing; the writer only has to exist.
+        let writer = Writer::without_thread(|e| tracing::warn!("observer write: {e}"));
+        let task = GradeTask {
+            grader,
+            lesson,
+            progress,
+            restore: None,
+            fresh: false,
+            published: None,
+            observer: true,
+            writer: writer.clone(),
+        };
         tokio::spawn(task.run(grx, tx));
-        Services { cluster: Some(cluster), grades: Some(gtx) }
+        Services { cluster: Some(cluster), grades: Some(gtx), writer }
     }
 
     /// Services that do nothing (drawing-only tests).
     pub fn none() -> Services {
-        Services { cluster: None, grades: None }
+        Services { cluster: None, grades: None, writer: Writer::new(|e| tracing::warn!("{e}")) }
     }
 
     pub fn grade(&self, index: usize, snapshot: Arc<Snapshot>, history: History) {
@@ -399,7 +428,7 @@ pub async fn restore_done_steps(
 
 /// The lesson-pane notice for a restore.
 pub fn restore_notice(problems: &[String]) -> Event {
-    let restored = crate::ui::text::RESTORED;
+    let restored = crate::text::RESTORED;
     if problems.is_empty() {
         Event::Notice(super::Level::Info, restored.to_string())
     } else {

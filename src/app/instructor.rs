@@ -12,23 +12,20 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent};
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
-use ratatui::layout::{Constraint, Layout};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::effects::Services;
-use super::keys::{self, mode_hints, mode_lookup, ModeAction, ATTENDEE, ATTENDEES};
+use super::keys::{self, mode_lookup, ModeAction, ATTENDEE, ATTENDEES, SCREEN_QUIT};
 use super::run::Runtime;
 use super::{update, App, ClusterInfo, EditorState, Event, Level, Message, Pane};
 use crate::cluster::progress::{self, Row};
 use crate::cluster::watch::WatchHandle;
 use crate::cluster::Cluster;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 
 /// The live read-only review of one attendee.
 pub struct Live {
@@ -56,6 +53,11 @@ pub struct Instructor {
 }
 
 impl Instructor {
+    /// The instructor's cluster (for the screen's title).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
     pub fn new(cluster: Cluster, theme: Theme) -> Instructor {
         Instructor {
             cluster,
@@ -100,8 +102,7 @@ impl Instructor {
     /// Handle a key; returns true to quit.
     pub fn key(&mut self, key: KeyEvent) -> bool {
         self.dirty = true;
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('c' | 'q')) {
+        if mode_lookup(SCREEN_QUIT, &key).is_some() {
             return true;
         }
         if let Some(live) = &mut self.live {
@@ -239,7 +240,7 @@ impl Live {
             Some(_) | None => {}
         }
         let keys: Vec<String> = ATTENDEE.iter().map(|b| format!("{} {}", b.label, b.help)).collect();
-        let text = format!("{} {}.", crate::ui::text::LIVE_REVIEW_ONLY, keys.join(" · "));
+        let text = format!("{} {}.", crate::text::LIVE_REVIEW_ONLY, keys.join(" · "));
         self.app.message = Some(Message { level: Level::Info, text });
         self.app.dirty = true;
         LiveMove::Stay
@@ -326,84 +327,6 @@ fn reorder(mine: &serde_yaml::Value, v: serde_yaml::Value) -> serde_yaml::Value 
     serde_yaml::Value::Mapping(out)
 }
 
-/// Draw the instructor's screen: the live review with its bar, or the table.
-pub fn draw(frame: &mut Frame, screen: &Instructor) {
-    let t = &screen.theme;
-    if let Some(live) = &screen.live {
-        crate::ui::draw(frame, &live.app);
-        let areas = crate::ui::app_layout(frame.area(), &live.app);
-        let w = areas.status.width as usize;
-        let row = screen.rows.iter().find(|r| r.namespace == live.namespace);
-        let place = screen.rows.iter().position(|r| r.namespace == live.namespace).map(|i| i + 1).unwrap_or(0);
-        let state = row
-            .map(|r| {
-                let line = progress::render(std::slice::from_ref(r), screen.now);
-                line.lines()
-                    .nth(1)
-                    .map(|l| l.split_whitespace().skip(1).collect::<Vec<_>>().join(" "))
-                    .unwrap_or_default()
-            })
-            .unwrap_or_else(|| "no longer in the table".into());
-        let first = format!(
-            "live review of {} ({place}/{}) · read-only, nothing is written · {state}",
-            live.namespace,
-            screen.rows.len()
-        );
-        let lines = vec![Line::from(Span::styled(crate::ui::fit(&first, w), t.strong)), key_line(ATTENDEE, w, t)];
-        frame.render_widget(ratatui::widgets::Clear, areas.status);
-        frame.render_widget(Paragraph::new(lines).style(t.status_bar), areas.status);
-        return;
-    }
-    let area = frame.area();
-    let [head, body, foot] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(1), Constraint::Length(2)]).areas(area);
-    let title = format!(
-        "kubetutor progress · {} · {} learner{}",
-        screen.cluster.describe().split(" · ns ").next().unwrap_or_default(),
-        screen.rows.len(),
-        if screen.rows.len() == 1 { "" } else { "s" }
-    );
-    frame.render_widget(Paragraph::new(Span::styled(crate::ui::fit(&title, area.width as usize), t.title)), head);
-    let table = progress::render(&screen.rows, screen.now);
-    let lines: Vec<Line> = table
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let style = match i {
-                0 if !screen.rows.is_empty() => t.heading,
-                i if i == screen.selected + 1 => t.selected,
-                _ => t.base,
-            };
-            let mark = if i > 0 && i == screen.selected + 1 { "▸ " } else { "  " };
-            Line::from(Span::styled(format!("{mark}{l}"), style))
-        })
-        .collect();
-    let block = Block::default().borders(Borders::TOP).border_style(t.border).style(t.base);
-    frame.render_widget(Paragraph::new(lines).block(block), body);
-    let w = foot.width as usize;
-    let first = screen.note.clone().unwrap_or_else(|| "Enter opens a live read-only review of the attendee".into());
-    let style = if screen.note.is_some() { t.fail } else { t.dim };
-    let lines = vec![Line::from(Span::styled(crate::ui::fit(&first, w), style)), key_line(ATTENDEES, w, t)];
-    frame.render_widget(Paragraph::new(lines).style(t.status_bar), foot);
-    crate::sanitize::buffer(frame.buffer_mut());
-}
-
-/// A screen's keys, as many as fit in `w` columns.
-fn key_line(list: &[keys::ModeBinding], w: usize, t: &Theme) -> Line<'static> {
-    let mut spans = Vec::new();
-    let mut used = 0;
-    for (k, what) in mode_hints(list) {
-        let n = k.chars().count() + what.chars().count() + 3;
-        if used + n > w {
-            break;
-        }
-        used += n;
-        spans.push(Span::styled(k.to_string(), t.key));
-        spans.push(Span::styled(format!(" {what}  "), t.base));
-    }
-    Line::from(spans)
-}
-
 /// Run the screen until the instructor quits (or the input ends). `rows` brings the table
 /// each time it changes.
 pub async fn run<B, S>(
@@ -411,6 +334,7 @@ pub async fn run<B, S>(
     screen: &mut Instructor,
     input: S,
     rows: &mut UnboundedReceiver<Vec<Row>>,
+    draw: fn(&mut Frame, &Instructor),
 ) -> std::io::Result<()>
 where
     B: Backend,
@@ -475,7 +399,8 @@ where
 }
 
 /// `kubetutor progress` on a terminal: follow the attendees' progress and run the screen.
-pub async fn run_screen(cluster: Cluster, theme: Theme) -> Result<()> {
+/// `draw` paints the screen (`crate::ui::instructor::draw`).
+pub async fn run_screen(cluster: Cluster, theme: Theme, draw: fn(&mut Frame, &Instructor)) -> Result<()> {
     use crossterm::event::{Event as TermEvent, EventStream};
     let (tx, mut rx): (UnboundedSender<Vec<Row>>, _) = tokio::sync::mpsc::unbounded_channel();
     let client = cluster.client.clone();
@@ -491,7 +416,7 @@ pub async fn run_screen(cluster: Cluster, theme: Theme) -> Result<()> {
                 _ => None,
             }
         });
-        run(&mut terminal, &mut screen, Box::pin(input), &mut rx).await?;
+        run(&mut terminal, &mut screen, Box::pin(input), &mut rx, draw).await?;
     }
     follow.abort();
     Ok(())

@@ -1,6 +1,8 @@
-//! The key map: one binding list per pane (`commands`) plus the global one. The update step
-//! looks keys up here, and the status bar and help overlay print the same lists, so a hint
-//! can never drift from what the key does.
+//! The key map: one binding table per mode (gitui's `commands()`): each pane (plus the global
+//! keys), the overlays, the y/n question, the `:` command line, the recap quiz, the review and
+//! instructor screens. `update` dispatches through the table of the current [`Mode`]
+//! ([`resolve`]), and the status bar, the help overlay and the README print the same tables, so
+//! a hint can never drift from what the key does.
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -124,7 +126,6 @@ pub const GLOBAL: &[Binding] = &[
     b(KeyCode::Char('t'), CTRL, Action::NextHint, "Ctrl-T", "reveal the next hint (under the checks)", "hint"),
     b(KeyCode::Char('o'), CTRL, Action::CommandLine, "Ctrl-O", "open the command line (kubectl syntax)", "command"),
     b(KeyCode::Char('q'), CTRL, Action::Quit, "Ctrl-Q", "quit (your editor text is saved)", "quit"),
-    b(KeyCode::Char('c'), CTRL, Action::Quit, "Ctrl-C", "quit", ""),
 ];
 
 pub const LESSON: &[Binding] = &[
@@ -233,6 +234,75 @@ pub fn status_hints(pane: Pane) -> Vec<(&'static str, &'static str)> {
     own.iter().chain(global).filter(|b| !b.short.is_empty()).map(|b| (b.label, b.short)).collect()
 }
 
+/// A key of a modal table: a code with the Ctrl/Alt it needs (Shift is implied by the
+/// character, as for the panes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+/// A plain key.
+pub const fn k(code: KeyCode) -> Key {
+    Key { code, mods: NONE }
+}
+
+/// A plain character key.
+pub const fn c(ch: char) -> Key {
+    k(KeyCode::Char(ch))
+}
+
+/// Ctrl and a character.
+pub const fn ctrl(ch: char) -> Key {
+    Key { code: KeyCode::Char(ch), mods: CTRL }
+}
+
+impl Key {
+    pub fn matches(&self, key: &KeyEvent) -> bool {
+        let relevant = KeyModifiers::CONTROL | KeyModifiers::ALT;
+        self.code == key.code && (key.modifiers & relevant) == (self.mods & relevant)
+    }
+
+    /// Every key a table can hold, as the terminal sends it (for tests: every binding found).
+    pub fn event(&self) -> KeyEvent {
+        let shift = matches!(self.code, KeyCode::Char(ch) if ch.is_ascii_uppercase() || "?:!".contains(ch));
+        KeyEvent::new(self.code, if shift { self.mods | SHIFT } else { self.mods })
+    }
+}
+
+/// A binding of a modal table (an overlay, a question, the command line, the recap quiz, the
+/// review and instructor screens): every key in `keys` does `action`.
+#[derive(Debug, Clone, Copy)]
+pub struct ModeBinding<A: 'static> {
+    pub keys: &'static [Key],
+    pub action: A,
+    /// The keys as printed (`↑/k`).
+    pub label: &'static str,
+    /// What it does, for the help overlay and the README.
+    pub help: &'static str,
+    /// For the mode's key line; empty keeps it out.
+    pub short: &'static str,
+    /// The label on the key line when it differs (`←→` for two bindings shown as one).
+    pub bar: &'static str,
+}
+
+const fn m<A>(
+    keys: &'static [Key],
+    action: A,
+    label: &'static str,
+    help: &'static str,
+    short: &'static str,
+) -> ModeBinding<A> {
+    ModeBinding { keys, action, label, help, short, bar: label }
+}
+
+impl<A> ModeBinding<A> {
+    const fn bar(mut self, bar: &'static str) -> Self {
+        self.bar = bar;
+        self
+    }
+}
+
 /// What a key means on a screen of its own (the recap quiz, the instructor's table and its
 /// live review of one attendee), outside the tutor's panes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,83 +324,50 @@ pub enum ModeAction {
     Quit,
 }
 
-/// A key of such a screen: every key code in `codes` does `action`.
-#[derive(Debug, Clone, Copy)]
-pub struct ModeBinding {
-    pub codes: &'static [KeyCode],
-    pub action: ModeAction,
-    pub label: &'static str,
-    pub help: &'static str,
-    /// For the screen's key line; empty keeps it out.
-    pub short: &'static str,
-}
-
-const fn m(
-    codes: &'static [KeyCode],
-    action: ModeAction,
-    label: &'static str,
-    help: &'static str,
-    short: &'static str,
-) -> ModeBinding {
-    ModeBinding { codes, action, label, help, short }
-}
-
 /// The recap quiz.
-pub const QUIZ: &[ModeBinding] = &[
+pub const QUIZ: &[ModeBinding<ModeAction>] = &[
+    m(&[c('1'), c('2'), c('3'), c('4')], ModeAction::Choose, "1-4", "answer with that choice", "answer"),
+    m(&[k(KeyCode::Up), c('k')], ModeAction::Up, "↑/k", "select the choice above", ""),
+    m(&[k(KeyCode::Down), c('j')], ModeAction::Down, "↓/j", "select the choice below", "select"),
     m(
-        &[KeyCode::Char('1'), KeyCode::Char('2'), KeyCode::Char('3'), KeyCode::Char('4')],
-        ModeAction::Choose,
-        "1-4",
-        "answer with that choice",
-        "answer",
-    ),
-    m(&[KeyCode::Up, KeyCode::Char('k')], ModeAction::Up, "↑/k", "select the choice above", ""),
-    m(&[KeyCode::Down, KeyCode::Char('j')], ModeAction::Down, "↓/j", "select the choice below", "select"),
-    m(
-        &[KeyCode::Enter, KeyCode::Char(' ')],
+        &[k(KeyCode::Enter), c(' ')],
         ModeAction::Confirm,
         "Enter",
         "answer the selected choice; once answered, the next question",
         "answer / next",
     ),
-    m(
-        &[KeyCode::Esc, KeyCode::Char('q')],
-        ModeAction::Back,
-        "Esc/q",
-        "close the quiz (answers so far are kept)",
-        "close",
-    ),
+    m(&[k(KeyCode::Esc), c('q')], ModeAction::Back, "Esc/q", "close the quiz (answers so far are kept)", "close"),
 ];
 
 /// `kubetutor progress` on a terminal: the table of attendees.
-pub const ATTENDEES: &[ModeBinding] = &[
-    m(&[KeyCode::Up, KeyCode::Char('k')], ModeAction::Up, "↑/k", "select the attendee above", ""),
-    m(&[KeyCode::Down, KeyCode::Char('j')], ModeAction::Down, "↓/j", "select the attendee below", "select"),
-    m(&[KeyCode::Enter], ModeAction::Confirm, "Enter", "open a live read-only review of the attendee", "review"),
-    m(&[KeyCode::Char('q'), KeyCode::Esc], ModeAction::Quit, "q/Esc", "quit", "quit"),
+pub const ATTENDEES: &[ModeBinding<ModeAction>] = &[
+    m(&[k(KeyCode::Up), c('k')], ModeAction::Up, "↑/k", "select the attendee above", ""),
+    m(&[k(KeyCode::Down), c('j')], ModeAction::Down, "↓/j", "select the attendee below", "select"),
+    m(&[k(KeyCode::Enter)], ModeAction::Confirm, "Enter", "open a live read-only review of the attendee", "review"),
+    m(&[c('q'), k(KeyCode::Esc)], ModeAction::Quit, "q/Esc", "quit", "quit"),
 ];
 
 /// The live read-only review of one attendee (besides the panes' own focus and scroll keys).
-pub const ATTENDEE: &[ModeBinding] = &[
-    m(&[KeyCode::Char(']'), KeyCode::Char('n')], ModeAction::NextAttendee, "]/n", "the next attendee", "next"),
-    m(&[KeyCode::Char('['), KeyCode::Char('p')], ModeAction::PrevAttendee, "[/p", "the previous attendee", "previous"),
-    m(&[KeyCode::Char('Q')], ModeAction::Quiz, "Q", "the recap quiz, to ask the room", "quiz"),
-    m(&[KeyCode::Esc, KeyCode::Char('q')], ModeAction::Back, "Esc/q", "back to the table", "table"),
+pub const ATTENDEE: &[ModeBinding<ModeAction>] = &[
+    m(&[c(']'), c('n')], ModeAction::NextAttendee, "]/n", "the next attendee", "next"),
+    m(&[c('['), c('p')], ModeAction::PrevAttendee, "[/p", "the previous attendee", "previous"),
+    m(&[c('Q')], ModeAction::Quiz, "Q", "the recap quiz, to ask the room", "quiz"),
+    m(&[k(KeyCode::Esc), c('q')], ModeAction::Back, "Esc/q", "back to the table", "table"),
     m(
         &[
-            KeyCode::Tab,
-            KeyCode::BackTab,
-            KeyCode::Up,
-            KeyCode::Down,
-            KeyCode::Char('k'),
-            KeyCode::Char('j'),
-            KeyCode::Enter,
-            KeyCode::PageUp,
-            KeyCode::PageDown,
-            KeyCode::Left,
-            KeyCode::Right,
-            KeyCode::Char('h'),
-            KeyCode::Char('s'),
+            k(KeyCode::Tab),
+            k(KeyCode::BackTab),
+            k(KeyCode::Up),
+            k(KeyCode::Down),
+            c('k'),
+            c('j'),
+            k(KeyCode::Enter),
+            k(KeyCode::PageUp),
+            k(KeyCode::PageDown),
+            k(KeyCode::Left),
+            k(KeyCode::Right),
+            c('h'),
+            c('s'),
         ],
         ModeAction::Pane,
         "Tab ↑↓ Enter PgDn h s",
@@ -339,17 +376,227 @@ pub const ATTENDEE: &[ModeBinding] = &[
     ),
 ];
 
-/// The action of `key` in a screen's binding list (Ctrl and Alt keys are never these).
-pub fn mode_lookup(list: &[ModeBinding], key: &KeyEvent) -> Option<ModeAction> {
-    if key.modifiers.intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) {
-        return None;
-    }
-    list.iter().find(|b| b.codes.contains(&key.code)).map(|b| b.action)
+/// Ctrl-C and Ctrl-Q on the instructor's screens: quit from anywhere.
+pub const SCREEN_QUIT: &[ModeBinding<ModeAction>] =
+    &[m(&[ctrl('c'), ctrl('q')], ModeAction::Quit, "Ctrl-Q", "quit", "")];
+
+/// What a key does in `kubetutor review`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAction {
+    NextEvent,
+    PrevEvent,
+    NextMark,
+    PrevMark,
+    Play,
+    Speed,
+    Search,
+    NextMatch,
+    PrevMatch,
+    First,
+    Last,
+    Solution,
+    Quiz,
+    /// Focus and scrolling: the panes' own keys (nothing they do reaches a cluster).
+    Pane,
+    Quit,
 }
 
-/// `(label, short)` pairs of a screen's key line.
-pub fn mode_hints(list: &[ModeBinding]) -> Vec<(&'static str, &'static str)> {
-    list.iter().filter(|b| !b.short.is_empty()).map(|b| (b.label, b.short)).collect()
+/// `kubetutor review` (the README's review table and the review bar).
+pub const REVIEW: &[ModeBinding<ReviewAction>] = &[
+    m(&[k(KeyCode::Right), c('l')], ReviewAction::NextEvent, "→/l", "next event", "event").bar("←→"),
+    m(&[k(KeyCode::Left), c('h')], ReviewAction::PrevEvent, "←/h", "previous event", ""),
+    m(&[c(']')], ReviewAction::NextMark, "]", "next step mark (opened, passed)", "step").bar("[]"),
+    m(&[c('[')], ReviewAction::PrevMark, "[", "previous step mark", ""),
+    m(&[c(' ')], ReviewAction::Play, "Space", "play / pause", "play"),
+    m(&[c('x')], ReviewAction::Speed, "x", "play speed 1x, 4x, 16x", "speed"),
+    m(&[c('/')], ReviewAction::Search, "/", "search events (pod, reason, words)", "search"),
+    m(&[c('n')], ReviewAction::NextMatch, "n", "next match", "again").bar("n/N"),
+    m(&[c('N')], ReviewAction::PrevMatch, "N", "previous match", ""),
+    m(&[k(KeyCode::Home), c('g')], ReviewAction::First, "Home/g", "first event", ""),
+    m(&[k(KeyCode::End), c('G')], ReviewAction::Last, "End/G", "last event", ""),
+    m(&[c('s')], ReviewAction::Solution, "s", "the YAML applied then next to the reference", "vs reference"),
+    m(&[c('Q')], ReviewAction::Quiz, "Q", "recap quiz (1-4 or ↑↓ Enter answer, Esc closes)", "quiz"),
+    m(
+        &[
+            k(KeyCode::Tab),
+            k(KeyCode::BackTab),
+            k(KeyCode::PageUp),
+            k(KeyCode::PageDown),
+            k(KeyCode::Up),
+            k(KeyCode::Down),
+        ],
+        ReviewAction::Pane,
+        "Tab",
+        "focus the next pane",
+        "pane",
+    ),
+    m(&[c('q'), ctrl('q'), ctrl('c')], ReviewAction::Quit, "q", "quit", "quit"),
+];
+
+/// What a key does while a review search is typed (other keys type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchAction {
+    Find,
+    Erase,
+    Cancel,
+}
+
+/// Typing a review search (`/`).
+pub const REVIEW_SEARCH: &[ModeBinding<SearchAction>] = &[
+    m(&[k(KeyCode::Enter)], SearchAction::Find, "Enter", "find", "finds"),
+    m(&[k(KeyCode::Backspace)], SearchAction::Erase, "Backspace", "", ""),
+    m(&[k(KeyCode::Esc)], SearchAction::Cancel, "Esc", "cancel", "cancels"),
+];
+
+/// What a key does over an overlay (help, diff, reference solution).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OverlayAction {
+    Close,
+    Down,
+    Up,
+    PageDown,
+    PageUp,
+}
+
+/// The overlays (help, diff, reference solution); their frame shows the key line.
+pub const OVERLAY: &[ModeBinding<OverlayAction>] = &[
+    m(
+        &[k(KeyCode::Esc), c('q'), c('?'), k(KeyCode::F(1)), k(KeyCode::Enter)],
+        OverlayAction::Close,
+        "Esc",
+        "close (q, ?, F1 and Enter too)",
+        "closes",
+    ),
+    m(&[c('j'), k(KeyCode::Down)], OverlayAction::Down, "j/k", "scroll down", "scroll"),
+    m(&[c('k'), k(KeyCode::Up)], OverlayAction::Up, "k/↑", "scroll up", ""),
+    m(&[k(KeyCode::PageDown), c(' ')], OverlayAction::PageDown, "PgDn/Space", "scroll a page down", ""),
+    m(&[k(KeyCode::PageUp)], OverlayAction::PageUp, "PgUp", "scroll a page up", ""),
+];
+
+/// A question waiting for y / n.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmAction {
+    Yes,
+    No,
+}
+
+/// The y / n question (reset the editor, a command outside the lesson, restart a step). A key
+/// not in the table answers no as well, which the label says.
+pub const CONFIRM: &[ModeBinding<ConfirmAction>] = &[
+    m(&[c('y'), c('Y')], ConfirmAction::Yes, "y", "yes, do it", "yes"),
+    m(&[c('n'), c('N'), k(KeyCode::Esc)], ConfirmAction::No, "any other key", "no, leave it", "no"),
+];
+
+/// What a key does on the `:` command line (other keys type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandAction {
+    Run,
+    Complete,
+    Older,
+    Newer,
+    Clear,
+    Erase,
+    Cancel,
+}
+
+/// The `:` command line.
+pub const COMMAND_LINE: &[ModeBinding<CommandAction>] = &[
+    m(
+        &[k(KeyCode::Enter)],
+        CommandAction::Run,
+        "Enter",
+        "run the command (kubectl syntax, e.g. get pods, scale sts web --replicas=3)",
+        "runs",
+    ),
+    m(&[k(KeyCode::Tab)], CommandAction::Complete, "Tab", "complete a resource name", "completes"),
+    m(&[k(KeyCode::Up)], CommandAction::Older, "↑ / ↓", "earlier / later commands", "history").bar("↑↓"),
+    m(&[k(KeyCode::Down)], CommandAction::Newer, "↓", "", ""),
+    m(&[ctrl('u')], CommandAction::Clear, "Ctrl-U", "clear the line", "clears"),
+    m(&[k(KeyCode::Backspace)], CommandAction::Erase, "Backspace", "", ""),
+    m(&[k(KeyCode::Esc)], CommandAction::Cancel, "Esc", "cancel", "cancels"),
+];
+
+/// The action of `key` in a modal table.
+pub fn mode_lookup<A: Copy>(list: &[ModeBinding<A>], key: &KeyEvent) -> Option<A> {
+    list.iter().find(|b| b.keys.iter().any(|k| k.matches(key))).map(|b| b.action)
+}
+
+/// `(label, short)` pairs of a modal table's key line.
+pub fn mode_hints<A>(list: &[ModeBinding<A>]) -> Vec<(&'static str, &'static str)> {
+    list.iter().filter(|b| !b.short.is_empty()).map(|b| (b.bar, b.short)).collect()
+}
+
+/// A modal table's key line as one text: `Esc closes · j/k scroll`.
+pub fn mode_line<A>(list: &[ModeBinding<A>]) -> String {
+    mode_hints(list).iter().map(|(k, what)| format!("{k} {what}")).collect::<Vec<_>>().join(" · ")
+}
+
+/// Where the tutor's keyboard goes: the mode decides which table a key is looked up in, and
+/// which keys the status bar shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Pane(Pane),
+    Quiz,
+    Confirm,
+    CommandLine,
+    Overlay,
+}
+
+/// A key found in the table of a mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Pane(Action),
+    Quiz(ModeAction),
+    Overlay(OverlayAction),
+    Confirm(ConfirmAction),
+    Command(CommandAction),
+}
+
+/// Ctrl-C: quit, whatever the mode.
+pub const ANYWHERE: &[Binding] = &[b(KeyCode::Char('c'), CTRL, Action::Quit, "Ctrl-C", "quit", "")];
+
+/// The binding of `key` in `mode` (`None`: not a binding; the editor and the command line take
+/// it as typing, a question as no).
+pub fn resolve(mode: Mode, key: &KeyEvent) -> Option<Bound> {
+    if let Some(b) = ANYWHERE.iter().find(|b| matches(b, key)) {
+        return Some(Bound::Pane(b.action));
+    }
+    match mode {
+        Mode::Pane(pane) => lookup(pane, key).map(Bound::Pane),
+        Mode::Quiz => mode_lookup(QUIZ, key).map(Bound::Quiz),
+        Mode::Overlay => mode_lookup(OVERLAY, key).map(Bound::Overlay),
+        Mode::Confirm => mode_lookup(CONFIRM, key).map(Bound::Confirm),
+        Mode::CommandLine => mode_lookup(COMMAND_LINE, key).map(Bound::Command),
+    }
+}
+
+/// Every binding of `mode` as (keys, what it resolves to): the table the status bar shows.
+pub fn bindings(mode: Mode) -> Vec<(Vec<KeyEvent>, Bound)> {
+    fn modal<A: Copy>(list: &[ModeBinding<A>], f: fn(A) -> Bound) -> Vec<(Vec<KeyEvent>, Bound)> {
+        list.iter().map(|b| (b.keys.iter().map(Key::event).collect(), f(b.action))).collect()
+    }
+    match mode {
+        Mode::Pane(pane) => commands(pane)
+            .iter()
+            .chain(GLOBAL)
+            .map(|b| (vec![KeyEvent::new(b.code, b.mods)], Bound::Pane(b.action)))
+            .collect(),
+        Mode::Quiz => modal(QUIZ, Bound::Quiz),
+        Mode::Overlay => modal(OVERLAY, Bound::Overlay),
+        Mode::Confirm => modal(CONFIRM, Bound::Confirm),
+        Mode::CommandLine => modal(COMMAND_LINE, Bound::Command),
+    }
+}
+
+/// `(label, short)` pairs for the status bar in `mode`.
+pub fn hints(mode: Mode) -> Vec<(&'static str, &'static str)> {
+    match mode {
+        Mode::Pane(pane) => status_hints(pane),
+        Mode::Quiz => mode_hints(QUIZ),
+        Mode::Overlay => mode_hints(OVERLAY),
+        Mode::Confirm => mode_hints(CONFIRM),
+        Mode::CommandLine => mode_hints(COMMAND_LINE),
+    }
 }
 
 #[cfg(test)]

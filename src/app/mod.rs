@@ -1,7 +1,8 @@
 //! The tutor application: one [`App`] owns all state; everything that happens arrives as an
 //! [`Event`]; [`update`] changes the state and returns [`Effect`]s (it never awaits); the run
 //! loop ([`run`]) spawns the effects, which report back as Events, and redraws only when the
-//! state changed. The panes in `crate::ui` only read the App.
+//! state changed. The panes in `crate::ui` only read the App; the app never imports ui (the
+//! run loops take the draw function, the words and themes live above both).
 
 mod commands;
 pub mod drafts;
@@ -17,6 +18,7 @@ pub mod run;
 pub mod start;
 mod update;
 pub mod watch;
+pub mod writer;
 pub mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,7 +32,7 @@ use crate::cluster::watch::{ClusterEvent, Connection};
 use crate::cluster::{History, Snapshot};
 use crate::grade::StepReport;
 use crate::lesson::model::Lesson;
-use crate::ui::theme::Theme;
+use crate::theme::Theme;
 
 pub use commands::code_blocks;
 pub use editor::EditorState;
@@ -64,6 +66,11 @@ pub enum Event {
     Paste(String),
     /// SIGTERM / SIGHUP: save and leave.
     Terminate,
+    /// The draft of step `index` was read ([`Effect::LoadDraft`]).
+    DraftLoaded {
+        index: usize,
+        loaded: drafts::Loaded,
+    },
     /// A restart of step `index` finished: what was deleted, or why it failed.
     Restarted {
         index: usize,
@@ -126,6 +133,12 @@ pub enum Effect {
     Restart {
         index: usize,
     },
+    /// Read the draft of step `index` (and its cursor); the result comes back as
+    /// [`Event::DraftLoaded`].
+    LoadDraft {
+        index: usize,
+        path: PathBuf,
+    },
     /// A recap quiz question of step `step` was answered (kept in the progress file).
     QuizAnswered {
         step: usize,
@@ -153,7 +166,7 @@ impl Effect {
             | Effect::HintUsed { .. }
             | Effect::QuizAnswered { .. }
             | Effect::Clipboard(_) => true,
-            Effect::Grade { .. } | Effect::After { .. } | Effect::Quit => false,
+            Effect::Grade { .. } | Effect::LoadDraft { .. } | Effect::After { .. } | Effect::Quit => false,
         }
     }
 }
@@ -321,6 +334,11 @@ pub struct App {
     grade_generation: u64,
     /// A draft save is scheduled (typing saves at most [`update::DRAFT_DELAY`] later).
     draft_pending: bool,
+    /// The draft of this step is being read ([`Effect::LoadDraft`]).
+    draft_loading: Option<usize>,
+    /// Keys and pastes that came while the draft was being read, in order: handled once it is
+    /// in, so nothing typed goes to the starter and is lost.
+    waiting: Vec<Event>,
 }
 
 impl App {
@@ -331,7 +349,7 @@ impl App {
     }
 
     /// An app on `lesson` opened at `step`, with `done` steps already passed; the draft of the
-    /// step is read from `state_dir`.
+    /// step is read from `state_dir` (here, before the loop; `update` never reads).
     pub fn new(
         lesson: Arc<Lesson>,
         step: usize,
@@ -384,10 +402,29 @@ impl App {
             dirty: true,
             grade_generation: 0,
             draft_pending: false,
+            draft_loading: None,
+            waiting: Vec::new(),
         };
         app.open_step(step);
         app.focus = if app.editor.has_starter() { Pane::Editor } else { Pane::Lesson };
         app
+    }
+
+    /// Where the keyboard goes now (the quiz over everything, then a question, the command
+    /// line, an overlay, else the focused pane): the table keys are looked up in.
+    pub fn mode(&self) -> keys::Mode {
+        use keys::Mode;
+        if self.quiz.is_some() {
+            Mode::Quiz
+        } else if self.confirm.is_some() {
+            Mode::Confirm
+        } else if self.command.is_some() {
+            Mode::CommandLine
+        } else if self.overlay.is_some() {
+            Mode::Overlay
+        } else {
+            Mode::Pane(self.focus)
+        }
     }
 
     /// The pane a narrow screen shows (the focused one, or the last one before the result
@@ -428,10 +465,22 @@ impl App {
         Some(drafts::draft_path(&self.state_dir, &self.lesson.slug, &step.id))
     }
 
-    /// Open step `index`: its draft (or starter) in the editor, its text at the top.
+    /// Open step `index` with its draft read now (construction, the review, tests): the
+    /// starter, then the draft of the step over it.
     pub fn open_step(&mut self, index: usize) {
+        if let Some(Effect::LoadDraft { index, path }) = self.begin_step(index) {
+            let loaded = drafts::read(&path);
+            self.draft_loaded(index, loaded);
+        }
+    }
+
+    /// Open step `index` without I/O (what `update` does): its starter in the editor, its text
+    /// at the top; the draft, when the step has an editor, is read by the returned
+    /// [`Effect::LoadDraft`], whose [`Event::DraftLoaded`] puts it in. Until then keys wait
+    /// (`App::waiting`) and no draft is saved, so the starter never overwrites the draft.
+    pub(crate) fn begin_step(&mut self, index: usize) -> Option<Effect> {
         let lesson = self.lesson.clone();
-        let Some(step) = lesson.step(index) else { return };
+        let step = lesson.step(index)?;
         self.step = index;
         self.selected = index;
         self.text_scroll = 0;
@@ -442,21 +491,40 @@ impl App {
         if self.result.as_ref().is_some_and(|r| r.source == ResultSource::Apply) {
             self.close_result();
         }
-        let path = drafts::draft_path(&self.state_dir, &self.lesson.slug, &step.id);
-        let draft = match step.starter.as_ref().map(|_| drafts::open(&path)) {
-            Some(drafts::Draft::Text(text)) => Some(text),
-            Some(drafts::Draft::SetAside(kept)) => {
-                let text = format!("{} {}", crate::ui::text::DRAFT_SET_ASIDE, kept.display());
+        self.editor = EditorState::new(step.starter.clone(), None);
+        self.dirty = true;
+        step.starter.as_ref()?;
+        self.draft_loading = Some(index);
+        Some(Effect::LoadDraft { index, path: drafts::draft_path(&self.state_dir, &self.lesson.slug, &step.id) })
+    }
+
+    /// Whether the open step's draft is still being read (keys wait for it).
+    pub fn loading_draft(&self) -> bool {
+        self.draft_loading.is_some()
+    }
+
+    /// The draft of step `index` was read: into the editor, if that step is still open.
+    /// Returns the key events that waited for it, to be handled now.
+    pub(crate) fn draft_loaded(&mut self, index: usize, loaded: drafts::Loaded) -> Vec<Event> {
+        if self.draft_loading != Some(index) {
+            // A later step was opened meanwhile; its own load is on the way.
+            return Vec::new();
+        }
+        self.draft_loading = None;
+        self.dirty = true;
+        let starter = self.lesson.step(index).and_then(|s| s.starter.clone());
+        match loaded.draft {
+            drafts::Draft::Text(text) => self.editor = EditorState::new(starter, Some(text)),
+            drafts::Draft::SetAside(kept) => {
+                let text = format!("{} {}", crate::text::DRAFT_SET_ASIDE, kept.display());
                 self.message = Some(Message { level: Level::Problem, text });
-                None
             }
-            _ => None,
-        };
-        self.editor = EditorState::new(step.starter.clone(), draft);
-        if let Some(pos) = step.starter.as_ref().and_then(|_| drafts::load_cursor(&path)) {
+            drafts::Draft::Absent | drafts::Draft::Unreadable => {}
+        }
+        if let Some(pos) = loaded.cursor {
             self.editor.set_cursor(pos);
         }
-        self.dirty = true;
+        std::mem::take(&mut self.waiting)
     }
 
     /// Close the result area; its focus goes back to the pane it came from.

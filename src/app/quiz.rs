@@ -10,7 +10,7 @@ use super::keys::{mode_lookup, ModeAction, QUIZ};
 use super::{App, Effect, Level, Message};
 use crate::lesson::quiz::{Answer, Question};
 use crate::lesson::Lesson;
-use crate::ui::text;
+use crate::text;
 
 /// One recap quiz in progress.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,16 +13,15 @@ use anyhow::{Context, Result};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use futures::{Stream, StreamExt};
 use ratatui::backend::Backend;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use ratatui::{Frame, Terminal};
 
+use super::keys::{mode_lookup, ReviewAction, SearchAction, REVIEW, REVIEW_SEARCH};
 use super::{update, App, ClusterInfo, EditorState, Event, Overlay, Pane};
 use crate::cluster::watch::Connection;
 use crate::cluster::History;
 use crate::record::replay::State;
 use crate::record::Replay;
-use crate::ui::theme::{Theme, ThemeName};
+use crate::theme::{Theme, ThemeName};
 
 /// Timeline entries given to the watch pane at each moment (its scroll-back in review).
 const TIMELINE_KEPT: usize = 500;
@@ -33,39 +32,6 @@ pub const SPEEDS: [u32; 3] = [1, 4, 16];
 const MAX_GAP: Duration = Duration::from_secs(2);
 /// The shortest, so a burst of events is still seen to happen.
 const MIN_GAP: Duration = Duration::from_millis(100);
-
-/// The review keys, for the review bar, the README and a test that keeps them equal.
-pub const KEYS: &[(&str, &str)] = &[
-    ("→/l", "next event"),
-    ("←/h", "previous event"),
-    ("]", "next step mark (opened, passed)"),
-    ("[", "previous step mark"),
-    ("Space", "play / pause"),
-    ("x", "play speed 1x, 4x, 16x"),
-    ("/", "search events (pod, reason, words)"),
-    ("n", "next match"),
-    ("N", "previous match"),
-    ("Home/g", "first event"),
-    ("End/G", "last event"),
-    ("s", "the YAML applied then next to the reference"),
-    ("Q", "recap quiz (1-4 or ↑↓ Enter answer, Esc closes)"),
-    ("Tab", "focus the next pane"),
-    ("q", "quit"),
-];
-
-/// Short forms for the review bar.
-const BAR_KEYS: &[(&str, &str)] = &[
-    ("←→", "event"),
-    ("[]", "step"),
-    ("Space", "play"),
-    ("x", "speed"),
-    ("/", "search"),
-    ("n/N", "again"),
-    ("s", "vs reference"),
-    ("Q", "quiz"),
-    ("Tab", "pane"),
-    ("q", "quit"),
-];
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct ReviewArgs {
@@ -133,6 +99,11 @@ impl Review {
     }
 
     /// How many events are applied (0: as recording began).
+    /// The replayed state the screen shows.
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
     pub fn position(&self) -> usize {
         self.state.position
     }
@@ -206,24 +177,27 @@ impl Review {
     pub fn key(&mut self, key: KeyEvent) -> bool {
         self.app.dirty = true;
         if let Some(input) = &mut self.search {
-            match key.code {
-                KeyCode::Esc => self.search = None,
-                KeyCode::Enter => {
+            match mode_lookup(REVIEW_SEARCH, &key) {
+                Some(SearchAction::Cancel) => self.search = None,
+                Some(SearchAction::Find) => {
                     let q = input.clone();
                     self.search = None;
                     self.query = Some(q);
                     self.find(true, true);
                 }
-                KeyCode::Backspace => {
+                Some(SearchAction::Erase) => {
                     input.pop();
                 }
-                KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
-                _ => {}
+                None => match key.code {
+                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => input.push(c),
+                    _ => {}
+                },
             }
             return false;
         }
+        let action = mode_lookup(REVIEW, &key);
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && matches!(key.code, KeyCode::Char('q' | 'c')) {
+        if ctrl && action == Some(ReviewAction::Quit) {
             return true;
         }
         if self.app.quiz.is_some() {
@@ -244,38 +218,38 @@ impl Review {
         }
         self.note = None;
         let pos = self.position();
-        match key.code {
-            KeyCode::Char('q') => return true,
-            KeyCode::Right | KeyCode::Char('l') => self.goto(pos + 1),
-            KeyCode::Left | KeyCode::Char('h') => self.goto(pos.saturating_sub(1)),
-            KeyCode::Char(']') => {
+        let Some(action) = action else { return false };
+        match action {
+            ReviewAction::Quit => return true,
+            ReviewAction::NextEvent => self.goto(pos + 1),
+            ReviewAction::PrevEvent => self.goto(pos.saturating_sub(1)),
+            ReviewAction::NextMark => {
                 let next = (pos..self.replay.len()).find(|&i| self.replay.events[i].is_step_mark);
                 match next {
                     Some(i) => self.goto(i + 1),
                     None => self.note = Some("no step mark after this".into()),
                 }
             }
-            KeyCode::Char('[') => {
+            ReviewAction::PrevMark => {
                 let prev = (0..pos.saturating_sub(1)).rev().find(|&i| self.replay.events[i].is_step_mark);
                 self.goto(prev.map_or(0, |i| i + 1));
             }
-            KeyCode::Char(' ') => self.playing = !self.playing && pos < self.replay.len(),
-            KeyCode::Char('x') => {
+            ReviewAction::Play => self.playing = !self.playing && pos < self.replay.len(),
+            ReviewAction::Speed => {
                 let i = SPEEDS.iter().position(|&s| s == self.speed).unwrap_or(0);
                 self.speed = SPEEDS[(i + 1) % SPEEDS.len()];
             }
-            KeyCode::Char('/') => self.search = Some(String::new()),
-            KeyCode::Char('n') => self.find(true, false),
-            KeyCode::Char('N') => self.find(false, false),
-            KeyCode::Home | KeyCode::Char('g') => self.goto(0),
-            KeyCode::End | KeyCode::Char('G') => self.goto(self.replay.len()),
-            KeyCode::Char('s') => self.app.overlay = Some(Overlay::Solution { scroll: 0 }),
-            KeyCode::Char('Q') => super::quiz::open_all(&mut self.app),
-            KeyCode::Tab | KeyCode::BackTab | KeyCode::PageUp | KeyCode::PageDown | KeyCode::Up | KeyCode::Down => {
+            ReviewAction::Search => self.search = Some(String::new()),
+            ReviewAction::NextMatch => self.find(true, false),
+            ReviewAction::PrevMatch => self.find(false, false),
+            ReviewAction::First => self.goto(0),
+            ReviewAction::Last => self.goto(self.replay.len()),
+            ReviewAction::Solution => self.app.overlay = Some(Overlay::Solution { scroll: 0 }),
+            ReviewAction::Quiz => super::quiz::open_all(&mut self.app),
+            ReviewAction::Pane => {
                 // Focus and scrolling are the panes' own keys; nothing they do reaches a cluster.
                 let _ = update(&mut self.app, Event::Key(key));
             }
-            _ => {}
         }
         false
     }
@@ -336,59 +310,13 @@ fn keep_answer(
     progress.save().map_err(|e| format!("the quiz answer is not kept: {e}"))
 }
 
-/// Draw the review: the tutor's panes, then the review bar over the status bar.
-pub fn draw(frame: &mut Frame, review: &Review) {
-    crate::ui::draw(frame, &review.app);
-    let areas = crate::ui::app_layout(frame.area(), &review.app);
-    let t = &review.app.theme;
-    let w = areas.status.width as usize;
-    let pos = review.position();
-    let total = review.replay.len();
-    let what = match pos.checked_sub(1) {
-        Some(i) => review.replay.events[i].describe.clone(),
-        None => "recording began".into(),
-    };
-    let play = if review.playing { format!("▶ {}x", review.speed) } else { format!("⏸ {}x", review.speed) };
-    let editor = match review.state.applied.get(&review.state.step) {
-        Some((_, at)) => format!("editor: applied {}", review.offset(*at)),
-        None => "editor: starter".into(),
-    };
-    let first = format!(
-        "{play} · event {pos}/{total} · {} · {}",
-        review.offset(review.time()),
-        review.note.clone().unwrap_or(what)
-    );
-    let first =
-        if first.chars().count() + editor.chars().count() + 3 <= w { format!("{first} · {editor}") } else { first };
-    let second = match &review.search {
-        Some(q) => Line::from(vec![
-            Span::styled("/", t.key),
-            Span::styled(q.clone(), t.base),
-            Span::styled(" ", t.cursor),
-            Span::styled("  Enter finds · Esc cancels", t.dim),
-        ]),
-        None => {
-            let mut spans = Vec::new();
-            let mut used = 0;
-            for (k, what) in BAR_KEYS {
-                let n = k.chars().count() + what.chars().count() + 3;
-                if used + n > w {
-                    break;
-                }
-                used += n;
-                spans.push(Span::styled(k.to_string(), t.key));
-                spans.push(Span::styled(format!(" {what}  "), t.base));
-            }
-            Line::from(spans)
-        }
-    };
-    let lines = vec![Line::from(Span::styled(crate::ui::fit(&first, w), t.strong)), second];
-    frame.render_widget(ratatui::widgets::Clear, areas.status);
-    frame.render_widget(Paragraph::new(lines).style(t.status_bar), areas.status);
-}
-
 /// Run the review until the reviewer quits (or the input ends).
-pub async fn run<B, S>(terminal: &mut Terminal<B>, review: &mut Review, input: S) -> std::io::Result<()>
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    review: &mut Review,
+    input: S,
+    draw: fn(&mut Frame, &Review),
+) -> std::io::Result<()>
 where
     B: Backend,
     S: Stream<Item = Event> + Unpin,
@@ -433,7 +361,8 @@ pub fn open(args: &ReviewArgs) -> Result<Review> {
 }
 
 /// `kubetutor review`: take over the terminal and run the review.
-pub fn run_review(args: ReviewArgs) -> Result<()> {
+/// `draw` paints the screen (`crate::ui::review::draw`).
+pub fn run_review(args: ReviewArgs, draw: fn(&mut Frame, &Review)) -> Result<()> {
     use crossterm::event::{Event as TermEvent, EventStream};
     let mut review = open(&args)?;
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -447,7 +376,7 @@ pub fn run_review(args: ReviewArgs) -> Result<()> {
                 _ => None,
             }
         });
-        run(&mut terminal, &mut review, Box::pin(input)).await?;
+        run(&mut terminal, &mut review, Box::pin(input), draw).await?;
         Ok(())
     })
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use crossterm::event::{KeyCode, KeyEventKind, KeyModifiers};
 use futures::{FutureExt, Stream, StreamExt};
 use ratatui::backend::Backend;
-use ratatui::Terminal;
+use ratatui::{Frame, Terminal};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
 
 use super::effects::Services;
@@ -19,8 +19,8 @@ use super::{drafts, update, App, Effect, Event};
 /// The editor buffer as last seen by the run loop, for the panic hook to save.
 pub static RESCUE: Mutex<Option<(PathBuf, String)>> = Mutex::new(None);
 
-/// Performs effects: spawns the slow ones (they report back on `tx`), does the tiny file
-/// writes in place so they are on disk before the loop goes on (and before exit).
+/// Performs effects: spawns the slow ones (they report back on `tx`); file writes go to the
+/// services' [`Writer`](super::writer::Writer), flushed once when the loop ends.
 pub struct Runtime {
     pub tx: UnboundedSender<Event>,
     pub services: Services,
@@ -39,6 +39,11 @@ impl Runtime {
         Runtime { tx, services, osc52: false, recorder: None, observer: false }
     }
 
+    /// Write every draft and progress file still waiting, now (quit, signals, panic).
+    pub fn flush(&self) {
+        self.services.writer.flush();
+    }
+
     /// Perform one effect; returns true for Quit.
     pub fn perform(&self, effect: Effect) -> bool {
         if self.observer && effect.writes() {
@@ -55,10 +60,16 @@ impl Runtime {
                 });
             }
             Effect::SaveDraft { path, text, cursor } => {
-                let saved = drafts::save(&path, &text).and_then(|()| drafts::save_cursor(&path, cursor));
-                if let Err(e) = saved {
-                    let _ = self.tx.send(Event::SaveFailed(format!("cannot save the draft {}: {e}", path.display())));
-                }
+                // Off the loop: the writer thread writes it (fsync) within moments, and the
+                // flush on quit, signal or panic writes whatever is still waiting.
+                self.services.writer.write(drafts::cursor_path(&path), drafts::cursor_text(cursor));
+                self.services.writer.write(path, text);
+            }
+            Effect::LoadDraft { index, path } => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = tx.send(Event::DraftLoaded { index, loaded: drafts::read(&path) });
+                });
             }
             Effect::Clipboard(text) if self.osc52 => {
                 use std::io::Write;
@@ -124,11 +135,8 @@ const INPUT_BURST: usize = 4096;
 /// The text a key types into the editor, if the editor would take it as typing.
 fn typed(app: &App, event: &Event) -> Option<char> {
     let Event::Key(key) = event else { return None };
-    let typing = app.focus == super::Pane::Editor
+    let typing = app.mode() == super::keys::Mode::Pane(super::Pane::Editor)
         && app.editor.has_starter()
-        && app.overlay.is_none()
-        && app.command.is_none()
-        && app.confirm.is_none()
         && key.kind != KeyEventKind::Release
         && (key.modifiers - KeyModifiers::SHIFT).is_empty()
         && super::keys::lookup(app.focus, key).is_none();
@@ -140,7 +148,8 @@ fn typed(app: &App, event: &Event) -> Option<char> {
     }
 }
 
-/// Run until the learner quits (or the input ends and nothing is left to do).
+/// Run until the learner quits (or the input ends and nothing is left to do). `draw` paints
+/// the screen from the App (`crate::ui::draw`; the app does not know the panes).
 pub async fn run<B, S>(
     terminal: &mut Terminal<B>,
     app: &mut App,
@@ -148,6 +157,7 @@ pub async fn run<B, S>(
     runtime: &Runtime,
     rx: &mut UnboundedReceiver<Event>,
     clock: &(dyn Fn() -> jiff::Timestamp + Send + Sync),
+    draw: fn(&mut Frame, &App),
 ) -> std::io::Result<()>
 where
     B: Backend,
@@ -158,7 +168,7 @@ where
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     app.now = clock();
-    terminal.draw(|f| crate::ui::draw(f, app))?;
+    terminal.draw(|f| draw(f, app))?;
     app.dirty = false;
     loop {
         let event = tokio::select! {
@@ -209,10 +219,13 @@ where
             }
         }
         if app.dirty {
-            terminal.draw(|f| crate::ui::draw(f, app))?;
+            terminal.draw(|f| draw(f, app))?;
             app.dirty = false;
         }
         if quit {
+            // The one synchronous write: what the learner typed last is on disk before the
+            // terminal is given back.
+            runtime.flush();
             return Ok(());
         }
     }

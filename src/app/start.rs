@@ -1,7 +1,8 @@
 //! `kubetutor` with no subcommand: connect (the embedded sandbox, or a kubeconfig's cluster),
-//! load the lesson where the learner left off, take over the terminal (always given back:
-//! on quit, on SIGTERM/SIGHUP, and from the panic hook, which also saves the editor buffer),
-//! and run the app loop. Logs go to `kubetutor.log` in the state dir, never to the screen.
+//! load the lesson where the learner left off, take over the terminal (always given back: on
+//! quit, on SIGTERM/SIGHUP, and from the panic hook; each flushes the file writer, and the hook
+//! also saves the editor buffer), and run the app loop. Logs go to `kubetutor.log` in the state
+//! dir, never to the screen.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -19,7 +20,7 @@ use super::effects::Services;
 use super::run::{run, Runtime, RESCUE};
 use super::{App, ClusterInfo, Event};
 use crate::cluster::{self, watch, Cluster, KubeconfigOptions};
-use crate::ui::theme::{Theme, ThemeName};
+use crate::theme::{Theme, ThemeName};
 use kube_sandbox::SandboxConfig;
 
 #[derive(clap::Args, Debug, Clone)]
@@ -145,7 +146,8 @@ fn spawn_doctor(cluster: &Cluster, lesson: &crate::lesson::Lesson, tx: tokio::sy
 }
 
 /// Run the tutor screen until the learner quits.
-pub fn run_tutor(args: TutorArgs) -> Result<()> {
+/// `draw` paints the screen from the App (`crate::ui::draw`).
+pub fn run_tutor(args: TutorArgs, draw: fn(&mut ratatui::Frame, &App)) -> Result<()> {
     if args.speed.is_nan() || args.speed <= 0.0 {
         bail!("--speed must be a positive number, got {}", args.speed);
     }
@@ -188,8 +190,11 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
         runtime.recorder = start_record(&state_dir, &slug, &info_namespace, start_step, &done, &tx);
 
         let previous = std::panic::take_hook();
+        let writer = runtime.services.writer.clone();
         std::panic::set_hook(Box::new(move |info| {
             restore_terminal();
+            // What is waiting to be written, then the buffer as the loop last saw it.
+            writer.flush_on_panic();
             save_rescue();
             previous(info);
         }));
@@ -212,7 +217,7 @@ pub fn run_tutor(args: TutorArgs) -> Result<()> {
             }
         });
         let clock = || jiff::Timestamp::now();
-        run(&mut terminal, &mut app, Box::pin(input), &runtime, &mut rx, &clock).await?;
+        run(&mut terminal, &mut app, Box::pin(input), &runtime, &mut rx, &clock, draw).await?;
         tracing::info!("tutor quit on step {}", app.step);
         Ok(())
     })

@@ -1,12 +1,13 @@
 //! `update`: the one place the App changes. It maps events to state changes and returns the
-//! effects to run (grading, apply, commands, saves, timers); it never awaits or does I/O.
+//! effects to run (grading, apply, commands, draft loads and saves, timers); it never awaits or
+//! does I/O (a step's draft comes in as [`Event::DraftLoaded`]).
 
 use std::time::Duration;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::hints::{hint_list, next_step_key};
-use super::keys::{self, Action, Pane};
+use super::keys::{self, Action, Bound, CommandAction, ConfirmAction, Mode, OverlayAction, Pane};
 use super::watch::pod_rows;
 use super::{
     App, ApplyState, CommandLine, Confirm, DiffLine, DiffTag, Effect, Event, Level, Message, Overlay, ResultBox,
@@ -14,7 +15,7 @@ use super::{
 };
 use crate::cluster::watch::ClusterEvent;
 use crate::grade::StepStatus;
-use crate::ui::text;
+use crate::text;
 
 /// Grading waits this long after the lesson's objects last changed.
 pub(super) const GRADE_DEBOUNCE: Duration = Duration::from_millis(300);
@@ -36,6 +37,11 @@ pub(super) const HIGHLIGHT: Duration = Duration::from_secs(2);
 /// Apply `event` to `app`; returns what to do next.
 pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
     let mut fx = Vec::new();
+    if app.draft_loading.is_some() && matches!(event, Event::Key(_) | Event::Paste(_)) {
+        // The step's draft is on its way: typing waits for it (keys stay in order).
+        app.waiting.push(event);
+        return fx;
+    }
     match event {
         Event::Key(key) if key.kind != KeyEventKind::Release => {
             app.dirty = true;
@@ -103,7 +109,11 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 if let Some(cmd) = app.command.as_mut() {
                     cmd.input.push_str(text.lines().next().unwrap_or(""));
                 }
-            } else if app.focus == Pane::Editor && app.editor.has_starter() && app.overlay.is_none() {
+            } else if app.mode() == Mode::Pane(Pane::Editor) && app.editor.has_starter() {
+                if app.readonly {
+                    read_only_editor(app);
+                    return fx;
+                }
                 app.editor.paste(&text);
                 fx.extend(schedule_draft(app));
             }
@@ -118,7 +128,7 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                 Ok(deleted) => {
                     app.done = (0..index).collect();
                     app.reports.clear();
-                    app.open_step(index);
+                    fx.extend(app.begin_step(index));
                     let text =
                         text::RESTARTED.replace("{n}", &index.to_string()).replace("{k}", &deleted.len().to_string());
                     app.message = Some(Message { level: Level::Good, text });
@@ -128,6 +138,11 @@ pub fn update(app: &mut App, event: Event) -> Vec<Effect> {
                     app.message =
                         Some(Message { level: Level::Problem, text: format!("{}: {e}", text::RESTART_FAILED) });
                 }
+            }
+        }
+        Event::DraftLoaded { index, loaded } => {
+            for waited in app.draft_loaded(index, loaded) {
+                fx.extend(update(app, waited));
             }
         }
         Event::Terminate => {
@@ -149,7 +164,8 @@ fn grade(app: &mut App) -> Vec<Effect> {
 }
 
 fn save_draft(app: &App) -> Option<Effect> {
-    if !app.editor.has_starter() {
+    // While the draft is read, the editor holds the starter: saving it would overwrite the draft.
+    if !app.editor.has_starter() || app.readonly || app.draft_loading.is_some() {
         return None;
     }
     Some(Effect::SaveDraft { path: app.draft_path()?, text: app.editor.text(), cursor: app.editor.area.cursor() })
@@ -157,7 +173,7 @@ fn save_draft(app: &App) -> Option<Effect> {
 
 /// The editor changed: a save within [`DRAFT_DELAY`], unless one is already on its way.
 fn schedule_draft(app: &mut App) -> Option<Effect> {
-    if app.draft_pending {
+    if app.draft_pending || app.readonly {
         return None;
     }
     app.draft_pending = true;
@@ -259,7 +275,7 @@ fn next_step(app: &mut App, fx: &mut Vec<Effect>) {
         return;
     }
     fx.extend(save_draft(app));
-    app.open_step(index + 1);
+    fx.extend(app.begin_step(index + 1));
     app.focus = if app.editor.has_starter() { Pane::Editor } else { Pane::Lesson };
     fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
     fx.extend(grade(app));
@@ -301,74 +317,67 @@ fn on_applied(app: &mut App, dry_run: bool, result: Result<Vec<String>, super::A
     }
 }
 
+/// A key, dispatched through the table of the mode the app is in.
 fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
-    if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
-        return quit(app, fx);
-    }
-    if app.quiz.is_some() {
-        return super::quiz::on_key(app, key, fx);
-    }
-    if let Some(confirm) = app.confirm.take() {
-        if matches!(key.code, KeyCode::Char('y' | 'Y')) {
-            match confirm {
-                Confirm::ResetEditor => {
-                    if let Some(s) = &app.editor.starter {
-                        let text = s.text.clone();
-                        app.editor.set_text(&text);
-                        app.editor.set_apply_marks(Vec::new());
-                        app.apply = ApplyState::Idle;
-                        app.message = Some(Message { level: Level::Info, text: text::RESET_DONE.into() });
-                    }
-                }
-                Confirm::RunCommand { line, .. } => fx.push(run_command(app, line)),
-                Confirm::Restart { index, .. } => {
-                    fx.extend(save_draft(app));
-                    app.message =
-                        Some(Message { level: Level::Info, text: text::RESTARTING.replace("{n}", &index.to_string()) });
-                    fx.push(Effect::Restart { index });
+    let mode = app.mode();
+    match (mode, keys::resolve(mode, &key)) {
+        (_, Some(Bound::Pane(Action::Quit))) if mode != Mode::Pane(app.focus) => quit(app, fx),
+        (Mode::Quiz, _) => super::quiz::on_key(app, key, fx),
+        (Mode::Confirm, bound) => {
+            let yes = bound == Some(Bound::Confirm(ConfirmAction::Yes));
+            if let Some(confirm) = app.confirm.take() {
+                if yes {
+                    confirmed(app, confirm, fx);
                 }
             }
         }
-        return;
+        (Mode::CommandLine, bound) => command_key(app, key, bound, fx),
+        (Mode::Overlay, Some(Bound::Overlay(action))) => overlay_key(app, action),
+        (Mode::Overlay, _) => {}
+        (Mode::Pane(_), bound) => pane_key(app, key, bound, fx),
     }
-    if app.command.is_some() {
-        return command_key(app, key, fx);
-    }
-    if let Some(overlay) = &mut app.overlay {
-        let scroll = match overlay {
-            Overlay::Help { scroll } | Overlay::Diff { scroll, .. } | Overlay::Solution { scroll } => Some(scroll),
-        };
-        match key.code {
-            KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::F(1) | KeyCode::Enter => {
-                app.overlay = None;
+}
+
+/// The y of a y / n question.
+fn confirmed(app: &mut App, confirm: Confirm, fx: &mut Vec<Effect>) {
+    match confirm {
+        Confirm::ResetEditor => {
+            if let Some(s) = &app.editor.starter {
+                let text = s.text.clone();
+                app.editor.set_text(&text);
+                app.editor.set_apply_marks(Vec::new());
+                app.apply = ApplyState::Idle;
+                app.message = Some(Message { level: Level::Info, text: text::RESET_DONE.into() });
             }
-            KeyCode::Char('j') | KeyCode::Down => {
-                if let Some(s) = scroll {
-                    *s = s.saturating_add(1);
-                }
-            }
-            KeyCode::Char('k') | KeyCode::Up => {
-                if let Some(s) = scroll {
-                    *s = s.saturating_sub(1);
-                }
-            }
-            KeyCode::PageDown | KeyCode::Char(' ') => {
-                if let Some(s) = scroll {
-                    *s = s.saturating_add(10);
-                }
-            }
-            KeyCode::PageUp => {
-                if let Some(s) = scroll {
-                    *s = s.saturating_sub(10);
-                }
-            }
-            _ => {}
         }
-        return;
+        Confirm::RunCommand { line, .. } => fx.push(run_command(app, line)),
+        Confirm::Restart { index, .. } => {
+            fx.extend(save_draft(app));
+            app.message =
+                Some(Message { level: Level::Info, text: text::RESTARTING.replace("{n}", &index.to_string()) });
+            fx.push(Effect::Restart { index });
+        }
     }
+}
+
+fn overlay_key(app: &mut App, action: OverlayAction) {
+    let Some(overlay) = &mut app.overlay else { return };
+    let (Overlay::Help { scroll } | Overlay::Diff { scroll, .. } | Overlay::Solution { scroll }) = overlay;
+    match action {
+        OverlayAction::Close => app.overlay = None,
+        OverlayAction::Down => *scroll = scroll.saturating_add(1),
+        OverlayAction::Up => *scroll = scroll.saturating_sub(1),
+        OverlayAction::PageDown => *scroll = scroll.saturating_add(PAGE),
+        OverlayAction::PageUp => *scroll = scroll.saturating_sub(PAGE),
+    }
+}
+
+/// A key in a pane: its binding, else typing in the editor.
+fn pane_key(app: &mut App, key: KeyEvent, bound: Option<Bound>, fx: &mut Vec<Effect>) {
     app.message = None;
-    match keys::lookup(app.focus, &key) {
-        Some(action) => act(app, action, fx),
+    match bound {
+        Some(Bound::Pane(action)) => act(app, action, fx),
+        Some(_) => {}
         None if app.focus == Pane::Editor && key.code == KeyCode::Esc => {
             // Esc first drops a selection, then closes the result area.
             if app.editor.area.selection_range().is_some() {
@@ -378,10 +387,21 @@ fn on_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
         }
         None if app.focus == Pane::Editor && app.editor.has_starter() => {
-            app.editor.input(key);
+            if app.readonly {
+                if !app.editor.input_readonly(key) {
+                    read_only_editor(app);
+                }
+            } else {
+                app.editor.input(key);
+            }
         }
         None => {}
     }
+}
+
+/// An edit in a read-only session: refused, and said why.
+fn read_only_editor(app: &mut App) {
+    app.message = Some(Message { level: Level::Info, text: text::READ_ONLY_EDITOR.into() });
 }
 
 fn quit(app: &mut App, fx: &mut Vec<Effect>) {
@@ -405,7 +425,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         Action::OpenStep => {
             if app.selected != app.step {
                 fx.extend(save_draft(app));
-                app.open_step(app.selected);
+                fx.extend(app.begin_step(app.selected));
                 fx.push(Effect::SaveProgress { current: app.step, done: app.done.clone() });
                 fx.extend(grade(app));
             }
@@ -474,6 +494,7 @@ fn act(app: &mut App, action: Action, fx: &mut Vec<Effect>) {
         }
         Action::Apply => start_apply(app, fx),
         Action::Diff => show_diff(app),
+        Action::Reset | Action::Undo | Action::Redo if app.readonly => read_only_editor(app),
         Action::Reset => {
             if app.editor.has_starter() {
                 app.confirm = Some(Confirm::ResetEditor);
@@ -602,11 +623,21 @@ fn show_diff(app: &mut App) {
     app.overlay = Some(Overlay::Diff { title: text::PANE_DIFF.into(), lines, scroll: 0 });
 }
 
-fn command_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
+fn command_key(app: &mut App, key: KeyEvent, bound: Option<Bound>, fx: &mut Vec<Effect>) {
     let Some(cmd) = app.command.as_mut() else { return };
-    match key.code {
-        KeyCode::Esc => app.command = None,
-        KeyCode::Enter => {
+    let Some(Bound::Command(action)) = bound else {
+        // Not a binding: typing.
+        if let KeyCode::Char(c) = key.code {
+            if !key.modifiers.contains(KeyModifiers::CONTROL) {
+                cmd.input.push(c);
+                cmd.completions.clear();
+            }
+        }
+        return;
+    };
+    match action {
+        CommandAction::Cancel => app.command = None,
+        CommandAction::Run => {
             let line = cmd.input.trim().to_string();
             app.command = None;
             if line.is_empty() {
@@ -617,11 +648,11 @@ fn command_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             submit_command(app, line, fx);
         }
-        KeyCode::Backspace => {
+        CommandAction::Erase => {
             cmd.input.pop();
             cmd.completions.clear();
         }
-        KeyCode::Up => {
+        CommandAction::Older => {
             if app.command_history.is_empty() {
                 return;
             }
@@ -632,7 +663,7 @@ fn command_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             cmd.browsing = Some(i);
             cmd.input = app.command_history[i].clone();
         }
-        KeyCode::Down => match cmd.browsing {
+        CommandAction::Newer => match cmd.browsing {
             Some(i) if i + 1 < app.command_history.len() => {
                 cmd.browsing = Some(i + 1);
                 cmd.input = app.command_history[i + 1].clone();
@@ -643,17 +674,12 @@ fn command_key(app: &mut App, key: KeyEvent, fx: &mut Vec<Effect>) {
             }
             None => {}
         },
-        KeyCode::Tab => {
+        CommandAction::Complete => {
             let (line, shown) = super::commands::complete(&cmd.input, &app.snapshot);
             cmd.input = line;
             cmd.completions = shown;
         }
-        KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => cmd.input.clear(),
-        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-            cmd.input.push(c);
-            cmd.completions.clear();
-        }
-        _ => {}
+        CommandAction::Clear => cmd.input.clear(),
     }
 }
 

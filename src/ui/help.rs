@@ -4,7 +4,7 @@
 use ratatui::text::{Line, Span};
 
 use super::{pane_title, text};
-use crate::app::keys::{commands, Action, Binding, GLOBAL};
+use crate::app::keys::{commands, Action, Binding, COMMAND_LINE, GLOBAL};
 use crate::app::{App, Pane};
 
 /// Keys that mean the same in every pane but the editor: listed once, in their own section.
@@ -45,14 +45,10 @@ pub fn columns(app: &App) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     section(app, text::HELP_OUTSIDE_EDITOR, &common, &mut out);
     section_without(app, text::HELP_OUTPUT, commands(Pane::Output), &OUTSIDE_EDITOR, &mut out);
     section(app, text::HELP_GLOBAL, GLOBAL, &mut out);
-    out.push(Line::from(Span::styled("Command line (:)", t.heading)));
-    for (k, what) in [
-        ("Enter", "run the command (kubectl syntax, e.g. get pods, scale sts web --replicas=3)"),
-        ("Tab", "complete a resource name"),
-        ("↑ / ↓", "earlier / later commands"),
-        ("Esc", "cancel"),
-    ] {
-        out.push(Line::from(vec![Span::styled(format!("  {k:<10} "), t.key), Span::styled(what, t.base)]));
+    out.push(Line::from(Span::styled(text::HELP_COMMAND_LINE, t.heading)));
+    // Keys without a help text (Backspace) go without saying.
+    for b in COMMAND_LINE.iter().filter(|b| !b.help.is_empty()) {
+        out.push(Line::from(vec![Span::styled(format!("  {:<10} ", b.label), t.key), Span::styled(b.help, t.base)]));
     }
     (left, out)
 }

@@ -3,16 +3,19 @@
 
 pub mod editor;
 pub mod help;
+pub mod instructor;
 pub mod lesson;
 pub mod markdown;
 pub mod output;
 pub mod overlay;
 pub mod quiz;
+pub mod review;
 pub mod status;
-pub mod text;
-pub mod theme;
 pub mod watch;
 pub mod yaml;
+
+/// The words and themes live above app and ui, which both use them.
+pub use crate::{text, theme};
 
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
 use ratatui::style::Style;

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, BorderType, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{help, text, yaml};
+use crate::app::keys::{mode_line, OVERLAY};
 use crate::app::{App, DiffTag, Overlay};
 
 fn centered(area: Rect, width_pct: u16, height_pct: u16) -> Rect {
@@ -22,7 +23,7 @@ fn frame_block(app: &App, title: &str) -> Block<'static> {
         .border_type(BorderType::Double)
         .border_style(t.focus_border)
         .title(Line::from(Span::styled(format!(" {title} "), t.title)))
-        .title(Line::from(Span::styled(format!(" {} ", text::OVERLAY_CLOSE), t.dim)).right_aligned())
+        .title(Line::from(Span::styled(format!(" {} ", mode_line(OVERLAY)), t.dim)).right_aligned())
         .style(t.base)
 }
 

@@ -1,6 +1,6 @@
-//! The status bar (two lines): the keys of the focused pane from its binding list (or the `:`
-//! command line, or a y/n question), then the cluster, the connection and the line that points
-//! kubectl in another terminal at it.
+//! The status bar (two lines): the keys of the app's mode from its table (the focused pane, an
+//! overlay, the quiz, a y/n question, or the `:` line being typed with its keys), then the
+//! cluster, the connection and the line that points kubectl in another terminal at it.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -8,19 +8,55 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{fit, text};
-use crate::app::keys::status_hints;
+use crate::app::keys::{self, mode_line, Mode, COMMAND_LINE};
 use crate::app::{App, Confirm, Pane};
 use crate::cluster::watch::Connection;
 
+/// The keys the first line offers in the app's mode, in order, before they are cut to the
+/// width: the table of the mode (`keys::hints`); in a pane, after a pass the next-step key
+/// first and, while the result area shows, how to close it, and without what a read-only
+/// session refuses or what needs a blank when none is left.
+pub fn key_hints(app: &App) -> Vec<(&'static str, &'static str)> {
+    let mode = app.mode();
+    if !matches!(mode, Mode::Pane(_)) {
+        return keys::hints(mode);
+    }
+    let mut hints: Vec<(&str, &str)> = Vec::new();
+    // After a pass, going on is what the learner looks for first.
+    if app.done.contains(&app.step) && app.step + 1 < app.lesson.steps.len() && app.focus != Pane::Output {
+        hints.push((crate::app::next_step_key(app), text::NEXT_STEP));
+    }
+    if app.result.is_some() && app.focus != Pane::Output {
+        hints.push(("Esc", text::CLOSE_OUTPUT));
+    }
+    let no_blanks = app.editor.blanks().is_empty();
+    hints.extend(
+        keys::hints(mode)
+            .into_iter()
+            .filter(|(_, what)| !(app.readonly && refused_read_only(what)))
+            .filter(|(_, what)| !(no_blanks && what.contains("???"))),
+    );
+    hints
+}
+
+/// `key what` pairs, as many as fit in `width`.
+fn key_spans(hints: &[(&str, &str)], width: usize, t: &crate::theme::Theme) -> (Vec<Span<'static>>, usize) {
+    let mut spans = Vec::new();
+    let mut used = 0;
+    for (key, what) in hints {
+        let n = key.chars().count() + what.chars().count() + 3;
+        if used + n > width {
+            break;
+        }
+        used += n;
+        spans.push(Span::styled(key.to_string(), t.key));
+        spans.push(Span::styled(format!(" {what}  "), t.base));
+    }
+    (spans, used)
+}
+
 fn first_line(app: &App, width: usize) -> Line<'static> {
     let t = &app.theme;
-    if let Some(Confirm::RunCommand { question, .. } | Confirm::Restart { question, .. }) = &app.confirm {
-        // The question itself is shown whole above (the message line); here, what to press.
-        if question.chars().count() <= width {
-            return Line::from(Span::styled(question.clone(), t.fail));
-        }
-        return Line::from(vec![Span::styled("y", t.key), Span::styled(format!(" {}", text::CONFIRM_KEYS), t.fail)]);
-    }
     if let Some(cmd) = &app.command {
         // A long line scrolls: its end (where the cursor is) stays in view.
         let room = width.saturating_sub(3);
@@ -33,43 +69,25 @@ fn first_line(app: &App, width: usize) -> Line<'static> {
         };
         let mut spans =
             vec![Span::styled(text::CMD_PROMPT, t.key), Span::styled(shown, t.base), Span::styled(" ", t.cursor)];
-        if n + 60 < width {
-            spans.push(Span::styled("   Enter runs · Tab completes · ↑↓ history · Esc cancels", t.dim));
+        let keys = format!("   {}", mode_line(COMMAND_LINE));
+        if n + 2 + keys.chars().count() <= width {
+            spans.push(Span::styled(keys, t.dim));
         }
         return Line::from(spans);
     }
-    let mut hints: Vec<(&str, &str)> = Vec::new();
-    // After a pass, going on is what the learner looks for first.
-    if app.done.contains(&app.step) && app.step + 1 < app.lesson.steps.len() && app.focus != Pane::Output {
-        hints.push((crate::app::next_step_key(app), text::NEXT_STEP));
-    }
-    if app.result.is_some() && app.focus != Pane::Output {
-        hints.push(("Esc", text::CLOSE_OUTPUT));
-    }
-    let no_blanks = app.editor.blanks().is_empty();
-    hints.extend(
-        status_hints(app.focus)
-            .into_iter()
-            .filter(|(_, what)| !(app.readonly && changes_cluster(what)))
-            .filter(|(_, what)| !(no_blanks && what.contains("???"))),
-    );
-    let mut spans = Vec::new();
-    let mut used = 0;
-    for (key, what) in hints {
-        let n = key.chars().count() + what.chars().count() + 3;
-        if used + n > width {
-            break;
+    let (mut spans, used) = key_spans(&key_hints(app), width, t);
+    if let Some(Confirm::RunCommand { question, .. } | Confirm::Restart { question, .. }) = &app.confirm {
+        // The question is shown whole above (the message line); here too when it fits.
+        if used + question.chars().count() <= width {
+            spans.push(Span::styled(question.clone(), t.fail));
         }
-        used += n;
-        spans.push(Span::styled(key.to_string(), t.key));
-        spans.push(Span::styled(format!(" {what}  "), t.base));
     }
     Line::from(spans)
 }
 
 /// Keys a read-only session does not offer (they would only be refused).
-fn changes_cluster(short: &str) -> bool {
-    short == "apply"
+fn refused_read_only(short: &str) -> bool {
+    matches!(short, "apply" | "reset")
 }
 
 fn second_line(app: &App, width: usize) -> Line<'static> {

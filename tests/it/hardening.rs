@@ -620,7 +620,9 @@ async fn a_huge_unbracketed_paste_is_one_edit_and_is_saved() {
     script.push(key(KeyCode::Char('q'), KeyModifiers::CONTROL));
     let mut terminal = ratatui::Terminal::new(ratatui::backend::TestBackend::new(120, 40)).unwrap();
     let clock = super::tui_fixture::now;
-    run::run(&mut terminal, &mut app, futures::stream::iter(script), &runtime, &mut rx, &clock).await.unwrap();
+    run::run(&mut terminal, &mut app, futures::stream::iter(script), &runtime, &mut rx, &clock, kubetutor::ui::draw)
+        .await
+        .unwrap();
     assert!(app.quit);
     assert!(app.editor.text().contains(&pasted), "the paste is in the editor, in order");
     let frames = terminal.get_frame().count();

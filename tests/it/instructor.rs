@@ -26,7 +26,7 @@ fn key(code: KeyCode) -> KeyEvent {
 
 fn screen(instructor: &Instructor) -> String {
     let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    term.draw(|f| kubetutor::app::instructor::draw(f, instructor)).unwrap();
+    term.draw(|f| kubetutor::ui::instructor::draw(f, instructor)).unwrap();
     let buf = term.backend().buffer().clone();
     (0..buf.area.height)
         .map(|y| {
@@ -158,10 +158,12 @@ async fn an_observer_runtime_drops_what_would_write_as_the_learner() {
         |name: &str| Effect::SaveDraft { path: dir.path().join(name), text: "kind: Service\n".into(), cursor: (0, 0) };
     runtime.observer = true;
     assert!(!runtime.perform(draft("observed.yaml")));
+    runtime.flush();
     assert!(!dir.path().join("observed.yaml").exists());
     assert!(runtime.perform(Effect::Quit), "quitting is not writing");
     runtime.observer = false;
     runtime.perform(draft("own.yaml"));
+    runtime.flush();
     assert!(dir.path().join("own.yaml").exists());
     // Which effects write.
     let answer = kubetutor::lesson::quiz::Answer { chosen: 0, correct: true, at: jiff::Timestamp::UNIX_EPOCH };

@@ -22,6 +22,7 @@ mod sandbox_api;
 mod support;
 mod tui_e2e;
 mod tui_fixture;
+mod tui_keys;
 mod tui_loop;
 mod tui_path;
 mod tui_snap;

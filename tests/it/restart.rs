@@ -88,7 +88,8 @@ impl Session {
         run::step(&mut self.app, &self.runtime, Event::Key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::NONE)));
         self.until(10, &format!("step {i} done"), |a| a.done.contains(&i)).await;
         if i + 1 < self.app.lesson.steps.len() {
-            self.until(10, &format!("step {} open", i + 1), |a| a.step == i + 1).await;
+            // Open, with its draft read (it comes back as an event).
+            self.until(10, &format!("step {} open", i + 1), |a| a.step == i + 1 && !a.loading_draft()).await;
             self.grade();
         }
     }

@@ -9,7 +9,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use k8s_openapi::api::apps::v1::StatefulSet;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Pod, Service};
 use kubetutor::app::recorder::Recorder;
-use kubetutor::app::review::{self, Review};
+use kubetutor::app::review::Review;
 use kubetutor::app::run::update_recorded;
 use kubetutor::app::{App, ClusterInfo, EditorState, Effect, Event, Pane};
 use kubetutor::cluster::watch::{ClusterEvent, Connection};
@@ -68,8 +68,9 @@ impl Script {
     fn send(&mut self, event: Event) {
         let mut queue = vec![event];
         while let Some(e) = queue.pop() {
-            // Keys take no time; what the cluster and the grader send comes a second apart.
-            if !matches!(e, Event::Key(_)) {
+            // Keys (and the drafts they open) take no time; what the cluster and the grader
+            // send comes a second apart.
+            if !matches!(e, Event::Key(_) | Event::DraftLoaded { .. }) {
                 self.secs += 1;
             }
             self.app.now = jiff::Timestamp::from_second(T0 + self.secs).unwrap();
@@ -85,6 +86,9 @@ impl Script {
                             .map(|n| format!("{n} configured"))
                             .collect();
                         queue.push(Event::Applied { dry_run, result: Ok(names) });
+                    }
+                    Effect::LoadDraft { index, path } => {
+                        queue.push(Event::DraftLoaded { index, loaded: kubetutor::app::drafts::read(&path) });
                     }
                     Effect::RunCommand { line, .. } => {
                         let out = if line.starts_with("scale") {
@@ -288,7 +292,7 @@ fn record_lesson(dir: &std::path::Path) -> (Arc<Lesson>, String) {
 
 fn screen(review: &Review, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
-    terminal.draw(|f| review::draw(f, review)).unwrap();
+    terminal.draw(|f| kubetutor::ui::review::draw(f, review)).unwrap();
     buffer_text(terminal.backend().buffer())
 }
 
@@ -429,7 +433,8 @@ fn review_keys_move_through_time() {
 #[test]
 fn review_keys_table_in_readme_matches() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    for (k, what) in review::KEYS {
+    for b in kubetutor::app::keys::REVIEW {
+        let (k, what) = (b.label, b.help);
         let row = format!("| `{k}` | {what} |");
         assert!(readme.contains(&row), "README lacks the review key row {row}");
     }

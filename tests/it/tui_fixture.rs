@@ -226,3 +226,22 @@ pub(crate) fn buffer_text(buf: &ratatui::buffer::Buffer) -> String {
     }
     out
 }
+
+/// Do what `update` asked that a test without a run loop must do itself: read the drafts it
+/// asked for and hand them back (as the runtime does); returns every effect, those included.
+pub(crate) fn settle(app: &mut App, fx: Vec<kubetutor::app::Effect>) -> Vec<kubetutor::app::Effect> {
+    use kubetutor::app::{drafts, update, Effect, Event};
+    let mut all = Vec::new();
+    let mut todo = fx;
+    while !todo.is_empty() {
+        let mut next = Vec::new();
+        for effect in todo {
+            if let Effect::LoadDraft { index, path } = &effect {
+                next.extend(update(app, Event::DraftLoaded { index: *index, loaded: drafts::read(path) }));
+            }
+            all.push(effect);
+        }
+        todo = next;
+    }
+    all
+}

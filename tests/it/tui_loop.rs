@@ -58,8 +58,22 @@ impl Harness {
         Harness { app, runtime, rx, dir, _watch: watch, _sandbox: sandbox }
     }
 
+    /// Feed one event; when it opened a step, also what comes back until its draft is in
+    /// (as the run loop would before the next key).
     pub(crate) fn send(&mut self, e: Event) {
         run::step(&mut self.app, &self.runtime, e);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while self.app.loading_draft() {
+            match self.rx.try_recv() {
+                Ok(e) => {
+                    run::step(&mut self.app, &self.runtime, e);
+                }
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(1));
+                }
+                Err(e) => panic!("the draft of step {} did not come: {e}", self.app.step),
+            }
+        }
     }
 
     pub(crate) fn key(&mut self, code: KeyCode) {
@@ -238,7 +252,9 @@ async fn the_run_loop_draws_scripted_keys_and_quits() {
     script.push(key(KeyCode::Char('q'), KeyModifiers::CONTROL));
     let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
     let clock = crate::tui_fixture::now;
-    run::run(&mut terminal, &mut app, futures::stream::iter(script), &runtime, &mut rx, &clock).await.unwrap();
+    run::run(&mut terminal, &mut app, futures::stream::iter(script), &runtime, &mut rx, &clock, kubetutor::ui::draw)
+        .await
+        .unwrap();
     assert!(app.quit);
     let screen = crate::tui_fixture::buffer_text(terminal.backend().buffer());
     assert!(screen.contains("clusterIP: None"), "{screen}");
@@ -398,4 +414,56 @@ fn hints_start_with_the_blank_the_failing_check_points_at() {
     // A failing check that names no blank: the step's tiers first.
     app.reports.insert(0, report(None));
     assert_eq!(kubetutor::app::hint_list(&app)[0], step_hints[0]);
+}
+
+/// Quitting writes what is still waiting, at once: with a writer that has no thread of its
+/// own, the draft typed before Ctrl-Q (or before SIGTERM) is on disk when the loop returns.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quitting_flushes_the_draft_the_writer_still_holds() {
+    use kubetutor::app::writer::Writer;
+    for last in [
+        Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+        Event::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+        Event::Terminate,
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = crate::tui_fixture::app(dir.path(), Theme::dark());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut services = Services::none();
+        services.writer = Writer::without_thread(|e| panic!("{e}"));
+        let writer = services.writer.clone();
+        let runtime = Runtime::new(tx, services);
+        let key = |c: KeyCode, m: KeyModifiers| Event::Key(KeyEvent::new(c, m));
+        let mut script = vec![key(KeyCode::Char('n'), KeyModifiers::CONTROL)];
+        script.extend("None".chars().map(|c| key(KeyCode::Char(c), KeyModifiers::NONE)));
+        // The typed text goes to the writer (nothing written yet: it has no thread)...
+        let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        let clock = crate::tui_fixture::now;
+        let draft = dir.path().join("drafts/statefulset/headless-service.yaml");
+        for e in script {
+            run::step(&mut app, &runtime, e);
+        }
+        let save = Event::Timer(kubetutor::app::Timer::SaveDraft(app.editor.generation));
+        run::step(&mut app, &runtime, save);
+        assert!(writer.pending() > 0 && !draft.exists(), "{last:?}: written before the quit");
+        // ...and the quit (or the signal) writes it before the loop returns.
+        let script = vec![key(KeyCode::Char('x'), KeyModifiers::NONE), last];
+        run::run(
+            &mut terminal,
+            &mut app,
+            futures::stream::iter(script),
+            &runtime,
+            &mut rx,
+            &clock,
+            kubetutor::ui::draw,
+        )
+        .await
+        .unwrap();
+        assert!(app.quit);
+        assert_eq!(writer.pending(), 0);
+        let saved = std::fs::read_to_string(&draft).unwrap();
+        assert!(saved.contains("clusterIP: Nonex"), "{saved}");
+        let cursor = std::fs::read_to_string(draft.with_extension("cursor")).unwrap();
+        assert_eq!(cursor.trim(), format!("{} {}", app.editor.area.cursor().0, app.editor.area.cursor().1));
+    }
 }

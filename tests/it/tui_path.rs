@@ -13,11 +13,13 @@ use kubetutor::ui::theme::Theme;
 use crate::tui_fixture::{self, render};
 
 fn key(app: &mut kubetutor::app::App, code: KeyCode) -> Vec<Effect> {
-    update(app, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+    let fx = update(app, Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+    tui_fixture::settle(app, fx)
 }
 
 fn ctrl(app: &mut kubetutor::app::App, c: char) -> Vec<Effect> {
-    update(app, Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)))
+    let fx = update(app, Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)));
+    tui_fixture::settle(app, fx)
 }
 
 fn typ(app: &mut kubetutor::app::App, s: &str) {
@@ -176,7 +178,7 @@ fn restart_says_skip_only_for_a_step_ahead_of_the_learner() {
     let Some(Confirm::Restart { question, .. }) = app.confirm.take() else { panic!() };
     assert!(question.starts_with("Skip ahead to step 2?"), "{question}");
     assert!(words(&screen).contains(&words(&question)), "{screen}");
-    assert!(screen.contains("y yes, any other key no"), "{screen}");
+    assert!(screen.contains("y yes  any other key no"), "{screen}");
 }
 
 /// The words of `s` (screen text, borders and line breaks dropped).
@@ -371,4 +373,52 @@ fn ctrl_t_reveals_a_hint_from_the_editor_and_it_is_read_where_the_learner_is() {
     // Narrow, editor tab: on the message line above the status bar.
     let narrow = render(&app, 80, 24);
     assert!(narrow.contains("Hint 1/3: Headless means the Service has no virtual IP."), "{narrow}");
+}
+
+/// `update` reads no file: opening a step asks for its draft (an effect), the editor holds the
+/// starter meanwhile and saves nothing over the draft, and keys wait for the draft, then apply
+/// to it in order.
+#[test]
+fn a_step_draft_comes_in_as_an_event_and_keys_wait_for_it() {
+    use kubetutor::app::{drafts, Effect};
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = tui_fixture::app(dir.path(), Theme::dark());
+    let step1 = app.lesson.steps[1].id.clone();
+    let path = drafts::draft_path(dir.path(), &app.lesson.slug, &step1);
+    let starter = app.lesson.steps[1].starter.clone().expect("step 1 has an editor").text;
+    let mine = format!("# mine\n{starter}");
+    drafts::save(&path, &mine).unwrap();
+    drafts::save_cursor(&path, (0, 6)).unwrap();
+    app.focus = Pane::Lesson;
+    update(&mut app, Event::Key(KeyEvent::new(KeyCode::Char('j'), KeyModifiers::NONE)));
+    let fx = update(&mut app, Event::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)));
+    let Some(Effect::LoadDraft { index: 1, path: asked }) = fx.iter().find(|e| matches!(e, Effect::LoadDraft { .. }))
+    else {
+        panic!("no draft asked for: {fx:?}")
+    };
+    assert_eq!(asked, &path);
+    assert!(app.loading_draft());
+    assert_eq!(app.editor.text(), starter, "the starter until the draft is in");
+    // Typing and quitting wait; nothing would overwrite the draft with the starter.
+    app.focus = Pane::Editor;
+    let mut waited = Vec::new();
+    for e in [
+        Event::Paste("!".into()),
+        Event::Key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+        Event::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+    ] {
+        waited.extend(update(&mut app, e));
+    }
+    assert!(waited.is_empty(), "{waited:?}");
+    assert_eq!(app.editor.text(), starter);
+    assert!(!app.quit);
+    // The draft comes back: it is in the editor at its cursor, then the keys that waited.
+    let fx = update(&mut app, Event::DraftLoaded { index: 1, loaded: drafts::read(&path) });
+    assert!(!app.loading_draft());
+    assert!(app.editor.text().starts_with("# mine!?\n"), "{}", app.editor.text());
+    assert!(app.quit);
+    assert!(fx.iter().any(|e| matches!(e, Effect::SaveDraft { text, .. } if text.starts_with("# mine!?"))), "{fx:?}");
+    // A draft for a step no longer open is dropped (a later open asked for its own).
+    update(&mut app, Event::DraftLoaded { index: 0, loaded: drafts::read(&path) });
+    assert!(app.editor.text().starts_with("# mine!?\n"));
 }

@@ -31,6 +31,8 @@ pub const RESTARTED: &str =
     "Step {n} starts afresh: {k} objects deleted, the steps before it solved with their reference solutions.";
 pub const READ_ONLY: &str =
     "Read-only session (--readonly): the tutor watches and grades, but applies, deletes, scales and patches nothing.";
+pub const READ_ONLY_EDITOR: &str =
+    "Read-only session (--readonly): the editor shows the step's YAML but takes no edits, and no draft is saved.";
 /// A key the instructor's live review does not take (the keys it does follow).
 pub const LIVE_REVIEW_ONLY: &str = "A live review is read-only; its keys:";
 pub const RESTART_FAILED: &str = "Could not prepare the step";
@@ -108,13 +110,12 @@ pub const RECONNECTING: &str = "reconnecting:";
 pub const CMD_PROMPT: &str = ":";
 pub const CMD_RUNNING: &str = "running…";
 pub const CMD_NO_OUTPUT: &str = "(no output)";
-pub const CONFIRM_KEYS: &str = "yes, any other key no (the question is above)";
 pub const CMD_CONFIRM: &str = "is outside the lesson's objects. Run it anyway? y / n";
 pub const HELP_TITLE: &str = "Keys (Esc closes)";
 pub const HELP_GLOBAL: &str = "Everywhere";
+pub const HELP_COMMAND_LINE: &str = "Command line (:)";
 pub const HELP_OUTPUT: &str = "Output (results, apply errors; Tab reaches it)";
 pub const HELP_OUTSIDE_EDITOR: &str = "Lesson, Watch and Output (q closes the Output)";
-pub const OVERLAY_CLOSE: &str = "Esc closes · j/k scroll";
 pub const OUTPUT_KEYS_FOCUSED: &str = "j/k scroll · Esc closes";
 pub const OUTPUT_KEYS: &str = "Tab here to scroll · Esc closes";
 pub const OUTPUT_KEYS_SHORT: &str = "Esc closes";
