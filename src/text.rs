@@ -1,5 +1,6 @@
-//! Every fixed word the tutor screen shows, in one place (pane titles, symbols, messages), so
-//! wording stays consistent and can be changed or translated without touching the panes.
+//! The fixed words of the tutor screen (pane titles, symbols, messages), in one place so that
+//! wording stays consistent and can be changed without touching the panes; key hints come from
+//! the key tables of `app::keys`. Both app and ui use it.
 
 pub const APP: &str = "kubetutor";
 

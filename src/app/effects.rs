@@ -1,6 +1,8 @@
-//! The effects that reach outside the app: grading, apply and `:` commands against the
-//! cluster, and the progress store (written through the [`Writer`]). Each spawns a task that
-//! reports back as an [`Event`].
+//! The app's way out to the cluster ([`Services`]), called by the run loop: apply and `:`
+//! commands each run in a task of their own; grading, progress, hints, quiz answers and
+//! restarts go to one grading task that owns the grader and the progress file (written through
+//! the [`Writer`]), publishes progress for the instructor, and brings back done steps on a
+//! fresh sandbox. Results come back as [`Event`]s.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

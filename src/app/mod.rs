@@ -2,7 +2,7 @@
 //! [`Event`]; [`update`] changes the state and returns [`Effect`]s (it never awaits); the run
 //! loop ([`run`]) spawns the effects, which report back as Events, and redraws only when the
 //! state changed. The panes in `crate::ui` only read the App; the app never imports ui (the
-//! run loops take the draw function, the words and themes live above both).
+//! run loops take the draw function; the words and themes are leaf modules both use).
 
 mod commands;
 pub mod drafts;

@@ -1,5 +1,6 @@
-//! The help overlay, generated from the same binding lists the key map uses (one per pane plus
-//! the global one), so it always says what the keys really do.
+//! The help overlay, generated from the key tables of `app::keys` (each pane's, the global
+//! ones, the command line's), the same tables keys are dispatched through, so it always says
+//! what the keys really do.
 
 use ratatui::text::{Line, Span};
 
