@@ -352,9 +352,10 @@ pub fn open(args: &ReviewOptions) -> Result<Review> {
         None => crate::record::latest(&crate::state::state_dir(), &args.lesson)?,
     };
     let header_lesson = crate::record::read_header(&path)?.lesson;
-    let lesson = Arc::new(crate::lesson::load::find_in(&header_lesson, args.lessons_dir.as_deref()).with_context(|| {
-        format!("{}: the record is of lesson {header_lesson}, which cannot be loaded", path.display())
-    })?);
+    let lesson =
+        Arc::new(crate::lesson::load::find_in(&header_lesson, args.lessons_dir.as_deref()).with_context(|| {
+            format!("{}: the record is of lesson {header_lesson}, which cannot be loaded", path.display())
+        })?);
     let replay = Replay::open(&path, Some(&lesson))?;
     let theme = Theme::pick(args.theme, Theme::no_color_env());
     Ok(Review::new(replay, lesson, theme, &path))

@@ -86,7 +86,10 @@ fn save_rescue() {
     }
 }
 
-async fn connect(args: &TutorOptions, state_dir: &std::path::Path) -> Result<(Cluster, Option<cluster::EmbeddedSandbox>)> {
+async fn connect(
+    args: &TutorOptions,
+    state_dir: &std::path::Path,
+) -> Result<(Cluster, Option<cluster::EmbeddedSandbox>)> {
     if args.kubeconfig.is_some() || args.context.is_some() {
         let opts = KubeconfigOptions {
             kubeconfig: args.kubeconfig.clone(),
@@ -252,7 +255,10 @@ pub fn spawn_watch(cluster: &Cluster, tx: tokio::sync::mpsc::UnboundedSender<Eve
 }
 
 /// Quit (saving, giving the terminal back) when `terminate` resolves.
-fn spawn_terminate(terminate: impl Future<Output = ()> + Send + 'static, tx: tokio::sync::mpsc::UnboundedSender<Event>) {
+fn spawn_terminate(
+    terminate: impl Future<Output = ()> + Send + 'static,
+    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+) {
     tokio::spawn(async move {
         terminate.await;
         let _ = tx.send(Event::Terminate);

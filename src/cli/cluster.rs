@@ -51,10 +51,9 @@ pub(crate) async fn reset(args: ResetArgs) -> Result<ExitCode, CliError> {
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let deleted = cluster::apply::reset_lesson_objects(&cl).await.map_err(|e| CliError::Reset {
-        namespace: cl.namespace.clone(),
-        message: cluster::errors::explain(&e),
-    })?;
+    let deleted = cluster::apply::reset_lesson_objects(&cl)
+        .await
+        .map_err(|e| CliError::Reset { namespace: cl.namespace.clone(), message: cluster::errors::explain(&e) })?;
     if deleted.is_empty() {
         println!("Nothing to delete: namespace {} holds no lesson objects.", cl.namespace);
     } else {
@@ -66,9 +65,8 @@ pub(crate) async fn reset(args: ResetArgs) -> Result<ExitCode, CliError> {
 pub(crate) async fn progress(args: ProgressArgs) -> Result<ExitCode, CliError> {
     let cl = cluster::connect_kubeconfig(&args.kubeconfig.into()).await?;
     if args.once {
-        let rows = progress::collect(&cl.client)
-            .await
-            .map_err(|e| CliError::ListProgress(cluster::errors::explain(&e)))?;
+        let rows =
+            progress::collect(&cl.client).await.map_err(|e| CliError::ListProgress(cluster::errors::explain(&e)))?;
         print!("{}", progress::render(&rows, jiff::Timestamp::now()));
         return Ok(ExitCode::SUCCESS);
     }

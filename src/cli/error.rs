@@ -44,7 +44,7 @@ pub enum CliError {
     Io { what: String, source: std::io::Error },
     /// The screens (tutor, review, the instructor's), whose app layer reports with anyhow;
     /// printed with its chain of causes.
-    #[error("{0:#}")]
+    #[error("{}", chain(.0))]
     App(anyhow::Error),
 }
 
@@ -58,6 +58,23 @@ impl CliError {
     pub fn exit_code(&self) -> ExitCode {
         ExitCode::from(2)
     }
+}
+
+/// "what was done: why: why that", each cause once: a message that already quotes its cause
+/// (`cannot read x: No such file`, whose source is that same io error) does not get it twice.
+fn chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let cause = cause.to_string();
+        if text.contains(&cause) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&cause);
+    }
+    text
 }
 
 impl From<anyhow::Error> for CliError {

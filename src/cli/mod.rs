@@ -9,12 +9,16 @@ mod error;
 mod lessons;
 mod sandbox;
 mod setup;
+#[cfg(test)]
+mod tests;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use args::{Cli, ClusterArgs, Command, KubeconfigArgs, LessonsCommand, RecordArgs, RecordCommand, ReviewArgs, TutorArgs};
+use args::{
+    Cli, ClusterArgs, Command, KubeconfigArgs, LessonsCommand, RecordArgs, RecordCommand, ReviewArgs, TutorArgs,
+};
 pub use error::CliError;
 use setup::{Logging, Threads};
 

@@ -33,13 +33,13 @@ pub(crate) const LOG_ENV: &str = "KUBETUTOR_LOG";
 
 /// Install the tracing subscriber `logging` asks for.
 pub(crate) fn init_logging(logging: Logging, state_dir: &Path) -> Result<(), CliError> {
-    let filter = |default: &str| {
-        tracing_subscriber::EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| default.into())
-    };
+    let filter =
+        |default: &str| tracing_subscriber::EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| default.into());
     match logging {
         Logging::Off => {}
         Logging::File => {
-            std::fs::create_dir_all(state_dir).map_err(CliError::io(format!("cannot create {}", state_dir.display())))?;
+            std::fs::create_dir_all(state_dir)
+                .map_err(CliError::io(format!("cannot create {}", state_dir.display())))?;
             let path = state_dir.join("kubetutor.log");
             let file = std::fs::OpenOptions::new()
                 .create(true)
