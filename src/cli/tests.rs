@@ -242,3 +242,42 @@ fn an_error_says_each_cause_once_and_exits_2() {
     let e = CliError::from(crate::grade::validate::NoSuchLesson("nope".into()));
     assert_eq!(e.to_string(), "there is no lesson called \"nope\"");
 }
+
+/// Every command line README.md shows (in its shell blocks and its inline code) still parses.
+#[test]
+fn the_command_lines_the_readme_shows_parse() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let mut lines: Vec<String> = Vec::new();
+    let mut in_block = false;
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_block = !in_block;
+            continue;
+        }
+        if in_block {
+            let line = line.split("  #").next().unwrap_or_default().trim();
+            let line =
+                line.strip_prefix("cargo run --release -- ").map_or(line.to_string(), |l| format!("kubetutor {l}"));
+            if line == "kubetutor" || line.starts_with("kubetutor ") {
+                lines.push(line);
+            }
+        } else {
+            // Inline code: the odd pieces between backticks.
+            for span in line.split('`').skip(1).step_by(2) {
+                if span == "kubetutor" || span.starts_with("kubetutor ") {
+                    lines.push(span.to_string());
+                }
+            }
+        }
+    }
+    assert!(lines.len() > 20, "{lines:?}");
+    for needed in ["kubetutor check --step 1 --json", "kubetutor sandbox", "kubetutor reset"] {
+        assert!(lines.iter().any(|l| l.starts_with(needed)), "{needed} in {lines:?}");
+    }
+    for line in &lines {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Err(e) = Cli::try_parse_from(&words) {
+            panic!("README's `{line}` no longer parses: {e}");
+        }
+    }
+}
