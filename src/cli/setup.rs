@@ -2,7 +2,6 @@
 //! the state dir for the screens, to stderr for the sandbox, none for the one-shot commands,
 //! and never to a screen the TUI draws on), the tokio runtime, and the shutdown signals.
 
-use std::future::Future;
 use std::path::Path;
 
 use super::CliError;
@@ -72,35 +71,33 @@ pub(crate) fn runtime(threads: Threads) -> Result<tokio::runtime::Runtime, CliEr
 /// Resolves on Ctrl-C (SIGINT), SIGTERM or SIGHUP: the commands that run until stopped
 /// (`sandbox`, `progress`, the tutor) stop cleanly on it. The handlers are installed when it
 /// is first polled; before that a signal does what it always does.
-pub(crate) fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
-    async {
-        let ctrl_c = async {
-            // Without a handler there is nothing to wait for: never resolve, rather than stop now.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
-        #[cfg(unix)]
-        let other = async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let wait = |kind: SignalKind| async move {
-                match signal(kind) {
-                    Ok(mut s) => {
-                        s.recv().await;
-                    }
-                    Err(_) => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                () = wait(SignalKind::terminate()) => {},
-                () = wait(SignalKind::hangup()) => {},
-            }
-        };
-        #[cfg(not(unix))]
-        let other = std::future::pending::<()>();
-        tokio::select! {
-            () = ctrl_c => {},
-            () = other => {},
+pub(crate) async fn shutdown_signal() {
+    let ctrl_c = async {
+        // Without a handler there is nothing to wait for: never resolve, rather than stop now.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
         }
+    };
+    #[cfg(unix)]
+    let other = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let wait = |kind: SignalKind| async move {
+            match signal(kind) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            () = wait(SignalKind::terminate()) => {},
+            () = wait(SignalKind::hangup()) => {},
+        }
+    };
+    #[cfg(not(unix))]
+    let other = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = other => {},
     }
 }
