@@ -11,7 +11,7 @@ use clap::{CommandFactory, Parser};
 use super::args::{Cli, ClusterArgs, Command, KubeconfigArgs, LessonArgs, LessonsCommand, RecordCommand, Theme};
 use super::CliError;
 use crate::cluster::KubeconfigOptions;
-use crate::ui::theme::ThemeName;
+use crate::theme::ThemeName;
 
 fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(std::iter::once("kubetutor").chain(args.iter().copied()))
