@@ -8,7 +8,7 @@ use ratatui::style::{Color, Modifier, Style};
 pub const LIGHT_BACKGROUND: Color = Color::Rgb(255, 255, 255);
 pub const LIGHT_STATUS_BAR: Color = Color::Rgb(230, 230, 230);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThemeName {
     Dark,
     Light,

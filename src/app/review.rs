@@ -33,15 +33,15 @@ const MAX_GAP: Duration = Duration::from_secs(2);
 /// The shortest, so a burst of events is still seen to happen.
 const MIN_GAP: Duration = Duration::from_millis(100);
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct ReviewArgs {
+/// Which record `kubetutor review` opens; the command line fills it in.
+#[derive(Debug, Clone)]
+pub struct ReviewOptions {
     /// The record to review (an exported file); default: your own last session of the lesson.
     pub file: Option<PathBuf>,
     /// The lesson whose last session to open when no FILE is given.
-    #[arg(long, default_value = "statefulset")]
     pub lesson: String,
-    /// Colours: dark, light, high-contrast or mono. NO_COLOR forces mono.
-    #[arg(long, value_enum, default_value_t = ThemeName::Dark)]
+    /// An extra folder of lessons (or one lesson folder), where the record's lesson may be.
+    pub lessons_dir: Option<PathBuf>,
     pub theme: ThemeName,
 }
 
@@ -346,15 +346,16 @@ where
 }
 
 /// Open the record named by `args` (or the learner's last session) as a [`Review`].
-pub fn open(args: &ReviewArgs) -> Result<Review> {
+pub fn open(args: &ReviewOptions) -> Result<Review> {
     let path = match &args.file {
         Some(p) => p.clone(),
         None => crate::record::latest(&crate::state::state_dir(), &args.lesson)?,
     };
     let header_lesson = crate::record::read_header(&path)?.lesson;
-    let lesson = Arc::new(crate::lesson::load::find(&header_lesson).with_context(|| {
-        format!("{}: the record is of lesson {header_lesson}, which cannot be loaded", path.display())
-    })?);
+    let lesson =
+        Arc::new(crate::lesson::load::find_in(&header_lesson, args.lessons_dir.as_deref()).with_context(|| {
+            format!("{}: the record is of lesson {header_lesson}, which cannot be loaded", path.display())
+        })?);
     let replay = Replay::open(&path, Some(&lesson))?;
     let theme = Theme::pick(args.theme, Theme::no_color_env());
     Ok(Review::new(replay, lesson, theme, &path))
@@ -362,21 +363,18 @@ pub fn open(args: &ReviewArgs) -> Result<Review> {
 
 /// `kubetutor review`: take over the terminal and run the review.
 /// `draw` paints the screen (`crate::ui::review::draw`).
-pub fn run_review(args: ReviewArgs, draw: fn(&mut Frame, &Review)) -> Result<()> {
+pub async fn run_review(args: &ReviewOptions, draw: fn(&mut Frame, &Review)) -> Result<()> {
     use crossterm::event::{Event as TermEvent, EventStream};
-    let mut review = open(&args)?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(async move {
-        let _guard = super::start::take_terminal()?;
-        let mut terminal = Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))?;
-        let input = EventStream::new().filter_map(|e| async move {
-            match e {
-                Ok(TermEvent::Key(k)) => Some(Event::Key(k)),
-                Ok(TermEvent::Resize(w, h)) => Some(Event::Resize(w, h)),
-                _ => None,
-            }
-        });
-        run(&mut terminal, &mut review, Box::pin(input), draw).await?;
-        Ok(())
-    })
+    let mut review = open(args)?;
+    let _guard = super::start::take_terminal()?;
+    let mut terminal = Terminal::new(ratatui::backend::CrosstermBackend::new(std::io::stdout()))?;
+    let input = EventStream::new().filter_map(|e| async move {
+        match e {
+            Ok(TermEvent::Key(k)) => Some(Event::Key(k)),
+            Ok(TermEvent::Resize(w, h)) => Some(Event::Resize(w, h)),
+            _ => None,
+        }
+    });
+    run(&mut terminal, &mut review, Box::pin(input), draw).await?;
+    Ok(())
 }

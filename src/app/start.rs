@@ -1,10 +1,11 @@
 //! `kubetutor` with no subcommand: connect (the embedded sandbox, or a kubeconfig's cluster),
 //! load the lesson where the learner left off, take over the terminal (always given back: on
 //! quit, on SIGTERM/SIGHUP, and from the panic hook; each flushes the file writer, and the hook
-//! also saves the editor buffer), and run the app loop. Logs go to `kubetutor.log` in the state
-//! dir, never to the screen.
+//! also saves the editor buffer), and run the app loop. Logs go where the command line put them
+//! (`kubetutor.log` in the state dir), never to the screen.
 
 use std::collections::BTreeSet;
+use std::future::Future;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,28 +24,23 @@ use crate::cluster::{self, watch, Cluster, KubeconfigOptions};
 use crate::theme::{Theme, ThemeName};
 use kube_sandbox::SandboxConfig;
 
-#[derive(clap::Args, Debug, Clone)]
-pub struct TutorArgs {
+/// What the tutor screen opens on; the command line fills it in.
+#[derive(Debug, Clone)]
+pub struct TutorOptions {
     /// Use the cluster of this kubeconfig instead of the embedded sandbox.
-    #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// Use this kubeconfig context (implies a real cluster).
-    #[arg(long)]
     pub context: Option<String>,
     /// The namespace the lesson's objects live in (sandbox: default; a real cluster: the context's, else "kubetutor").
-    #[arg(long, short = 'n')]
     pub namespace: Option<String>,
-    /// Colours: dark, light, high-contrast (colour-blind safe) or mono. NO_COLOR forces mono.
-    #[arg(long, value_enum, default_value_t = ThemeName::Dark)]
     pub theme: ThemeName,
     /// Simulated time speed of the embedded sandbox: 2 starts pods twice as fast.
-    #[arg(long, default_value_t = 1.0)]
     pub speed: f64,
     /// Which lesson to open.
-    #[arg(long, default_value = "statefulset")]
     pub lesson: String,
+    /// An extra folder of lessons (or one lesson folder).
+    pub lessons_dir: Option<PathBuf>,
     /// Watch and grade only: no apply, no deleting, scaling or patching (for review sessions).
-    #[arg(long)]
     pub readonly: bool,
 }
 
@@ -90,23 +86,10 @@ fn save_rescue() {
     }
 }
 
-fn init_logging(state_dir: &std::path::Path) -> Result<()> {
-    let path = state_dir.join("kubetutor.log");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .with_context(|| format!("cannot open the log file {}", path.display()))?;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KUBETUTOR_LOG").unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(std::sync::Mutex::new(file))
-        .try_init();
-    Ok(())
-}
-
-async fn connect(args: &TutorArgs, state_dir: &std::path::Path) -> Result<(Cluster, Option<cluster::EmbeddedSandbox>)> {
+async fn connect(
+    args: &TutorOptions,
+    state_dir: &std::path::Path,
+) -> Result<(Cluster, Option<cluster::EmbeddedSandbox>)> {
     if args.kubeconfig.is_some() || args.context.is_some() {
         let opts = KubeconfigOptions {
             kubeconfig: args.kubeconfig.clone(),
@@ -145,25 +128,29 @@ fn spawn_doctor(cluster: &Cluster, lesson: &crate::lesson::Lesson, tx: tokio::sy
     });
 }
 
-/// Run the tutor screen until the learner quits.
+/// The tutor screen, run until the learner quits (or `terminate` resolves: the edge's SIGTERM
+/// and SIGHUP): what can fail before it needs the runtime fails here, the rest in the future.
 /// `draw` paints the screen from the App (`crate::ui::draw`).
-pub fn run_tutor(args: TutorArgs, draw: fn(&mut ratatui::Frame, &App)) -> Result<()> {
+pub fn run_tutor(
+    args: TutorOptions,
+    draw: fn(&mut ratatui::Frame, &App),
+    terminate: impl Future<Output = ()> + Send + 'static,
+) -> Result<impl Future<Output = Result<()>>> {
     if args.speed.is_nan() || args.speed <= 0.0 {
         bail!("--speed must be a positive number, got {}", args.speed);
     }
     let state_dir = crate::state::state_dir();
     std::fs::create_dir_all(&state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;
-    init_logging(&state_dir)?;
     let lesson = Arc::new(
-        crate::lesson::load::find(&args.lesson).with_context(|| format!("cannot load the lesson {}", args.lesson))?,
+        crate::lesson::load::find_in(&args.lesson, args.lessons_dir.as_deref())
+            .with_context(|| format!("cannot load the lesson {}", args.lesson))?,
     );
     let progress = crate::lesson::progress::Progress::load(&lesson.slug)
         .with_context(|| format!("cannot read the progress of {}", lesson.slug))?;
     let start_step = progress.current_index(&lesson);
     let done: BTreeSet<usize> = (0..lesson.steps.len()).filter(|&i| progress.is_done(&lesson, i)).collect();
     let theme = Theme::pick(args.theme, Theme::no_color_env());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    rt.block_on(async move {
+    Ok(async move {
         let (cluster, _sandbox) = connect(&args, &state_dir).await?;
         let describe = if args.readonly { format!("{} · read-only", cluster.describe()) } else { cluster.describe() };
         let info = ClusterInfo {
@@ -181,7 +168,7 @@ pub fn run_tutor(args: TutorArgs, draw: fn(&mut ratatui::Frame, &App)) -> Result
             spawn_doctor(&cluster, &lesson, tx.clone());
         }
         let _watch = spawn_watch(&cluster, tx.clone());
-        spawn_signals(tx.clone());
+        spawn_terminate(terminate, tx.clone());
         let restore =
             cluster.is_sandbox().then(|| super::effects::Restore { done: done.clone(), state_dir: state_dir.clone() });
         let services = Services::new(cluster, lesson, progress, restore, tx.clone());
@@ -267,21 +254,13 @@ pub fn spawn_watch(cluster: &Cluster, tx: tokio::sync::mpsc::UnboundedSender<Eve
     handle
 }
 
-fn spawn_signals(tx: tokio::sync::mpsc::UnboundedSender<Event>) {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        for kind in [SignalKind::terminate(), SignalKind::hangup()] {
-            let tx = tx.clone();
-            if let Ok(mut s) = signal(kind) {
-                tokio::spawn(async move {
-                    if s.recv().await.is_some() {
-                        let _ = tx.send(Event::Terminate);
-                    }
-                });
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tx;
+/// Quit (saving, giving the terminal back) when `terminate` resolves.
+fn spawn_terminate(
+    terminate: impl Future<Output = ()> + Send + 'static,
+    tx: tokio::sync::mpsc::UnboundedSender<Event>,
+) {
+    tokio::spawn(async move {
+        terminate.await;
+        let _ = tx.send(Event::Terminate);
+    });
 }

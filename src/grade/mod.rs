@@ -2,7 +2,7 @@
 //! the watch history, probe pods for DNS and HTTP) and keeps what a pass proves, the reports,
 //! solving with reference solutions, `kubetutor check` and `lessons validate`.
 
-pub mod cli;
+pub mod headless;
 pub mod report;
 pub mod runner;
 pub mod solve;

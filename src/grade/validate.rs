@@ -95,20 +95,24 @@ async fn starter_does_not_pass(
     }
 }
 
-/// Validate the catalogue (or the one lesson `only`); prints a line per finding; the exit
-/// status is 0 when everything holds.
-pub async fn run(lessons_dir: Option<&Path>, only: Option<&str>, timeout: Duration) -> i32 {
+/// `lessons validate` was asked for a lesson there is not.
+#[derive(Debug, thiserror::Error)]
+#[error("there is no lesson called {0:?}")]
+pub struct NoSuchLesson(pub String);
+
+/// Validate the catalogue (or the one lesson `only`), printing a line per finding; true when
+/// everything holds (a catalogue that does not load is a finding, not an error).
+pub async fn run(lessons_dir: Option<&Path>, only: Option<&str>, timeout: Duration) -> Result<bool, NoSuchLesson> {
     let lessons = match load::catalog(lessons_dir) {
         Ok(l) => l,
         Err(e) => {
             println!("FAIL {e}");
-            return 1;
+            return Ok(false);
         }
     };
     let lessons: Vec<Lesson> = lessons.into_iter().filter(|l| only.is_none_or(|s| s == l.slug)).collect();
     if lessons.is_empty() {
-        eprintln!("kubetutor lessons validate: there is no lesson called {:?}", only.unwrap_or_default());
-        return 2;
+        return Err(NoSuchLesson(only.unwrap_or_default().to_string()));
     }
     let mut failed = 0;
     for lesson in lessons {
@@ -128,9 +132,8 @@ pub async fn run(lessons_dir: Option<&Path>, only: Option<&str>, timeout: Durati
     }
     if failed == 0 {
         println!("all lessons valid");
-        0
     } else {
         println!("{failed} lesson(s) failed");
-        1
     }
+    Ok(failed == 0)
 }

@@ -106,3 +106,81 @@ async fn a_stopped_sandbox_or_no_kubeconfig_is_said_in_words() {
     assert_eq!(err.matches("No such file").count(), 1, "the reason once: {err}");
     assert!(err.contains("run `kubetutor` alone"), "{err}");
 }
+
+/// The binary with `args`, its state in `state`: (exit status, stdout, stderr).
+fn kubetutor_in(state: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_kubetutor"))
+        .args(args)
+        .env("KUBETUTOR_STATE_DIR", state)
+        .env_remove("KUBECONFIG")
+        .env_remove("KUBETUTOR_LESSONS_DIR")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A subcommand that fails says why in one line on stderr, beginning with the command, each
+/// cause once, prints nothing on stdout and exits 2.
+#[test]
+fn a_failing_subcommand_says_why_on_stderr_and_exits_2() {
+    let state = tempfile::tempdir().unwrap();
+    let out = state.path().join("out.jsonl");
+    let cases: [(&[&str], &str); 6] = [
+        (&["check", "--kubeconfig", "/nonexistent/kubeconfig"], "kubetutor check: cannot read the kubeconfig: "),
+        (&["doctor", "--kubeconfig", "/nonexistent/kubeconfig"], "kubetutor: cannot read the kubeconfig: "),
+        (&["review", "/nonexistent/session.jsonl"], "kubetutor: cannot read /nonexistent/session.jsonl: "),
+        (
+            &["sandbox", "--listen", "192.0.2.1:0"],
+            "kubetutor: refusing to listen on 192.0.2.1:0: it is not a loopback address",
+        ),
+        (
+            &["lessons", "validate", "--lesson", "nope"],
+            "kubetutor lessons validate: there is no lesson called \"nope\"",
+        ),
+        (&["record", "export", out.to_str().unwrap()], "kubetutor: no session record of lesson statefulset under "),
+    ];
+    for (args, starts) in cases {
+        let (code, stdout, stderr) = kubetutor_in(state.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.starts_with(starts), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+    let (_, _, stderr) = kubetutor_in(state.path(), &["review", "/nonexistent/session.jsonl"]);
+    assert_eq!(stderr.matches("No such file").count(), 1, "the cause once: {stderr}");
+    assert!(!out.exists());
+}
+
+/// What clap refuses, it words, with exit status 2; help and the version are status 0 on stdout.
+#[test]
+fn usage_errors_are_claps_and_exit_2() {
+    let state = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--bogus"], "error: unexpected argument '--bogus' found"),
+        (
+            &["--speed", "2", "--kubeconfig", "k.yaml"],
+            "error: the argument '--speed <X>' cannot be used with '--kubeconfig <FILE>'",
+        ),
+        (&["sandbox", "--speed", "0"], "error: invalid value '0' for '--speed <X>': it must be a positive number"),
+        (&["check", "--step", "one"], "error: invalid value 'one' for '--step <N>'"),
+        (&["review", "--theme", "pink"], "error: invalid value 'pink' for '--theme <THEME>'"),
+    ];
+    for (args, starts) in cases {
+        let (code, stdout, stderr) = kubetutor_in(state.path(), args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+        assert!(stderr.starts_with(starts), "{args:?}: {stderr}");
+        assert!(stdout.is_empty(), "{args:?}: {stdout}");
+    }
+    let (code, stdout, _) = kubetutor_in(state.path(), &["sandbox", "--help"]);
+    assert_eq!(code, 0);
+    assert!(stdout.starts_with("Run the embedded sandbox cluster on its own"), "{stdout}");
+    let (code, stdout, _) = kubetutor_in(state.path(), &["--version"]);
+    assert_eq!((code, stdout.as_str()), (0, concat!("kubetutor ", env!("CARGO_PKG_VERSION"), "\n")));
+    // Nothing ran: no state was written.
+    assert_eq!(std::fs::read_dir(state.path()).unwrap().count(), 0);
+}

@@ -1,7 +1,7 @@
-//! The headless commands: `kubetutor check` (grade a cluster, text or JSON, exit status 0 only
-//! when every asked step passes), `kubetutor lessons` (list) and `kubetutor lessons validate`
-//! (every lesson loads, and each step's solution passes on a fresh sandbox). main.rs parses the
-//! arguments with the structs here and calls [`run_check`] / [`run_lessons`].
+//! What the headless commands compute: `kubetutor check` grades a cluster as the tutor's
+//! screen would ([`check`], then [`render_text`] or the JSON of [`CheckOutput`]), and `kubetutor
+//! lessons` lists the catalogue ([`list`]). The command line (`crate::cli`) fills in
+//! [`CheckOptions`], prints, and turns the result into the exit status.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,61 +10,54 @@ use serde::Serialize;
 
 use super::runner::Grader;
 use super::{Outcome, StepReport, StepStatus};
-use crate::cluster::{self, History, KubeconfigOptions, Snapshot};
+use crate::cluster::{self, ClusterError, History, KubeconfigOptions, Snapshot};
 use crate::lesson::load::{self, LoadError};
-use crate::lesson::progress::Progress;
+use crate::lesson::progress::{Progress, ProgressError};
 use crate::lesson::Lesson;
 
 /// The lesson graded when none is named.
 pub const DEFAULT_LESSON: &str = "statefulset";
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct CheckArgs {
-    /// The lesson to grade (see `kubetutor lessons`).
-    #[arg(long, default_value = DEFAULT_LESSON)]
+/// What `kubetutor check` grades, and where.
+#[derive(Debug, Clone)]
+pub struct CheckOptions {
+    /// The lesson to grade.
     pub lesson: String,
-    /// Grade only this step (numbered from 0); default: every step.
-    #[arg(long)]
+    /// An extra folder of lessons (or one lesson folder).
+    pub lessons_dir: Option<PathBuf>,
+    /// Grade only this step; `None`: every step.
     pub step: Option<usize>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-    /// The kubeconfig to use (default: $KUBECONFIG or ~/.kube/config).
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: the current context).
-    #[arg(long)]
-    pub context: Option<String>,
-    /// The namespace the lesson's objects are in (default: the context's, else "kubetutor").
-    #[arg(long, short = 'n')]
-    pub namespace: Option<String>,
-    /// An extra folder of lessons (or one lesson folder).
-    #[arg(long, env = load::LESSONS_DIR_ENV)]
-    pub lessons_dir: Option<PathBuf>,
+    pub cluster: KubeconfigOptions,
 }
 
-#[derive(Debug, Clone, clap::Args)]
-pub struct LessonsArgs {
-    #[command(subcommand)]
-    pub command: Option<LessonsCommand>,
-    /// An extra folder of lessons (or one lesson folder).
-    #[arg(long, env = load::LESSONS_DIR_ENV, global = true)]
-    pub lessons_dir: Option<PathBuf>,
+/// Why `check` could not grade.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error(transparent)]
+    Lesson(#[from] LoadError),
+    #[error("the lesson has steps 0 to {last}; there is no step {step}")]
+    NoSuchStep { step: usize, last: usize },
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    /// `next` says what to do when the kubeconfig is a sandbox's that has stopped.
+    #[error("cannot read the lesson's objects in namespace {namespace}: {message}{next}")]
+    Read { namespace: String, message: String, next: String },
 }
 
-#[derive(Debug, Clone, clap::Subcommand)]
-pub enum LessonsCommand {
-    /// Check every lesson: it loads, and on a fresh sandbox each step's reference solution
-    /// passes (and the step does not pass before it).
-    Validate {
-        /// Validate only this lesson.
-        #[arg(long)]
-        lesson: Option<String>,
-        /// Seconds each step may take to pass on the sandbox (it runs at infinite speed: a
-        /// step that needs more is stuck).
-        #[arg(long, default_value_t = 30)]
-        timeout: u64,
-    },
+/// A graded lesson.
+#[derive(Debug)]
+pub struct Checked {
+    pub lesson: Arc<Lesson>,
+    pub output: CheckOutput,
+    /// The tutor's records could not be read: graded without them (from the objects alone).
+    pub records_unread: Option<ProgressError>,
+}
+
+impl Checked {
+    /// Every step graded counts as done, as the tutor's step list would show it.
+    pub fn all_done(&self) -> bool {
+        self.output.steps.iter().all(StepJson::counts_as_done)
+    }
 }
 
 /// One check in `check --json`.
@@ -218,63 +211,36 @@ pub fn render_text(lesson: &Lesson, out: &CheckOutput) -> String {
     crate::sanitize::escape(&s, true).into_owned()
 }
 
-fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()
-}
-
-/// `kubetutor check`: the exit status (0 all asked steps pass, 1 not, 2 error).
-pub fn run_check(args: CheckArgs) -> i32 {
-    match runtime().map_err(|e| e.to_string()).and_then(|rt| rt.block_on(check(&args))) {
-        Ok((pass, text)) => {
-            print!("{text}");
-            if pass {
-                0
-            } else {
-                1
-            }
-        }
-        Err(e) => {
-            eprintln!("kubetutor check: {e}");
-            2
-        }
-    }
-}
-
-async fn check(args: &CheckArgs) -> Result<(bool, String), String> {
-    let lesson = Arc::new(load::find_in(&args.lesson, args.lessons_dir.as_deref()).map_err(|e| e.to_string())?);
-    let steps: Vec<usize> = match args.step {
-        Some(n) if n >= lesson.steps.len() => {
-            return Err(format!("the lesson has steps 0 to {}; there is no step {n}", lesson.steps.len() - 1))
+/// Grade the steps `opts` asks for on the cluster it names, with what the tutor recorded in
+/// its progress file (the steps passed, what they proved, the pods before step 3), so the
+/// result agrees with the tutor's screen.
+pub async fn check(opts: &CheckOptions) -> Result<Checked, CheckError> {
+    let lesson = Arc::new(load::find_in(&opts.lesson, opts.lessons_dir.as_deref())?);
+    let steps: Vec<usize> = match opts.step {
+        Some(step) if step >= lesson.steps.len() => {
+            return Err(CheckError::NoSuchStep { step, last: lesson.steps.len() - 1 })
         }
         Some(n) => vec![n],
         None => (0..lesson.steps.len()).collect(),
     };
-    let opts = KubeconfigOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
-        namespace: args.namespace.clone(),
-    };
-    let cluster = cluster::connect_kubeconfig(&opts).await.map_err(|e| e.to_string())?;
+    let cluster = cluster::connect_kubeconfig(&opts.cluster).await?;
     let described = cluster.describe();
     let snapshot = Snapshot::fetch(&cluster.client, &cluster.namespace).await.map_err(|e| {
-        let why = cluster::errors::explain(&e);
         let sandbox = matches!(&cluster.backend, cluster::Backend::Kubeconfig { context, .. }
             if context == kube_sandbox::consts::KUBECONFIG_CONTEXT && !matches!(e, kube::Error::Api(_)));
-        let next = if sandbox { format!("; {}", cluster::doctor::SANDBOX_GONE) } else { String::new() };
-        format!("cannot read the lesson's objects in namespace {}: {why}{next}", cluster.namespace)
+        CheckError::Read {
+            namespace: cluster.namespace.clone(),
+            message: cluster::errors::explain(&e),
+            next: if sandbox { format!("; {}", cluster::doctor::SANDBOX_GONE) } else { String::new() },
+        }
     })?;
     let mut grader = Grader::new(cluster, lesson.clone());
-    // What the tutor recorded (the steps passed, what they proved, the pods before step 3):
-    // `check` grades as the tutor's screen does.
-    let progress = match Progress::load(&lesson.slug) {
+    let (progress, records_unread) = match Progress::load(&lesson.slug) {
         Ok(progress) => {
             grader.restore(&lesson, &progress);
-            progress
+            (progress, None)
         }
-        Err(e) => {
-            eprintln!("kubetutor check: not using the tutor's records: {e}");
-            Progress::default()
-        }
+        Err(e) => (Progress::default(), Some(e)),
     };
     // Nothing was watched: order is judged from the objects' timestamps.
     let history = History::new(jiff::Timestamp::now());
@@ -286,41 +252,8 @@ async fn check(args: &CheckArgs) -> Result<(bool, String), String> {
         .iter()
         .map(|r| StepJson { passed_before: progress.is_done(&lesson, r.index), ..StepJson::from(r) })
         .collect();
-    let pass = steps.iter().all(StepJson::counts_as_done);
-    let out = CheckOutput { lesson: lesson.slug.clone(), title: lesson.title.clone(), cluster: described, steps };
-    let text = if args.json {
-        format!("{}\n", serde_json::to_string_pretty(&out).expect("check output serialises"))
-    } else {
-        render_text(&lesson, &out)
-    };
-    Ok((pass, text))
-}
-
-/// `kubetutor lessons [validate]`: the exit status.
-pub fn run_lessons(args: LessonsArgs) -> i32 {
-    match &args.command {
-        None => match load::catalog(args.lessons_dir.as_deref()) {
-            Ok(lessons) => {
-                print!("{}", list(&lessons));
-                0
-            }
-            Err(e) => {
-                eprintln!("kubetutor lessons: {e}");
-                2
-            }
-        },
-        Some(LessonsCommand::Validate { lesson, timeout }) => {
-            let rt = match runtime() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("kubetutor lessons validate: {e}");
-                    return 2;
-                }
-            };
-            let timeout = std::time::Duration::from_secs(*timeout);
-            rt.block_on(super::validate::run(args.lessons_dir.as_deref(), lesson.as_deref(), timeout))
-        }
-    }
+    let output = CheckOutput { lesson: lesson.slug.clone(), title: lesson.title.clone(), cluster: described, steps };
+    Ok(Checked { lesson, output, records_unread })
 }
 
 /// `kubetutor lessons`: one paragraph per lesson.
@@ -330,11 +263,6 @@ pub fn list(lessons: &[Lesson]) -> String {
         s.push_str(&format!("{}  {} ({} steps)\n    {}\n", l.slug, l.title, l.steps.len(), l.summary));
     }
     s
-}
-
-/// A lesson load failure in `lessons validate`'s words.
-pub fn load_failure(e: &LoadError) -> String {
-    format!("FAIL {e}")
 }
 
 #[cfg(test)]
