@@ -72,7 +72,11 @@ pub(crate) async fn progress(args: ProgressArgs) -> Result<ExitCode, CliError> {
     }
     if std::io::stdout().is_terminal() {
         let theme = Theme::pick(args.theme.theme.into(), Theme::no_color_env());
-        crate::app::instructor::run_screen(cl, theme, crate::ui::instructor::draw).await?;
+        // A signal ends the screen: dropping it gives the terminal back (it writes nothing).
+        tokio::select! {
+            done = crate::app::instructor::run_screen(cl, theme, crate::ui::instructor::draw) => done?,
+            () = setup::shutdown_signal() => {}
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

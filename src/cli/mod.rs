@@ -115,7 +115,11 @@ async fn review(args: ReviewArgs) -> Result<ExitCode, CliError> {
         lessons_dir: args.lessons_dir.dir(),
         theme: args.theme.theme.into(),
     };
-    crate::app::review::run_review(&options, crate::ui::review::draw).await?;
+    // A signal ends the screen: dropping it gives the terminal back (nothing to save in review).
+    tokio::select! {
+        done = crate::app::review::run_review(&options, crate::ui::review::draw) => done?,
+        () = setup::shutdown_signal() => {}
+    }
     Ok(ExitCode::SUCCESS)
 }
 
