@@ -46,7 +46,19 @@ impl SandboxProcess {
         SandboxProcess { child, kubeconfig, dir }
     }
 
+    /// kubectl for this sandbox, ended after two minutes (coreutils' `timeout`, exit 124): a
+    /// command that waits for something that never comes (a delete waiting for its pods)
+    /// fails the test instead of hanging the suite.
     pub(crate) fn kubectl(&self) -> Command {
+        let mut c = Command::new("timeout");
+        c.args(["--kill-after=5", "120", "kubectl"]);
+        c.env("KUBECONFIG", &self.kubeconfig).arg("--cache-dir").arg(self.dir.path().join("cache"));
+        c
+    }
+
+    /// kubectl for a process the test runs until it kills it (`port-forward`): without
+    /// `timeout` in between, so that the kill reaches kubectl itself.
+    pub(crate) fn kubectl_until_killed(&self) -> Command {
         let mut c = Command::new("kubectl");
         c.env("KUBECONFIG", &self.kubeconfig).arg("--cache-dir").arg(self.dir.path().join("cache"));
         c
@@ -188,7 +200,7 @@ fn kubectl_cp_both_ways_and_exec_with_stdin() {
 /// `kubectl port-forward pod/web-0 PORTS` running, and the local port it listens on.
 fn port_forward(sb: &SandboxProcess, ports: &str) -> (Child, u16) {
     let mut child = sb
-        .kubectl()
+        .kubectl_until_killed()
         .args(["port-forward", "pod/web-0", ports])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -365,8 +377,12 @@ fn kubectl_scale_explain_and_watch() {
     assert!(out.to_lowercase().contains("service"), "{out}");
 
     // get -w prints changes as they happen
-    let mut watch =
-        sb.kubectl().args(["get", "configmaps", "-w", "--output-watch-events"]).stdout(Stdio::piped()).spawn().unwrap();
+    let mut watch = sb
+        .kubectl_until_killed()
+        .args(["get", "configmaps", "-w", "--output-watch-events"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
     let stdout = watch.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -445,7 +461,7 @@ struct PodWatch {
 
 impl PodWatch {
     fn start(sb: &SandboxProcess) -> PodWatch {
-        let mut child = sb.kubectl().args(["get", "pods", "-w"]).stdout(Stdio::piped()).spawn().unwrap();
+        let mut child = sb.kubectl_until_killed().args(["get", "pods", "-w"]).stdout(Stdio::piped()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let lines: std::sync::Arc<std::sync::Mutex<Vec<String>>> = Default::default();
         let l = lines.clone();
