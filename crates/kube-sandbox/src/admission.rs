@@ -74,7 +74,13 @@ pub(crate) fn deletable(rt: &ResourceType, name: &str) -> ApiResult<()> {
 }
 
 /// Delete an object as an API delete does; see [`Store::delete`].
-pub(crate) fn delete(store: &Store, rt: &ResourceType, ns: &str, name: &str, opts: &DeleteOpts) -> ApiResult<(Obj, bool)> {
+pub(crate) fn delete(
+    store: &Store,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    opts: &DeleteOpts,
+) -> ApiResult<(Obj, bool)> {
     deletable(rt, name)?;
     store.delete(rt, ns, name, opts)
 }

@@ -363,12 +363,8 @@ mod tests {
             "selector": {"matchLabels": {"app": name}}, "serviceName": name,
             "template": {"metadata": {"labels": {"app": name}},
                 "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
-        crate::admission::admit(&setup_store_for_admission(), kinds::statefulsets(), &mut set, None).unwrap();
+        admission::admit(&Store::new(Clock::new(1.0)), kinds::statefulsets(), &mut set, None).unwrap();
         set
-    }
-
-    fn setup_store_for_admission() -> Store {
-        Store::new(Clock::new(1.0))
     }
 
     fn owned_cm(name: &str, owner: &Value) -> Value {
@@ -388,9 +384,7 @@ mod tests {
         let s = setup();
         let task = tokio::spawn(Driver::new(Collector::new(s.clone())).run());
         settle().await;
-        let owner = s
-            .create(kinds::statefulsets(), set("web"), false)
-            .unwrap();
+        let owner = s.create(kinds::statefulsets(), set("web"), false).unwrap();
         s.create(kinds::configmaps(), owned_cm("a", &owner), false).unwrap();
         s.delete(kinds::statefulsets(), "default", "web", &DeleteOpts::default()).unwrap();
         settle().await;
@@ -403,9 +397,7 @@ mod tests {
         let s = setup();
         let task = tokio::spawn(Driver::new(Collector::new(s.clone())).run());
         settle().await;
-        let owner = s
-            .create(kinds::statefulsets(), set("web"), false)
-            .unwrap();
+        let owner = s.create(kinds::statefulsets(), set("web"), false).unwrap();
         s.create(kinds::configmaps(), owned_cm("a", &owner), false).unwrap();
         let fg = DeleteOpts { propagation: Some(Propagation::Foreground), ..Default::default() };
         let (o, gone) = s.delete(kinds::statefulsets(), "default", "web", &fg).unwrap();
@@ -415,9 +407,7 @@ mod tests {
         assert!(s.get(kinds::configmaps(), "default", "a").is_none());
         assert!(s.get(kinds::statefulsets(), "default", "web").is_none());
 
-        let owner = s
-            .create(kinds::statefulsets(), set("db"), false)
-            .unwrap();
+        let owner = s.create(kinds::statefulsets(), set("db"), false).unwrap();
         s.create(kinds::configmaps(), owned_cm("b", &owner), false).unwrap();
         let orphan = DeleteOpts { propagation: Some(Propagation::Orphan), ..Default::default() };
         s.delete(kinds::statefulsets(), "default", "db", &orphan).unwrap();

@@ -480,8 +480,13 @@ pub(super) fn delete_opts(q: &Query, body: &[u8]) -> ApiResult<DeleteOpts> {
 
 pub(super) fn delete(st: &ApiState, t: &Target, q: &Query, body: &[u8]) -> ApiResult<Response> {
     let opts = delete_opts(q, body)?;
-    let (obj, _gone) =
-        admission::delete(&st.store, t.rt, t.namespace.as_deref().unwrap_or(""), t.name.as_deref().unwrap_or(""), &opts)?;
+    let (obj, _gone) = admission::delete(
+        &st.store,
+        t.rt,
+        t.namespace.as_deref().unwrap_or(""),
+        t.name.as_deref().unwrap_or(""),
+        &opts,
+    )?;
     Ok(json_response(StatusCode::OK, &obj, &[]))
 }
 

@@ -70,10 +70,7 @@ pub(crate) struct Trigger<R: Reconciler> {
 }
 
 impl<R: Reconciler> Trigger<R> {
-    pub(crate) fn new(
-        kind: &'static ResourceType,
-        keys: impl Fn(&R, &Obj, &mut Vec<R::Key>) + Send + 'static,
-    ) -> Self {
+    pub(crate) fn new(kind: &'static ResourceType, keys: impl Fn(&R, &Obj, &mut Vec<R::Key>) + Send + 'static) -> Self {
         Trigger { kind, keys: Box::new(keys) }
     }
 }

@@ -52,10 +52,10 @@ impl Reconciler for Scheduler {
     fn triggers(&self) -> Vec<Trigger<Self>> {
         vec![
             Trigger::new(kinds::pods(), |_, p, out| {
-                    if waiting(p) {
-                        out.push((p.namespace().to_string(), p.name().to_string()));
-                    }
-                }),
+                if waiting(p) {
+                    out.push((p.namespace().to_string(), p.name().to_string()));
+                }
+            }),
             Trigger::new(kinds::pvcs(), Self::claim_changed),
         ]
     }

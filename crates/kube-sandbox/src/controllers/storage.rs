@@ -39,16 +39,16 @@ impl Reconciler for Storage {
             Trigger::new(kinds::pvcs(), |_, o, out| out.push((o.namespace().to_string(), o.name().to_string()))),
             // A pod going away may release a claim held by pvc-protection.
             Trigger::new(kinds::pods(), |_, o, out| {
-                    for claim in o.meta().pod.iter().flat_map(|p| p.claims.iter()) {
-                        out.push((o.namespace().to_string(), claim.to_string()));
-                    }
-                }),
+                for claim in o.meta().pod.iter().flat_map(|p| p.claims.iter()) {
+                    out.push((o.namespace().to_string(), claim.to_string()));
+                }
+            }),
             // A class appearing may let every waiting claim be provisioned.
             Trigger::new(kinds::storageclasses(), |s: &Self, _, out| {
-                    for pvc in s.store.list(kinds::pvcs(), None).0 {
-                        out.push((namespace_of(&pvc).to_string(), name_of(&pvc).to_string()));
-                    }
-                }),
+                for pvc in s.store.list(kinds::pvcs(), None).0 {
+                    out.push((namespace_of(&pvc).to_string(), name_of(&pvc).to_string()));
+                }
+            }),
             // A volume names its claim: one whose claim is gone is reclaimed, even when the
             // claim's deletion itself was missed.
             Trigger::new(kinds::pvs(), Self::volume_changed),

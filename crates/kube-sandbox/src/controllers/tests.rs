@@ -53,8 +53,7 @@ async fn a_lagged_controller_still_reconciles_every_key() {
         admission::create(&store, kinds::pvcs(), claim(&format!("data-{i}"))).unwrap();
     }
     settle().await;
-    let unbound: Vec<String> =
-        (0..CLAIMS).map(|i| format!("data-{i}")).filter(|n| !bound(&store, n)).collect();
+    let unbound: Vec<String> = (0..CLAIMS).map(|i| format!("data-{i}")).filter(|n| !bound(&store, n)).collect();
     assert!(unbound.is_empty(), "claims never bound after the lag: {unbound:?}");
     task.abort();
 }

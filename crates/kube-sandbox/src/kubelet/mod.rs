@@ -355,7 +355,11 @@ impl Reconciler for Node {
     fn triggers(&self) -> Vec<Trigger<Self>> {
         vec![
             Trigger::new(kinds::pods(), |_, p, out| {
-                out.push(NodeKey::Pod { ns: p.namespace().to_string(), name: p.name().to_string(), uid: p.uid().to_string() });
+                out.push(NodeKey::Pod {
+                    ns: p.namespace().to_string(),
+                    name: p.name().to_string(),
+                    uid: p.uid().to_string(),
+                });
             }),
             Trigger::new(kinds::pvs(), |_, pv, out| out.push(NodeKey::Volume(pv.name().to_string()))),
         ]

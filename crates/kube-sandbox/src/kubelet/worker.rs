@@ -142,7 +142,9 @@ impl Worker {
         self.state.refresh_conditions(&now);
         let status = self.state.to_json();
         // Gone meanwhile, or refused: the next step writes the whole status again.
-        if let Err(e) = admission::update_status(&self.k.inner.store, kinds::pods(), &self.ns, &self.name, Some(&self.uid), status) {
+        if let Err(e) =
+            admission::update_status(&self.k.inner.store, kinds::pods(), &self.ns, &self.name, Some(&self.uid), status)
+        {
             if e.code != 404 {
                 tracing::warn!(pod = %self.name, namespace = %self.ns, "pod status not written: {}", e.message);
             }
