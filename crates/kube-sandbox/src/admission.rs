@@ -24,6 +24,10 @@ pub(crate) fn create(store: &Store, rt: &ResourceType, mut obj: Value) -> ApiRes
 /// Replace an object (its `scope`), admitted against the stored version as an API update is; a
 /// resourceVersion in `obj` must still be the stored one (409 Conflict otherwise).
 pub(crate) fn update(store: &Store, rt: &ResourceType, mut obj: Value, scope: UpdateScope) -> ApiResult<Obj> {
+    if scope == UpdateScope::Status {
+        admit_status(rt, &mut obj);
+        return store.update(rt, obj, scope, false);
+    }
     let old = store
         .get(rt, namespace_of(&obj), name_of(&obj))
         .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name_of(&obj)))?;
@@ -57,7 +61,20 @@ pub(crate) fn update_status(
     uid: Option<&str>,
     status: Value,
 ) -> ApiResult<Option<Obj>> {
-    modify(store, rt, ns, name, uid, |o| o["status"] = status.clone())
+    store.modify(rt, ns, name, uid, |o, _| {
+        o["status"] = status.clone();
+        admit_status(rt, o);
+        Ok(())
+    })
+}
+
+/// Admission of a write of the status subresource, whose object is the stored version but for
+/// its status (what is stored of the write is only the status): defaulting, which fills status
+/// fields too. Nothing else applies: the rest of admission looks at metadata and spec, which
+/// are the stored version's, admitted when it was stored; so this is what [`admit`] of the whole
+/// object comes to, without parsing and checking the unchanged spec on every kubelet write.
+fn admit_status(rt: &ResourceType, obj: &mut Value) {
+    apply_defaults(rt, obj);
 }
 
 /// Namespaces the NamespaceLifecycle admission plugin keeps.

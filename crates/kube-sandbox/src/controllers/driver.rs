@@ -102,6 +102,11 @@ pub(crate) trait Reconciler: Send + 'static {
 /// How often every key is reconciled again, changed or not (simulated time).
 pub(crate) const RESYNC: Duration = Duration::from_secs(5 * 60);
 
+/// Resyncs are a safety net, not a heartbeat: however fast the clock runs, at most one per
+/// this much real time, so a fast sandbox with thousands of objects does not spend its CPU on
+/// them.
+const MIN_RESYNC: Duration = Duration::from_secs(10);
+
 /// The first back-off after an error (simulated); it doubles up to [`MAX_BACKOFF`].
 const BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5 * 60);
@@ -256,6 +261,11 @@ impl<R: Reconciler> Driver<R> {
         self
     }
 
+    /// When the next resync is due.
+    fn next_resync(&self) -> Instant {
+        Instant::now() + self.clock.backoff(self.resync).max(MIN_RESYNC)
+    }
+
     /// Queue the keys a change asks for.
     fn on_change(&mut self, c: &Change) {
         let mut keys = Vec::new();
@@ -349,7 +359,7 @@ impl<R: Reconciler> Driver<R> {
         use tokio::sync::broadcast::error::{RecvError, TryRecvError};
         let mut changes = self.r.store().subscribe();
         self.relist();
-        let mut next_resync = Instant::now() + self.clock.backoff(self.resync);
+        let mut next_resync = self.next_resync();
         loop {
             self.drain().await;
             let held_until = if self.queue.is_empty() { None } else { self.pacer.next_free() };
@@ -376,7 +386,7 @@ impl<R: Reconciler> Driver<R> {
                 }
                 () = tokio::time::sleep_until(next_resync) => {
                     self.relist();
-                    next_resync = Instant::now() + self.clock.backoff(self.resync);
+                    next_resync = self.next_resync();
                 }
                 () = until(held_until) => {}
             }
