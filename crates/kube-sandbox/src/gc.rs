@@ -84,17 +84,26 @@ struct Index {
 impl Index {
     /// Note `o` as it is now (its owners may have changed since it was last seen).
     fn put(&mut self, r: &Ref, o: &Obj) {
-        let owners = owner_uids(o);
         if let Some(e) = self.objects.get(r.uid()) {
-            if e.owners == owners {
+            let now = o.meta().owners.iter().filter(|x| !x.uid.is_empty()).map(|x| &*x.uid);
+            if e.owners.iter().map(|x| &**x).eq(now) {
                 return;
             }
         }
+        let owners = owner_uids(o);
         self.forget(r.uid());
         for owner in &owners {
             self.dependents.entry(owner.clone()).or_default().insert(r.clone());
         }
         self.objects.insert(Entry { r: r.clone(), owners });
+    }
+
+    /// Remember an entry `forget` gave back.
+    fn restore(&mut self, e: Entry) {
+        for owner in &e.owners {
+            self.dependents.entry(owner.clone()).or_default().insert(e.r.clone());
+        }
+        self.objects.insert(e);
     }
 
     fn forget(&mut self, uid: &str) -> Option<Entry> {
@@ -156,10 +165,8 @@ impl Reconciler for Collector {
 
     fn reconcile(&mut self, r: &Ref) -> Result<Action, ApiError> {
         match get(&self.store, r) {
-            Some(o) => {
-                self.ix.get_mut().put(r, &o);
-                self.on_present(r, &o)?;
-            }
+            // Indexed as it is now by its trigger already.
+            Some(o) => self.on_present(r, &o)?,
             None => self.on_gone(r)?,
         }
         Ok(Action::AwaitChange)
@@ -177,9 +184,14 @@ fn owner_type(kind: &str) -> Option<&'static ResourceType> {
 }
 
 impl Collector {
-    /// Whether the owner a reference names (`kind`, `name`, `uid`) still exists, asked of the
-    /// store; for a kind the sandbox does not serve, whether the collector has seen it.
+    /// Whether the owner a reference names (`kind`, `name`, `uid`) still exists: known to the
+    /// index (an owner gone meanwhile has its deletion queued, which looks at its dependents
+    /// again), else asked of the store (the index may not have seen it yet); for a kind the
+    /// sandbox does not serve, whether the collector has seen it.
     fn owner_exists(&self, ns: &str, kind: &str, name: &str, uid: &str) -> bool {
+        if self.ix.borrow().objects.contains(uid) {
+            return true;
+        }
         match owner_type(kind) {
             Some(rt) => {
                 let ns = if rt.namespaced { ns } else { "" };
@@ -198,14 +210,28 @@ impl Collector {
     /// be done, and its namespace may now be empty. Forgotten only once all of that is done,
     /// so a retry after an error does it again.
     fn on_gone(&mut self, r: &Ref) -> Result<(), ApiError> {
-        let ix = self.ix.get_mut();
-        let Some(entry) = ix.objects.get(r.uid()) else { return Ok(()) };
-        let owners = entry.owners.clone();
-        let deps: Vec<Ref> = ix.dependents.get(r.uid()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+        // Forgotten first, so that it no longer counts as an owner; remembered again if
+        // something fails, so that the retry does it all again.
+        let Some(entry) = self.ix.get_mut().forget(r.uid()) else { return Ok(()) };
+        match self.after_gone(r, &entry) {
+            Ok(()) => {
+                self.ix.get_mut().dependents.remove(r.uid());
+                Ok(())
+            }
+            Err(e) => {
+                self.ix.get_mut().restore(entry);
+                Err(e)
+            }
+        }
+    }
+
+    fn after_gone(&mut self, r: &Ref, entry: &Entry) -> Result<(), ApiError> {
+        let deps: Vec<Ref> =
+            self.ix.get_mut().dependents.get(r.uid()).map(|s| s.iter().cloned().collect()).unwrap_or_default();
         for d in &deps {
             self.collect_if_orphaned(d)?;
         }
-        for owner in &owners {
+        for owner in &entry.owners {
             let Some(o) = self.ix.get_mut().objects.get(&**owner).map(|e| e.r.clone()) else { continue };
             if let Some(obj) = get(&self.store, &o) {
                 self.on_present(&o, &obj)?;
@@ -214,7 +240,6 @@ impl Collector {
         if self.ix.get_mut().terminating_namespaces.contains(r.ns()) {
             self.finish_namespace(r.ns());
         }
-        self.ix.get_mut().forget(r.uid());
         Ok(())
     }
 

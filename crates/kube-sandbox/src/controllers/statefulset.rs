@@ -73,13 +73,8 @@ impl Reconciler for StatefulSets {
     }
 
     fn reconcile(&mut self, key: &Key) -> Result<Action, ApiError> {
-        Controller { store: &self.store, recorder: &self.recorder }.sync(&key.0, &key.1)
+        self.sync(&key.0, &key.1)
     }
-}
-
-struct Controller<'a> {
-    store: &'a Store,
-    recorder: &'a Recorder,
 }
 
 /// The ordinal of a pod of `set` (`web-3` -> 3).
@@ -114,7 +109,7 @@ fn spec_i64(sts: &Value, ptr: &str, default: i64) -> i64 {
     sts.pointer(ptr).and_then(Value::as_i64).unwrap_or(default)
 }
 
-impl Controller<'_> {
+impl StatefulSets {
     /// When a pod becomes available (ready for minReadySeconds); `None` when it is. Measured on
     /// the pods' timestamps, so the time is the clock's `now`, whatever the speed.
     fn available_at(&self, pod: &Obj, min_ready: i64) -> Option<jiff::Timestamp> {
@@ -305,7 +300,7 @@ impl Controller<'_> {
                 meta.insert("ownerReferences".into(), Value::Array(refs));
             }
         }
-        admission::update(self.store, rt, new, UpdateScope::All)
+        admission::update(&self.store, rt, new, UpdateScope::All)
     }
 
     /// The current and update revisions, creating the update revision when the template is new;
@@ -327,18 +322,18 @@ impl Controller<'_> {
                 // Rolling back to an older template re-uses its revision with a new number.
                 let mut bumped = (**r).clone();
                 bumped["revision"] = json!(next);
-                admission::update(self.store, kinds::controllerrevisions(), bumped, UpdateScope::All)?
+                admission::update(&self.store, kinds::controllerrevisions(), bumped, UpdateScope::All)?
             }
             None => loop {
                 let cr = new_revision(sts, next, Some(collisions));
-                match admission::create(self.store, kinds::controllerrevisions(), cr) {
+                match admission::create(&self.store, kinds::controllerrevisions(), cr) {
                     Ok(r) => break r,
                     Err(e) if e.reason == "AlreadyExists" => {
                         collisions += 1;
                         let Some(s) = self.store.get(kinds::statefulsets(), ns, name_of(sts)) else { return Ok(None) };
                         let mut s = (*s).clone();
                         s["status"]["collisionCount"] = json!(collisions);
-                        admission::update(self.store, kinds::statefulsets(), s, UpdateScope::Status)?;
+                        admission::update(&self.store, kinds::statefulsets(), s, UpdateScope::Status)?;
                     }
                     Err(e) => return Err(e),
                 }
@@ -366,7 +361,7 @@ impl Controller<'_> {
             for r in &history[..history.len() - limit] {
                 let opts = DeleteOpts::default();
                 unless_gone(admission::delete(
-                    self.store,
+                    &self.store,
                     kinds::controllerrevisions(),
                     namespace_of(r),
                     name_of(r),
@@ -412,7 +407,7 @@ impl Controller<'_> {
             }
             let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
                              "spec": t.get("spec").cloned().unwrap_or_else(|| json!({}))});
-            match admission::create(self.store, kinds::pvcs(), pvc) {
+            match admission::create(&self.store, kinds::pvcs(), pvc) {
                 Ok(_) => self.event(
                     sts,
                     "Normal",
@@ -469,7 +464,7 @@ impl Controller<'_> {
             spec["volumes"] = json!(volumes);
         }
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec});
-        match admission::create(self.store, kinds::pods(), pod) {
+        match admission::create(&self.store, kinds::pods(), pod) {
             Ok(_) => {
                 self.event(
                     sts,
@@ -494,7 +489,7 @@ impl Controller<'_> {
 
     fn delete_pod(&self, sts: &Value, pod: &Value) {
         let set = name_of(sts);
-        match admission::delete(self.store, kinds::pods(), namespace_of(pod), name_of(pod), &DeleteOpts::default()) {
+        match admission::delete(&self.store, kinds::pods(), namespace_of(pod), name_of(pod), &DeleteOpts::default()) {
             Ok(_) => self.event(
                 sts,
                 "Normal",
@@ -523,7 +518,7 @@ impl Controller<'_> {
                 let mut pvc = (*pvc).clone();
                 pvc["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "Pod", "name": name_of(pod),
                     "uid": uid_of(pod), "controller": false, "blockOwnerDeletion": true}]);
-                unless_gone(admission::update(self.store, kinds::pvcs(), pvc, UpdateScope::All))?;
+                unless_gone(admission::update(&self.store, kinds::pvcs(), pvc, UpdateScope::All))?;
             }
         }
         Ok(())
@@ -588,7 +583,7 @@ impl Controller<'_> {
         if let Some(m) = status.as_object_mut() {
             m.retain(|k, v| k == "replicas" || k == "availableReplicas" || k == "collisionCount" || v != &json!(0));
         }
-        unless_gone(admission::update_status(self.store, kinds::statefulsets(), ns, set, Some(uid_of(sts)), status))?;
+        unless_gone(admission::update_status(&self.store, kinds::statefulsets(), ns, set, Some(uid_of(sts)), status))?;
         Ok(())
     }
 }
