@@ -4,7 +4,8 @@
 //! subscription, relists on `Lagged` (every object of the watched kinds, and every key the
 //! controller keeps state for, queued again), dedups queued keys, requeues after the `Action`
 //! a reconcile returns, retries conflicts at once and other errors with back-off, resyncs every
-//! key periodically, and spaces out the keys whose reconcile is expensive.
+//! key periodically, and (for a controller that asks) spaces out the keys whose reconcile is
+//! expensive.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::fmt::Debug;
@@ -80,6 +81,12 @@ pub(crate) trait Reconciler: Send + 'static {
     type Key: Clone + Eq + Hash + Debug + Send;
     /// The controller's name in logs.
     const NAME: &'static str;
+
+    /// Whether expensive reconciles of a key are spaced out (see `Pacer`): for a controller
+    /// woken by every change of thousands of objects that each reconcile lists (the StatefulSet
+    /// controller). Others reconcile as soon as a key is queued, so that their latency does not
+    /// depend on how slow the machine is.
+    const PACED: bool = false;
 
     /// The store it reads and writes.
     fn store(&self) -> &Store;
@@ -336,13 +343,15 @@ impl<R: Reconciler> Driver<R> {
         let mut held = Vec::new();
         let mut ran = 0;
         while let Some(key) = self.queue.pop() {
-            if self.pacer.holds(&key) {
+            if R::PACED && self.pacer.holds(&key) {
                 held.push(key);
                 continue;
             }
             let started = Instant::now();
             let result = self.r.reconcile(&key);
-            self.pacer.ran(key.clone(), started.elapsed());
+            if R::PACED {
+                self.pacer.ran(key.clone(), started.elapsed());
+            }
             self.finished(key, result);
             ran += 1;
             if ran % YIELD_EVERY == 0 {

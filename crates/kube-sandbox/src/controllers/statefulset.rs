@@ -59,6 +59,7 @@ impl StatefulSets {
 impl Reconciler for StatefulSets {
     type Key = Key;
     const NAME: &'static str = "statefulset";
+    const PACED: bool = true;
 
     fn store(&self) -> &Store {
         &self.store
