@@ -1,16 +1,119 @@
-//! What happens to every object written, whoever writes it (API request or controller):
-//! defaulting, the cluster IP allocator, the DefaultStorageClass admission plugin, then
-//! validation. Nothing is stored unless all of it passes.
+//! What happens to every object written, whoever writes it (API request, controller, kubelet or
+//! event recorder): defaulting, the cluster IP allocator, the ServiceAccount and
+//! DefaultStorageClass admission plugins, then validation (with the stored object on update);
+//! the NamespaceLifecycle rule on deletes; the binding rule. Nothing is stored unless all of it
+//! passes. The API handlers call [`admit`] between their own decoding steps; everything inside
+//! the sandbox writes through the functions below, which are the same steps.
 
 use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
 use super::defaults::apply_defaults;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::resources::{kinds, ResourceType};
-use super::store::Store;
+use super::store::{name_of, namespace_of, DeleteOpts, Obj, Store, UpdateScope};
 use super::validation;
+
+/// Create an object: defaulted, admitted and validated like an API request.
+pub(crate) fn create(store: &Store, rt: &ResourceType, mut obj: Value) -> ApiResult<Obj> {
+    admit(store, rt, &mut obj, None)?;
+    store.create(rt, obj, false)
+}
+
+/// Replace an object (its `scope`), admitted against the stored version as an API update is; a
+/// resourceVersion in `obj` must still be the stored one (409 Conflict otherwise).
+pub(crate) fn update(store: &Store, rt: &ResourceType, mut obj: Value, scope: UpdateScope) -> ApiResult<Obj> {
+    if scope == UpdateScope::Status {
+        admit_status(rt, &mut obj);
+        return store.update(rt, obj, scope, false);
+    }
+    let old = store
+        .get(rt, namespace_of(&obj), name_of(&obj))
+        .ok_or_else(|| ApiError::not_found(rt.group, rt.plural, name_of(&obj)))?;
+    admit(store, rt, &mut obj, Some(&old))?;
+    store.update(rt, obj, scope, false)
+}
+
+/// Change the stored object `ns/name` (while it has `uid`, if given) with `f`, admitted against
+/// the version `f` changed; see [`Store::modify`]. `Ok(None)` when nothing changed.
+pub(crate) fn modify(
+    store: &Store,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    uid: Option<&str>,
+    f: impl Fn(&mut Value),
+) -> ApiResult<Option<Obj>> {
+    store.modify(rt, ns, name, uid, |new, old| {
+        f(new);
+        admit(store, rt, new, Some(old))
+    })
+}
+
+/// Replace the status of `ns/name` while it has `uid` (`None`: any), as a write of the status
+/// subresource does. `Ok(None)` when the status is unchanged.
+pub(crate) fn update_status(
+    store: &Store,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    uid: Option<&str>,
+    status: Value,
+) -> ApiResult<Option<Obj>> {
+    store.modify(rt, ns, name, uid, |o, _| {
+        o["status"] = status.clone();
+        admit_status(rt, o);
+        Ok(())
+    })
+}
+
+/// Admission of a write of the status subresource, whose object is the stored version but for
+/// its status (what is stored of the write is only the status): defaulting, which fills status
+/// fields too. Nothing else applies: the rest of admission looks at metadata and spec, which
+/// are the stored version's, admitted when it was stored; so this is what [`admit`] of the whole
+/// object comes to, without parsing and checking the unchanged spec on every kubelet write.
+fn admit_status(rt: &ResourceType, obj: &mut Value) {
+    apply_defaults(rt, obj);
+}
+
+/// Namespaces the NamespaceLifecycle admission plugin keeps.
+const UNDELETABLE_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
+
+/// The NamespaceLifecycle rule every delete passes: the system namespaces stay.
+pub(crate) fn deletable(rt: &ResourceType, name: &str) -> ApiResult<()> {
+    if rt.kind == "Namespace" && UNDELETABLE_NAMESPACES.contains(&name) {
+        return Err(ApiError::forbidden(format!(
+            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
+        )));
+    }
+    Ok(())
+}
+
+/// Delete an object as an API delete does; see [`Store::delete`].
+pub(crate) fn delete(
+    store: &Store,
+    rt: &ResourceType,
+    ns: &str,
+    name: &str,
+    opts: &DeleteOpts,
+) -> ApiResult<(Obj, bool)> {
+    deletable(rt, name)?;
+    store.delete(rt, ns, name, opts)
+}
+
+/// The binding rule: a pod is bound once (409 Conflict when it is already on a node).
+pub(crate) fn bindable(pod: &Value) -> ApiResult<()> {
+    match pod.pointer("/spec/nodeName").and_then(Value::as_str) {
+        Some(cur) => Err(ApiError::conflict(
+            "",
+            "pods",
+            name_of(pod),
+            &format!("pod {} is already assigned to node \"{cur}\"", name_of(pod)),
+        )),
+        None => Ok(()),
+    }
+}
 
 /// Default, allocate and validate `obj` (the new state of an object; `old` on update).
 pub(crate) fn admit(store: &Store, rt: &ResourceType, obj: &mut Value, old: Option<&Value>) -> ApiResult<()> {

@@ -146,7 +146,7 @@ impl Recorder {
         let key = key_of(&[about.uid, reason, key_message, who.component]);
         let known = self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key).cloned();
         if let Some((ens, ename)) = known {
-            let counted = store.modify(rt, &ens, &ename, None, |e| {
+            let counted = crate::admission::modify(store, rt, &ens, &ename, None, |e| {
                 e["count"] = json!(e["count"].as_i64().unwrap_or(1) + 1);
                 e["lastTimestamp"] = json!(now);
                 e["message"] = json!(message);
@@ -183,7 +183,7 @@ impl Recorder {
             "reportingComponent": who.component,
             "reportingInstance": who.host.unwrap_or(""),
         });
-        if store.create(rt, event, false).is_ok() {
+        if crate::admission::create(store, rt, event).is_ok() {
             self.seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(key, (ns.to_string(), name));
         }
     }

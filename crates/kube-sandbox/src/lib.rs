@@ -27,6 +27,8 @@ mod server;
 mod sim;
 mod store;
 mod table;
+#[cfg(test)]
+mod tests;
 mod tls;
 mod validation;
 
@@ -35,7 +37,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio::task::AbortHandle;
+use tokio::task::JoinSet;
 
 pub use server::{serve, serve_with, ConnLimits, Serving};
 pub use tls::{TlsError, TlsIdentity};
@@ -104,7 +106,9 @@ pub struct Sandbox {
     token: String,
     attendees: Vec<Attendee>,
     tls: TlsIdentity,
-    tasks: Vec<AbortHandle>,
+    /// Every task the sandbox starts: the controllers' drivers and the node's (which owns the
+    /// pod workers in turn). Dropping the set aborts them all.
+    tasks: JoinSet<()>,
     /// The runtime simulated processes run on; its threads stop with the sandbox.
     node: Option<tokio::runtime::Runtime>,
 }
@@ -161,15 +165,16 @@ impl Sandbox {
             kubelet: kubelet.clone(),
             decoders: Arc::new(tokio::sync::Semaphore::new(api::DECODERS)),
         };
-        let tasks = vec![
-            tokio::spawn(gc::run(store.clone())).abort_handle(),
-            tokio::spawn(controllers::statefulset::run(store.clone(), recorder.clone())).abort_handle(),
-            tokio::spawn(controllers::storage::run(store.clone(), recorder.clone())).abort_handle(),
-            tokio::spawn(controllers::endpoints::run(store.clone())).abort_handle(),
-            tokio::spawn(controllers::serviceaccounts::run(store.clone(), tls.ca_pem().to_string())).abort_handle(),
-            tokio::spawn(controllers::scheduler::run(store.clone(), recorder)).abort_handle(),
-            tokio::spawn(kubelet::run(kubelet)).abort_handle(),
-        ];
+        use controllers::driver::Driver;
+        use controllers::{endpoints, scheduler, serviceaccounts, statefulset, storage};
+        let mut tasks = JoinSet::new();
+        tasks.spawn(Driver::new(gc::Collector::new(store.clone())).run());
+        tasks.spawn(Driver::new(statefulset::StatefulSets::new(store.clone(), recorder.clone())).run());
+        tasks.spawn(Driver::new(storage::Storage::new(store.clone(), recorder.clone())).run());
+        tasks.spawn(Driver::new(endpoints::Endpoints::new(store.clone())).run());
+        tasks.spawn(Driver::new(serviceaccounts::ServiceAccounts::new(store.clone(), tls.ca_pem().to_string())).run());
+        tasks.spawn(Driver::new(scheduler::Scheduler::new(store.clone(), recorder)).run());
+        tasks.spawn(Driver::new(kubelet::Node::new(kubelet)).run());
         Ok(Sandbox { state, token, attendees, tls, tasks, node })
     }
 
@@ -259,9 +264,7 @@ impl Sandbox {
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
+        self.tasks.abort_all();
         if let Some(node) = self.node.take() {
             // Without waiting: the sandbox may be dropped inside an async context.
             node.shutdown_background();

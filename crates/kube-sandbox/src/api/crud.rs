@@ -480,23 +480,15 @@ pub(super) fn delete_opts(q: &Query, body: &[u8]) -> ApiResult<DeleteOpts> {
     })
 }
 
-/// Namespaces the NamespaceLifecycle admission plugin keeps.
-const UNDELETABLE_NAMESPACES: [&str; 3] = ["default", "kube-system", "kube-public"];
-
-fn deletable(t: &Target, name: &str) -> ApiResult<()> {
-    if t.rt.kind == "Namespace" && UNDELETABLE_NAMESPACES.contains(&name) {
-        return Err(ApiError::forbidden(format!(
-            "namespaces \"{name}\" is forbidden: this namespace may not be deleted"
-        )));
-    }
-    Ok(())
-}
-
 pub(super) fn delete(st: &ApiState, t: &Target, q: &Query, body: &[u8]) -> ApiResult<Response> {
-    deletable(t, t.name.as_deref().unwrap_or(""))?;
     let opts = delete_opts(q, body)?;
-    let (obj, _gone) =
-        st.store.delete(t.rt, t.namespace.as_deref().unwrap_or(""), t.name.as_deref().unwrap_or(""), &opts)?;
+    let (obj, _gone) = admission::delete(
+        &st.store,
+        t.rt,
+        t.namespace.as_deref().unwrap_or(""),
+        t.name.as_deref().unwrap_or(""),
+        &opts,
+    )?;
     Ok(json_response(StatusCode::OK, &obj, &[]))
 }
 
@@ -505,7 +497,7 @@ pub(super) fn delete_collection(st: &ApiState, t: &Target, q: &Query, body: &[u8
     let (items, _) = selected(st, t, q)?;
     let mut out = Vec::new();
     for o in items {
-        deletable(t, name_of(&o))?;
+        admission::deletable(t.rt, name_of(&o))?;
         match st.store.delete(t.rt, namespace_of(&o), name_of(&o), &opts) {
             Ok((obj, _)) => out.push(obj),
             Err(e) if e.code == 404 => {}
@@ -539,14 +531,7 @@ pub(super) fn bind(st: &ApiState, t: &Target, headers: &HeaderMap, body: &[u8]) 
         })?
         .to_string();
     let old = fetch(st, t)?;
-    if let Some(cur) = old.pointer("/spec/nodeName").and_then(Value::as_str) {
-        return Err(ApiError::conflict(
-            "",
-            "pods",
-            name_of(&old),
-            &format!("pod {} is already assigned to node \"{cur}\"", name_of(&old)),
-        ));
-    }
+    admission::bindable(&old)?;
     let mut new = (*old).clone();
     new["spec"]["nodeName"] = json!(node);
     st.store.update(t.rt, new, UpdateScope::All, false)?;

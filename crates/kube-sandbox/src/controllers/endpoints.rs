@@ -2,60 +2,62 @@
 //! addresses, hostnames for the pods of a headless service (what per-pod DNS needs), and the
 //! target ports resolved by name or number. A deleted Service's Endpoints are deleted.
 
-use std::collections::HashSet;
-
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
 
-use super::create;
+use super::driver::{Action, Reconciler, Trigger};
+use super::unless_gone;
+use crate::admission;
+use crate::error::ApiError;
 use crate::resources::kinds;
 use crate::selector::LabelSelector;
 use crate::store::{name_of, namespace_of, uid_of, Obj, Store, UpdateScope};
 
-pub(crate) async fn run(store: Store) {
-    let mut rx = store.subscribe();
-    for svc in store.list(kinds::services(), None).0 {
-        sync(&store, namespace_of(&svc), name_of(&svc));
+type Key = (String, String);
+
+/// The controller, run by the driver; its keys are Services (namespace, name).
+pub(crate) struct Endpoints {
+    store: Store,
+}
+
+impl Endpoints {
+    pub(crate) fn new(store: Store) -> Self {
+        Endpoints { store }
     }
-    loop {
-        let mut namespaces: HashSet<String> = HashSet::new();
-        let mut services: HashSet<(String, String)> = HashSet::new();
-        let mut relist = false;
-        match rx.recv().await {
-            Ok(c) => gather(&c, &mut services, &mut namespaces),
-            Err(RecvError::Lagged(_)) => relist = true,
-            Err(RecvError::Closed) => return,
+
+    /// A pod may be selected by any Service of its namespace.
+    fn pod_changed(&self, pod: &Obj, out: &mut Vec<Key>) {
+        for svc in self.store.list(kinds::services(), Some(pod.namespace())).0 {
+            out.push((pod.namespace().to_string(), svc.name().to_string()));
         }
-        loop {
-            match rx.try_recv() {
-                Ok(c) => gather(&c, &mut services, &mut namespaces),
-                Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => relist = true,
-                Err(_) => break,
-            }
-        }
-        if relist {
-            for svc in store.list(kinds::services(), None).0 {
-                services.insert((namespace_of(&svc).to_string(), name_of(&svc).to_string()));
-            }
-        }
-        for ns in namespaces {
-            for svc in store.list(kinds::services(), Some(&ns)).0 {
-                services.insert((ns.clone(), name_of(&svc).to_string()));
-            }
-        }
-        for (ns, name) in services {
-            sync(&store, &ns, &name);
+    }
+
+    /// Endpoints left by a Service that is gone (its deletion missed) are its key too.
+    fn endpoints_changed(&self, ep: &Obj, out: &mut Vec<Key>) {
+        if self.store.get(kinds::services(), ep.namespace(), ep.name()).is_none() {
+            out.push((ep.namespace().to_string(), ep.name().to_string()));
         }
     }
 }
 
-/// Note which services a change may affect: the service itself, or every service in a pod's namespace.
-fn gather(c: &crate::store::Change, services: &mut HashSet<(String, String)>, namespaces: &mut HashSet<String>) {
-    let o = &c.object;
-    if c.storage == kinds::services().storage {
-        services.insert((o.namespace().to_string(), o.name().to_string()));
-    } else if c.storage == kinds::pods().storage {
-        namespaces.insert(o.namespace().to_string());
+impl Reconciler for Endpoints {
+    type Key = Key;
+    const NAME: &'static str = "endpoints";
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn triggers(&self) -> Vec<Trigger<Self>> {
+        vec![
+            Trigger::new(kinds::services(), |_, o, out| out.push((o.namespace().to_string(), o.name().to_string()))),
+            Trigger::new(kinds::pods(), Self::pod_changed),
+            Trigger::new(kinds::endpoints(), Self::endpoints_changed),
+        ]
+    }
+
+    fn reconcile(&mut self, key: &Key) -> Result<Action, ApiError> {
+        sync(&self.store, &key.0, &key.1)?;
+        Ok(Action::AwaitChange)
     }
 }
 
@@ -79,17 +81,18 @@ fn owner(svc: &Value) -> Value {
             "controller": true, "blockOwnerDeletion": true}])
 }
 
-fn sync(store: &Store, ns: &str, name: &str) {
+fn sync(store: &Store, ns: &str, name: &str) -> Result<(), ApiError> {
     let Some(svc) = store.get(kinds::services(), ns, name) else {
         // The Service is gone: its Endpoints go too, as upstream's endpoints controller deletes
         // them (its EndpointSlices have the Service as owner and go with the garbage collector).
         if store.get(kinds::endpoints(), ns, name).is_some() {
-            let _ = store.delete(kinds::endpoints(), ns, name, &crate::store::DeleteOpts::default());
+            let opts = crate::store::DeleteOpts::default();
+            unless_gone(admission::delete(store, kinds::endpoints(), ns, name, &opts))?;
         }
-        return;
+        return Ok(());
     };
     let Some(sel) = svc.pointer("/spec/selector").filter(|s| s.as_object().is_some_and(|m| !m.is_empty())) else {
-        return;
+        return Ok(());
     };
     let selector = LabelSelector::from_object(&json!({"matchLabels": sel})).unwrap_or_default();
     let headless = svc.pointer("/spec/clusterIP") == Some(&json!("None"));
@@ -177,7 +180,7 @@ fn sync(store: &Store, ns: &str, name: &str) {
     }
     write(store, kinds::endpoints(), ep, |old, new| {
         old.get("subsets") == new.get("subsets") && old["metadata"]["labels"] == new["metadata"]["labels"]
-    });
+    })?;
 
     let mut slice_labels = labels.clone();
     slice_labels["kubernetes.io/service-name"] = json!(name);
@@ -197,7 +200,7 @@ fn sync(store: &Store, ns: &str, name: &str) {
     }
     write(store, kinds::endpointslices(), slice, |old, new| {
         old["endpoints"] == new["endpoints"] && old["ports"] == new["ports"]
-    });
+    })
 }
 
 /// Create or update, skipping writes that change nothing that matters.
@@ -206,19 +209,20 @@ fn write(
     rt: &'static crate::resources::ResourceType,
     obj: Value,
     same: impl Fn(&Value, &Value) -> bool,
-) {
+) -> Result<(), ApiError> {
     let name = name_of(&obj).to_string();
     match (!name.is_empty()).then(|| store.get(rt, namespace_of(&obj), &name)).flatten() {
         Some(old) => {
             if same(&old, &obj) {
-                return;
+                return Ok(());
             }
             let mut new = obj;
             new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"].clone();
-            let _ = store.update(rt, new, UpdateScope::All, false);
+            admission::update(store, rt, new, UpdateScope::All)?;
         }
         None => {
-            let _ = create(store, rt, obj);
+            admission::create(store, rt, obj)?;
         }
     }
+    Ok(())
 }

@@ -4,65 +4,89 @@
 //! The ServiceAccount admission (admission.rs) mounts a token volume built from them into pods.
 
 use serde_json::json;
-use tokio::sync::broadcast::error::RecvError;
 
-use super::create;
+use super::driver::{Action, Reconciler, Trigger};
+use crate::admission;
+use crate::error::{ApiError, ApiResult};
 use crate::resources::kinds;
-use crate::store::{name_of, Change, ChangeKind, Store};
+use crate::store::{Obj, Store};
 
 /// The ConfigMap every namespace gets with the cluster's CA.
 pub(crate) const ROOT_CA_CONFIGMAP: &str = "kube-root-ca.crt";
 
-/// Runs until the store's change stream closes.
-pub(crate) async fn run(store: Store, ca_pem: String) {
-    let mut rx = store.subscribe();
-    sync_all(&store, &ca_pem);
-    loop {
-        match rx.recv().await {
-            Ok(c) => on_change(&store, &ca_pem, &c),
-            Err(RecvError::Lagged(_)) => sync_all(&store, &ca_pem),
-            Err(RecvError::Closed) => return,
+/// The controller, run by the driver; its keys are namespace names.
+pub(crate) struct ServiceAccounts {
+    store: Store,
+    ca_pem: String,
+}
+
+impl ServiceAccounts {
+    pub(crate) fn new(store: Store, ca_pem: String) -> Self {
+        ServiceAccounts { store, ca_pem }
+    }
+
+    /// The `default` ServiceAccount of a namespace changed (was deleted, say).
+    fn account_changed(&self, o: &Obj, out: &mut Vec<String>) {
+        if o.name() == "default" {
+            out.push(o.namespace().to_string());
+        }
+    }
+
+    /// The CA ConfigMap of a namespace changed.
+    fn ca_changed(&self, o: &Obj, out: &mut Vec<String>) {
+        if o.name() == ROOT_CA_CONFIGMAP {
+            out.push(o.namespace().to_string());
         }
     }
 }
 
-fn on_change(store: &Store, ca_pem: &str, c: &Change) {
-    let o = &c.object;
-    let namespace = if c.storage == kinds::namespaces().storage && c.kind != ChangeKind::Deleted {
-        o.name().to_string()
-    } else if c.kind == ChangeKind::Deleted
-        && ((c.storage == kinds::serviceaccounts().storage && o.name() == "default")
-            || (c.storage == kinds::configmaps().storage && o.name() == ROOT_CA_CONFIGMAP))
-    {
-        o.namespace().to_string()
-    } else {
-        return;
-    };
-    ensure(store, ca_pem, &namespace);
+impl Reconciler for ServiceAccounts {
+    type Key = String;
+    const NAME: &'static str = "serviceaccounts";
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn triggers(&self) -> Vec<Trigger<Self>> {
+        vec![
+            Trigger::new(kinds::namespaces(), |_, ns, out| out.push(ns.name().to_string())),
+            Trigger::new(kinds::serviceaccounts(), Self::account_changed),
+            Trigger::new(kinds::configmaps(), Self::ca_changed),
+        ]
+    }
+
+    fn reconcile(&mut self, namespace: &String) -> Result<Action, ApiError> {
+        ensure(&self.store, &self.ca_pem, namespace)?;
+        Ok(Action::AwaitChange)
+    }
 }
 
-fn sync_all(store: &Store, ca_pem: &str) {
-    for ns in store.list(kinds::namespaces(), None).0 {
-        ensure(store, ca_pem, name_of(&ns));
+/// Made by someone else meanwhile is as good as made.
+fn made(r: ApiResult<Obj>) -> ApiResult<()> {
+    match r {
+        Err(e) if e.reason != "AlreadyExists" => Err(e),
+        _ => Ok(()),
     }
 }
 
 /// Make what `namespace` lacks, unless it is going away.
-fn ensure(store: &Store, ca_pem: &str, namespace: &str) {
-    let Some(ns) = store.get(kinds::namespaces(), "", namespace) else { return };
+fn ensure(store: &Store, ca_pem: &str, namespace: &str) -> ApiResult<()> {
+    let Some(ns) = store.get(kinds::namespaces(), "", namespace) else { return Ok(()) };
     if ns.meta().deleting {
-        return;
+        return Ok(());
     }
     if store.get(kinds::serviceaccounts(), namespace, "default").is_none() {
         let sa = json!({"apiVersion": "v1", "kind": "ServiceAccount",
             "metadata": {"name": "default", "namespace": namespace}});
-        let _ = create(store, kinds::serviceaccounts(), sa);
+        made(admission::create(store, kinds::serviceaccounts(), sa))?;
     }
     if store.get(kinds::configmaps(), namespace, ROOT_CA_CONFIGMAP).is_none() {
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": ROOT_CA_CONFIGMAP, "namespace": namespace,
                 "annotations": {"kubernetes.io/description": "Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters."}},
             "data": {"ca.crt": ca_pem}});
-        let _ = create(store, kinds::configmaps(), cm);
+        made(admission::create(store, kinds::configmaps(), cm))?;
     }
+    Ok(())
 }

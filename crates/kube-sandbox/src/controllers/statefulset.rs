@@ -11,12 +11,13 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
 
+use super::driver::{Action, Reconciler, Trigger};
 use super::revision::{self, new_revision, template_of};
-use super::{create, Pacer};
+use super::unless_gone;
+use crate::admission;
 use crate::clock::parse_time;
+use crate::error::ApiError;
 use crate::events::{Involved, Recorder, STATEFULSET_CONTROLLER};
 use crate::resources::kinds;
 use crate::selector::LabelSelector;
@@ -24,83 +25,57 @@ use crate::store::{name_of, namespace_of, uid_of, DeleteOpts, Obj, PodMeta, Stor
 
 type Key = (String, String);
 
-/// Runs until the store's change stream closes.
-pub(crate) async fn run(store: Store, recorder: Recorder) {
-    let mut rx = store.subscribe();
-    let (requeue_tx, mut requeue_rx) = mpsc::unbounded_channel::<Key>();
-    let ctl = Controller { store: store.clone(), recorder };
-    let mut dirty: HashSet<Key> = all_sets(&store);
-    let mut pacer = Pacer::default();
-    loop {
-        for key in std::mem::take(&mut dirty) {
-            if pacer.holds(&key) {
-                dirty.insert(key);
-                continue;
-            }
-            let started = tokio::time::Instant::now();
-            let requeue = ctl.sync(&key.0, &key.1);
-            pacer.ran(key.clone(), started.elapsed());
-            if let Some(after) = requeue {
-                let tx = requeue_tx.clone();
-                tokio::spawn(async move {
-                    tokio::time::sleep(after).await;
-                    let _ = tx.send(key);
-                });
-            }
-        }
-        tokio::select! {
-            r = rx.recv() => match r {
-                Ok(c) => {
-                    enqueue(&mut dirty, &c);
-                    // Take everything already queued before syncing: one pass per burst.
-                    loop {
-                        match rx.try_recv() {
-                            Ok(c) => enqueue(&mut dirty, &c),
-                            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(_)) => dirty.extend(all_sets(&store)),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                Err(RecvError::Lagged(_)) => dirty.extend(all_sets(&store)),
-                Err(RecvError::Closed) => return,
-            },
-            Some(key) = requeue_rx.recv() => { dirty.insert(key); }
-            _ = pacer.next_free(), if !dirty.is_empty() => {}
-        }
-    }
-}
-
-fn all_sets(store: &Store) -> HashSet<Key> {
-    store
-        .list(kinds::statefulsets(), None)
-        .0
-        .iter()
-        .map(|s| (namespace_of(s).to_string(), name_of(s).to_string()))
-        .collect()
-}
-
-fn enqueue(dirty: &mut HashSet<Key>, c: &crate::store::Change) {
-    let o = &c.object;
-    if c.storage == kinds::statefulsets().storage {
-        dirty.insert((o.namespace().to_string(), o.name().to_string()));
-    } else if c.storage == kinds::pods().storage || c.storage == kinds::pvcs().storage {
-        for r in o.meta().owners.iter().filter(|r| &*r.kind == "StatefulSet") {
-            dirty.insert((o.namespace().to_string(), r.name.to_string()));
-        }
-        // An orphan pod may be one a set should adopt: the sets of its name's prefix look.
-        if c.storage == kinds::pods().storage && !o.meta().owners.iter().any(|r| r.controller) {
-            if let Some((set, ord)) = o.name().rsplit_once('-') {
-                if ord.parse::<u32>().is_ok() {
-                    dirty.insert((o.namespace().to_string(), set.to_string()));
-                }
-            }
-        }
-    }
-}
-
-struct Controller {
+/// The controller, run by the driver.
+pub(crate) struct StatefulSets {
     store: Store,
     recorder: Recorder,
+}
+
+impl StatefulSets {
+    pub(crate) fn new(store: Store, recorder: Recorder) -> Self {
+        StatefulSets { store, recorder }
+    }
+
+    fn set_changed(&self, o: &Obj, out: &mut Vec<Key>) {
+        out.push((o.namespace().to_string(), o.name().to_string()));
+    }
+
+    /// A pod or claim asks its owning sets to look; an orphan pod, the sets of its name's
+    /// prefix (one of them may adopt it).
+    fn dependent_changed(&self, o: &Obj, out: &mut Vec<Key>) {
+        for r in o.meta().owners.iter().filter(|r| &*r.kind == "StatefulSet") {
+            out.push((o.namespace().to_string(), r.name.to_string()));
+        }
+        if o.meta().pod.is_some() && !o.meta().owners.iter().any(|r| r.controller) {
+            if let Some((set, ord)) = o.name().rsplit_once('-') {
+                if ord.parse::<u32>().is_ok() {
+                    out.push((o.namespace().to_string(), set.to_string()));
+                }
+            }
+        }
+    }
+}
+
+impl Reconciler for StatefulSets {
+    type Key = Key;
+    const NAME: &'static str = "statefulset";
+    const PACED: bool = true;
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn triggers(&self) -> Vec<Trigger<Self>> {
+        vec![
+            Trigger::new(kinds::statefulsets(), Self::set_changed),
+            Trigger::new(kinds::pods(), Self::dependent_changed),
+            Trigger::new(kinds::pvcs(), Self::dependent_changed),
+        ]
+    }
+
+    fn reconcile(&mut self, key: &Key) -> Result<Action, ApiError> {
+        self.sync(&key.0, &key.1)
+    }
 }
 
 /// The ordinal of a pod of `set` (`web-3` -> 3).
@@ -135,34 +110,36 @@ fn spec_i64(sts: &Value, ptr: &str, default: i64) -> i64 {
     sts.pointer(ptr).and_then(Value::as_i64).unwrap_or(default)
 }
 
-impl Controller {
-    /// How long until a pod becomes available (ready for minReadySeconds); zero when it is.
-    /// Real time, whatever the speed: it is measured on the pods' timestamps.
-    fn until_available(&self, pod: &Obj, min_ready: i64) -> Duration {
+impl StatefulSets {
+    /// When a pod becomes available (ready for minReadySeconds); `None` when it is. Measured on
+    /// the pods' timestamps, so the time is the clock's `now`, whatever the speed.
+    fn available_at(&self, pod: &Obj, min_ready: i64) -> Option<jiff::Timestamp> {
         if min_ready <= 0 {
-            return Duration::ZERO;
+            return None;
         }
-        let since = pod_meta(pod).and_then(|p| p.ready_since.as_deref()).and_then(parse_time);
-        let Some(since) = since else { return Duration::from_secs(min_ready as u64) };
-        let elapsed = (self.store.clock().now() - since).get_seconds().max(0);
-        Duration::from_secs((min_ready - elapsed).max(0) as u64)
+        let now = self.store.clock().now();
+        let since = pod_meta(pod).and_then(|p| p.ready_since.as_deref()).and_then(parse_time).unwrap_or(now);
+        let at = since.checked_add(jiff::SignedDuration::from_secs(min_ready)).unwrap_or(now);
+        (at > now).then_some(at)
     }
 
     fn event(&self, sts: &Value, kind: &str, reason: &str, msg: String) {
         self.recorder.record(STATEFULSET_CONTROLLER, Involved::of(sts), kind, reason, &msg, None);
     }
 
-    /// One reconcile of a StatefulSet; returns when (in real time) to look again if time alone
-    /// changes things.
-    fn sync(&self, ns: &str, name: &str) -> Option<Duration> {
-        let sts = self.store.get(kinds::statefulsets(), ns, name)?;
+    /// One reconcile of a StatefulSet; asks to look again when time alone changes things.
+    fn sync(&self, ns: &str, name: &str) -> Result<Action, ApiError> {
+        let Some(sts) = self.store.get(kinds::statefulsets(), ns, name) else { return Ok(Action::AwaitChange) };
         if terminating(&sts) {
-            return None;
+            return Ok(Action::AwaitChange);
         }
-        let selector = LabelSelector::from_object(sts.pointer("/spec/selector").unwrap_or(&Value::Null)).ok()?;
+        let Ok(selector) = LabelSelector::from_object(sts.pointer("/spec/selector").unwrap_or(&Value::Null)) else {
+            return Ok(Action::AwaitChange);
+        };
         let candidates = self.store.list(kinds::pods(), Some(ns)).0;
-        let pods = self.claim(&sts, kinds::pods(), candidates, &selector, |p| ordinal(name, p.name()).is_some());
-        let (current, update) = self.revisions(&sts, &pods)?;
+        let pods = self.claim(&sts, kinds::pods(), candidates, &selector, |p| ordinal(name, p.name()).is_some())?;
+        let Some((current, update)) = self.revisions(&sts, &pods)? else { return Ok(Action::AwaitChange) };
+        let clock = self.store.clock();
         let replicas = spec_i64(&sts, "/spec/replicas", 1).max(0);
         let start = spec_i64(&sts, "/spec/ordinals/start", 0);
         let min_ready = spec_i64(&sts, "/spec/minReadySeconds", 0);
@@ -181,7 +158,7 @@ impl Controller {
         }
         condemned.sort_by_key(|c| std::cmp::Reverse(c.0));
 
-        let mut requeue = None;
+        let mut action = Action::AwaitChange;
         'work: {
             // Failed or finished pods are deleted, to be made again.
             for p in slots.iter().flatten() {
@@ -209,7 +186,7 @@ impl Controller {
                             (&update, template_of(&update))
                         };
                         if !self.create_pod(&sts, &template, ord, name_of(rev)) {
-                            requeue = Some(self.store.clock().backoff(Duration::from_secs(10)));
+                            action = action.min(Action::RequeueAfter(Duration::from_secs(10)), clock);
                         }
                         if !parallel {
                             break 'work;
@@ -223,9 +200,8 @@ impl Controller {
                             continue;
                         }
                         self.ensure_claims(&sts, ord);
-                        let wait = self.until_available(p, min_ready);
-                        if !wait.is_zero() {
-                            requeue = Some(wait);
+                        if let Some(at) = self.available_at(p, min_ready) {
+                            action = action.min(Action::RequeueAt(at), clock);
                             if !parallel {
                                 break 'work;
                             }
@@ -241,7 +217,7 @@ impl Controller {
                     }
                     continue;
                 }
-                self.retain_or_release_claims(&sts, p);
+                self.retain_or_release_claims(&sts, p)?;
                 self.delete_pod(&sts, p);
                 if !parallel {
                     break 'work;
@@ -261,8 +237,8 @@ impl Controller {
                 }
             }
         }
-        self.update_status(&sts, &current, &update, min_ready);
-        requeue
+        self.update_status(&sts, &current, &update, min_ready)?;
+        Ok(action)
     }
 
     /// The objects among `candidates` that are the set's, after adopting the orphans that match
@@ -274,7 +250,7 @@ impl Controller {
         candidates: Vec<Obj>,
         selector: &LabelSelector,
         member: impl Fn(&Obj) -> bool,
-    ) -> Vec<Obj> {
+    ) -> Result<Vec<Obj>, ApiError> {
         let uid = uid_of(sts);
         let set_deleting = sts.pointer("/metadata/deletionTimestamp").is_some_and(|v| !v.is_null());
         let mut mine = Vec::new();
@@ -288,24 +264,29 @@ impl Controller {
                         mine.push(o);
                     } else if !set_deleting {
                         // Released: it no longer matches (relabelled); no reference is left behind.
-                        let _ = self.set_owner(rt, &o, None);
+                        unless_gone(self.set_owner(rt, &o, None))?;
                     }
                 }
                 Some(_) => {}
                 None if matches && !set_deleting && !meta.deleting => {
-                    if let Some(adopted) = self.set_owner(rt, &o, Some(sts)) {
+                    if let Some(adopted) = unless_gone(self.set_owner(rt, &o, Some(sts)))? {
                         mine.push(adopted);
                     }
                 }
                 None => {}
             }
         }
-        mine
+        Ok(mine)
     }
 
     /// Adopt `o` for `sts` (a controller reference added), or release it from its controller
     /// (`None`: the reference removed, and `ownerReferences` with it when none is left).
-    fn set_owner(&self, rt: &'static crate::resources::ResourceType, o: &Obj, sts: Option<&Value>) -> Option<Obj> {
+    fn set_owner(
+        &self,
+        rt: &'static crate::resources::ResourceType,
+        o: &Obj,
+        sts: Option<&Value>,
+    ) -> Result<Obj, ApiError> {
         let mut new = (**o).clone();
         let refs = new["metadata"]["ownerReferences"].as_array().cloned().unwrap_or_default();
         let mut refs: Vec<Value> = refs.into_iter().filter(|r| r["controller"] != json!(true)).collect();
@@ -313,21 +294,25 @@ impl Controller {
             refs.push(json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name_of(sts),
                 "uid": uid_of(sts), "controller": true, "blockOwnerDeletion": true}));
         }
-        let meta = new["metadata"].as_object_mut()?;
-        if refs.is_empty() {
-            meta.remove("ownerReferences");
-        } else {
-            meta.insert("ownerReferences".into(), Value::Array(refs));
+        if let Some(meta) = new["metadata"].as_object_mut() {
+            if refs.is_empty() {
+                meta.remove("ownerReferences");
+            } else {
+                meta.insert("ownerReferences".into(), Value::Array(refs));
+            }
         }
-        self.store.update(rt, new, UpdateScope::All, false).ok()
+        admission::update(&self.store, rt, new, UpdateScope::All)
     }
 
-    /// The current and update revisions, creating the update revision when the template is new.
-    fn revisions(&self, sts: &Value, pods: &[Obj]) -> Option<(Obj, Obj)> {
+    /// The current and update revisions, creating the update revision when the template is new;
+    /// `None` when the set went away meanwhile.
+    fn revisions(&self, sts: &Value, pods: &[Obj]) -> Result<Option<(Obj, Obj)>, ApiError> {
         let ns = namespace_of(sts);
-        let selector = LabelSelector::from_object(sts.pointer("/spec/selector").unwrap_or(&Value::Null)).ok()?;
+        let Ok(selector) = LabelSelector::from_object(sts.pointer("/spec/selector").unwrap_or(&Value::Null)) else {
+            return Ok(None);
+        };
         let candidates = self.store.list(kinds::controllerrevisions(), Some(ns)).0;
-        let mut revs = self.claim(sts, kinds::controllerrevisions(), candidates, &selector, |_| true);
+        let mut revs = self.claim(sts, kinds::controllerrevisions(), candidates, &selector, |_| true)?;
         revs.sort_by_key(|r| r["revision"].as_i64().unwrap_or(0));
         let next = revs.last().and_then(|r| r["revision"].as_i64()).unwrap_or(0) + 1;
         let mut collisions = spec_i64(sts, "/status/collisionCount", 0);
@@ -338,43 +323,54 @@ impl Controller {
                 // Rolling back to an older template re-uses its revision with a new number.
                 let mut bumped = (**r).clone();
                 bumped["revision"] = json!(next);
-                self.store.update(kinds::controllerrevisions(), bumped, UpdateScope::All, false).ok()?
+                admission::update(&self.store, kinds::controllerrevisions(), bumped, UpdateScope::All)?
             }
             None => loop {
                 let cr = new_revision(sts, next, Some(collisions));
-                match create(&self.store, kinds::controllerrevisions(), cr) {
+                match admission::create(&self.store, kinds::controllerrevisions(), cr) {
                     Ok(r) => break r,
                     Err(e) if e.reason == "AlreadyExists" => {
                         collisions += 1;
-                        let mut s = (*self.store.get(kinds::statefulsets(), ns, name_of(sts))?).clone();
+                        let Some(s) = self.store.get(kinds::statefulsets(), ns, name_of(sts)) else { return Ok(None) };
+                        let mut s = (*s).clone();
                         s["status"]["collisionCount"] = json!(collisions);
-                        self.store.update(kinds::statefulsets(), s, UpdateScope::Status, false).ok()?;
+                        admission::update(&self.store, kinds::statefulsets(), s, UpdateScope::Status)?;
                     }
-                    Err(_) => return None,
+                    Err(e) => return Err(e),
                 }
             },
         };
         let current_name = sts.pointer("/status/currentRevision").and_then(Value::as_str).unwrap_or("");
         let current = revs.iter().find(|r| name_of(r) == current_name).cloned().unwrap_or_else(|| update.clone());
-        self.truncate_history(sts, &revs, &current, &update, pods);
-        Some((current, update))
+        self.truncate_history(sts, &revs, &current, &update, pods)?;
+        Ok(Some((current, update)))
     }
 
     /// Keep at most revisionHistoryLimit revisions no pod uses, besides current and update.
-    fn truncate_history(&self, sts: &Value, revs: &[Obj], current: &Obj, update: &Obj, pods: &[Obj]) {
+    fn truncate_history(
+        &self,
+        sts: &Value,
+        revs: &[Obj],
+        current: &Obj,
+        update: &Obj,
+        pods: &[Obj],
+    ) -> Result<(), ApiError> {
         let limit = spec_i64(sts, "/spec/revisionHistoryLimit", 10).max(0) as usize;
         let live: HashSet<&str> = pods.iter().map(revision_of).chain([name_of(current), name_of(update)]).collect();
         let history: Vec<&Obj> = revs.iter().filter(|r| !live.contains(name_of(r))).collect();
         if history.len() > limit {
             for r in &history[..history.len() - limit] {
-                let _ = self.store.delete(
+                let opts = DeleteOpts::default();
+                unless_gone(admission::delete(
+                    &self.store,
                     kinds::controllerrevisions(),
                     namespace_of(r),
                     name_of(r),
-                    &DeleteOpts::default(),
-                );
+                    &opts,
+                ))?;
             }
         }
+        Ok(())
     }
 
     fn claim_templates(sts: &Value) -> Vec<Value> {
@@ -412,7 +408,7 @@ impl Controller {
             }
             let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": meta,
                              "spec": t.get("spec").cloned().unwrap_or_else(|| json!({}))});
-            match create(&self.store, kinds::pvcs(), pvc) {
+            match admission::create(&self.store, kinds::pvcs(), pvc) {
                 Ok(_) => self.event(
                     sts,
                     "Normal",
@@ -469,7 +465,7 @@ impl Controller {
             spec["volumes"] = json!(volumes);
         }
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec});
-        match create(&self.store, kinds::pods(), pod) {
+        match admission::create(&self.store, kinds::pods(), pod) {
             Ok(_) => {
                 self.event(
                     sts,
@@ -494,7 +490,7 @@ impl Controller {
 
     fn delete_pod(&self, sts: &Value, pod: &Value) {
         let set = name_of(sts);
-        match self.store.delete(kinds::pods(), namespace_of(pod), name_of(pod), &DeleteOpts::default()) {
+        match admission::delete(&self.store, kinds::pods(), namespace_of(pod), name_of(pod), &DeleteOpts::default()) {
             Ok(_) => self.event(
                 sts,
                 "Normal",
@@ -512,23 +508,24 @@ impl Controller {
     }
 
     /// With whenScaled: Delete, a condemned pod's claims are handed to the pod, so they go with it.
-    fn retain_or_release_claims(&self, sts: &Value, pod: &Value) {
+    fn retain_or_release_claims(&self, sts: &Value, pod: &Value) -> Result<(), ApiError> {
         if sts.pointer("/spec/persistentVolumeClaimRetentionPolicy/whenScaled") != Some(&json!("Delete")) {
-            return;
+            return Ok(());
         }
-        let Some(ord) = ordinal(name_of(sts), name_of(pod)) else { return };
+        let Some(ord) = ordinal(name_of(sts), name_of(pod)) else { return Ok(()) };
         for t in Self::claim_templates(sts) {
             let claim = Self::claim_name(&t, name_of(sts), ord);
             if let Some(pvc) = self.store.get(kinds::pvcs(), namespace_of(sts), &claim) {
                 let mut pvc = (*pvc).clone();
                 pvc["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "Pod", "name": name_of(pod),
                     "uid": uid_of(pod), "controller": false, "blockOwnerDeletion": true}]);
-                let _ = self.store.update(kinds::pvcs(), pvc, UpdateScope::All, false);
+                unless_gone(admission::update(&self.store, kinds::pvcs(), pvc, UpdateScope::All))?;
             }
         }
+        Ok(())
     }
 
-    fn update_status(&self, sts: &Value, current: &Value, update: &Value, min_ready: i64) {
+    fn update_status(&self, sts: &Value, current: &Value, update: &Value, min_ready: i64) -> Result<(), ApiError> {
         let ns = namespace_of(sts);
         let set = name_of(sts);
         let uid = uid_of(sts);
@@ -548,7 +545,7 @@ impl Controller {
             *counts.entry("replicas").or_default() += 1;
             if running_and_ready(p) {
                 *counts.entry("ready").or_default() += 1;
-                if self.until_available(p, min_ready).is_zero() {
+                if self.available_at(p, min_ready).is_none() {
                     *counts.entry("available").or_default() += 1;
                 }
             }
@@ -587,7 +584,8 @@ impl Controller {
         if let Some(m) = status.as_object_mut() {
             m.retain(|k, v| k == "replicas" || k == "availableReplicas" || k == "collisionCount" || v != &json!(0));
         }
-        let _ = self.store.update_status(kinds::statefulsets(), ns, set, Some(uid_of(sts)), status);
+        unless_gone(admission::update_status(&self.store, kinds::statefulsets(), ns, set, Some(uid_of(sts)), status))?;
+        Ok(())
     }
 }
 

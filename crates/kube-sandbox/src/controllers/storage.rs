@@ -3,85 +3,88 @@
 //! real cluster), reclaim on claim deletion, and the pvc-protection finalizer that keeps a claim
 //! while a pod still uses it.
 
-use std::collections::HashSet;
-
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
 
-use super::{create, Reporter};
+use super::driver::{Action, Reconciler, Trigger};
+use super::{unless_gone, Reporter};
+use crate::admission;
 use crate::consts::PROVISIONER;
+use crate::error::ApiError;
 use crate::events::{Involved, Recorder, PV_CONTROLLER};
 use crate::resources::kinds;
-use crate::store::{finalizers, name_of, namespace_of, rv_of, uid_of, DeleteOpts, Store, UpdateScope};
+use crate::store::{finalizers, name_of, namespace_of, rv_of, uid_of, DeleteOpts, Obj, Store, UpdateScope};
 
 pub(crate) const PVC_PROTECTION: &str = "kubernetes.io/pvc-protection";
 
 const PROVISIONER_REPORTER: Reporter = Reporter { component: PROVISIONER, host: None };
 
-pub(crate) async fn run(store: Store, recorder: Recorder) {
-    let mut rx = store.subscribe();
-    let ctl = Storage { store: store.clone(), recorder };
-    ctl.sync_all();
-    loop {
-        let mut claims: HashSet<(String, String)> = HashSet::new();
-        let mut all = false;
-        match rx.recv().await {
-            Ok(c) => collect(&c, &mut claims, &mut all),
-            Err(RecvError::Lagged(_)) => all = true,
-            Err(RecvError::Closed) => return,
-        }
-        while let Ok(c) = rx.try_recv() {
-            collect(&c, &mut claims, &mut all);
-        }
-        if all {
-            ctl.sync_all();
-        } else {
-            for (ns, name) in claims {
-                ctl.sync_claim(&ns, &name);
-            }
-        }
-    }
-}
+type Key = (String, String);
 
-fn collect(c: &crate::store::Change, claims: &mut HashSet<(String, String)>, all: &mut bool) {
-    let o = &c.object;
-    if c.storage == kinds::pvcs().storage {
-        claims.insert((o.namespace().to_string(), o.name().to_string()));
-    } else if c.storage == kinds::pods().storage {
-        // A pod going away may release a claim held by pvc-protection.
-        for claim in o.meta().pod.iter().flat_map(|p| p.claims.iter()) {
-            claims.insert((o.namespace().to_string(), claim.to_string()));
-        }
-    } else if c.storage == kinds::storageclasses().storage {
-        *all = true;
-    }
-}
-
-struct Storage {
+/// The controller, run by the driver; its keys are claims (namespace, name).
+pub(crate) struct Storage {
     store: Store,
     recorder: Recorder,
 }
 
+impl Reconciler for Storage {
+    type Key = Key;
+    const NAME: &'static str = "storage";
+
+    fn store(&self) -> &Store {
+        &self.store
+    }
+
+    fn triggers(&self) -> Vec<Trigger<Self>> {
+        vec![
+            Trigger::new(kinds::pvcs(), |_, o, out| out.push((o.namespace().to_string(), o.name().to_string()))),
+            // A pod going away may release a claim held by pvc-protection.
+            Trigger::new(kinds::pods(), |_, o, out| {
+                for claim in o.meta().pod.iter().flat_map(|p| p.claims.iter()) {
+                    out.push((o.namespace().to_string(), claim.to_string()));
+                }
+            }),
+            // A class appearing may let every waiting claim be provisioned.
+            Trigger::new(kinds::storageclasses(), |s: &Self, _, out| {
+                for pvc in s.store.list(kinds::pvcs(), None).0 {
+                    out.push((namespace_of(&pvc).to_string(), name_of(&pvc).to_string()));
+                }
+            }),
+            // A volume names its claim: one whose claim is gone is reclaimed, even when the
+            // claim's deletion itself was missed.
+            Trigger::new(kinds::pvs(), Self::volume_changed),
+        ]
+    }
+
+    fn reconcile(&mut self, key: &Key) -> Result<Action, ApiError> {
+        self.sync_claim(&key.0, &key.1)?;
+        Ok(Action::AwaitChange)
+    }
+}
+
 impl Storage {
-    fn sync_all(&self) {
-        for pvc in self.store.list(kinds::pvcs(), None).0 {
-            self.sync_claim(namespace_of(&pvc), name_of(&pvc));
+    pub(crate) fn new(store: Store, recorder: Recorder) -> Self {
+        Storage { store, recorder }
+    }
+
+    fn volume_changed(&self, pv: &Obj, out: &mut Vec<Key>) {
+        let claim = &pv["spec"]["claimRef"];
+        if let (Some(ns), Some(name)) = (claim["namespace"].as_str(), claim["name"].as_str()) {
+            out.push((ns.to_string(), name.to_string()));
         }
     }
 
-    fn sync_claim(&self, ns: &str, name: &str) {
+    fn sync_claim(&self, ns: &str, name: &str) -> Result<(), ApiError> {
         let Some(pvc) = self.store.get(kinds::pvcs(), ns, name) else {
-            self.reclaim_released(ns, name);
-            return;
+            return self.reclaim_released(ns, name);
         };
         if pvc.pointer("/metadata/deletionTimestamp").is_some() {
             if !self.in_use(ns, name) {
-                self.drop_protection(&pvc);
+                self.drop_protection(&pvc)?;
             }
-            return;
+            return Ok(());
         }
         if pvc.pointer("/status/phase") == Some(&json!("Bound")) {
-            return;
+            return Ok(());
         }
         let class_name = pvc.pointer("/spec/storageClassName").and_then(Value::as_str).unwrap_or("");
         let class = (!class_name.is_empty()).then(|| self.store.get(kinds::storageclasses(), "", class_name)).flatten();
@@ -91,7 +94,7 @@ impl Storage {
             } else {
                 format!("storageclass.storage.k8s.io \"{class_name}\" not found")
             };
-            self.set_pending(&pvc);
+            self.set_pending(&pvc)?;
             self.recorder.record(
                 PV_CONTROLLER,
                 Involved::of(&pvc),
@@ -100,27 +103,28 @@ impl Storage {
                 &msg,
                 None,
             );
-            return;
+            return Ok(());
         };
         if class["provisioner"] != PROVISIONER {
-            self.set_pending(&pvc);
+            self.set_pending(&pvc)?;
             self.recorder.record(PV_CONTROLLER, Involved::of(&pvc), "Normal", "ExternalProvisioning", &format!(
                 "Waiting for a volume to be created either by the external provisioner '{}' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.",
                 class["provisioner"].as_str().unwrap_or("")), None);
-            return;
+            return Ok(());
         }
-        self.provision(&pvc, &class);
+        self.provision(&pvc, &class)
     }
 
-    fn set_pending(&self, pvc: &Value) {
+    fn set_pending(&self, pvc: &Value) -> Result<(), ApiError> {
         if pvc.pointer("/status/phase") != Some(&json!("Pending")) {
             let mut p = pvc.clone();
             p["status"] = json!({"phase": "Pending"});
-            let _ = self.store.update(kinds::pvcs(), p, UpdateScope::Status, false);
+            unless_gone(admission::update(&self.store, kinds::pvcs(), p, UpdateScope::Status))?;
         }
+        Ok(())
     }
 
-    fn provision(&self, pvc: &Value, class: &Value) {
+    fn provision(&self, pvc: &Value, class: &Value) -> Result<(), ApiError> {
         let pv_name = format!("pvc-{}", uid_of(pvc));
         let size = pvc.pointer("/spec/resources/requests/storage").cloned().unwrap_or(json!("1Gi"));
         let modes = pvc.pointer("/spec/accessModes").cloned().unwrap_or(json!(["ReadWriteOnce"]));
@@ -139,12 +143,12 @@ impl Storage {
                                  "uid": uid_of(pvc), "apiVersion": "v1", "resourceVersion": rv_of(pvc)},
                 },
             });
-            match create(&self.store, kinds::pvs(), pv) {
+            match admission::create(&self.store, kinds::pvs(), pv) {
                 Ok(pv) => {
                     let mut bound = (*pv).clone();
                     bound["status"] =
                         json!({"phase": "Bound", "lastPhaseTransitionTime": self.store.clock().now_rfc3339()});
-                    let _ = self.store.update(kinds::pvs(), bound, UpdateScope::Status, false);
+                    unless_gone(admission::update(&self.store, kinds::pvs(), bound, UpdateScope::Status))?;
                     self.recorder.record(
                         PROVISIONER_REPORTER,
                         Involved::of(pvc),
@@ -167,7 +171,7 @@ impl Storage {
                         ),
                         None,
                     );
-                    return;
+                    return Ok(());
                 }
             }
         }
@@ -180,10 +184,13 @@ impl Storage {
         ann["volume.beta.kubernetes.io/storage-provisioner"] = json!(PROVISIONER);
         ann["volume.kubernetes.io/storage-provisioner"] = json!(PROVISIONER);
         claim["metadata"]["annotations"] = ann;
-        let Ok(claim) = self.store.update(kinds::pvcs(), claim, UpdateScope::Main, false) else { return };
+        let Some(claim) = unless_gone(admission::update(&self.store, kinds::pvcs(), claim, UpdateScope::Main))? else {
+            return Ok(());
+        };
         let mut claim = (*claim).clone();
         claim["status"] = json!({"phase": "Bound", "accessModes": modes, "capacity": {"storage": size}});
-        let _ = self.store.update(kinds::pvcs(), claim, UpdateScope::Status, false);
+        unless_gone(admission::update(&self.store, kinds::pvcs(), claim, UpdateScope::Status))?;
+        Ok(())
     }
 
     fn in_use(&self, ns: &str, claim: &str) -> bool {
@@ -195,18 +202,19 @@ impl Storage {
         })
     }
 
-    fn drop_protection(&self, pvc: &Value) {
+    fn drop_protection(&self, pvc: &Value) -> Result<(), ApiError> {
         let fins = finalizers(pvc);
         if !fins.iter().any(|f| f == PVC_PROTECTION) {
-            return;
+            return Ok(());
         }
         let mut p = pvc.clone();
         p["metadata"]["finalizers"] = json!(fins.into_iter().filter(|f| f != PVC_PROTECTION).collect::<Vec<_>>());
-        let _ = self.store.update(kinds::pvcs(), p, UpdateScope::All, false);
+        unless_gone(admission::update(&self.store, kinds::pvcs(), p, UpdateScope::All))?;
+        Ok(())
     }
 
     /// A deleted claim's volume is deleted (policy Delete) or marked Released (Retain).
-    fn reclaim_released(&self, ns: &str, name: &str) {
+    fn reclaim_released(&self, ns: &str, name: &str) -> Result<(), ApiError> {
         for pv in self.store.list(kinds::pvs(), None).0 {
             let claim = &pv["spec"]["claimRef"];
             if claim["namespace"] != ns || claim["name"] != name {
@@ -215,13 +223,14 @@ impl Storage {
             if pv.pointer("/spec/persistentVolumeReclaimPolicy") == Some(&json!("Delete")) {
                 let mut p = (*pv).clone();
                 p["metadata"]["finalizers"] = json!([]);
-                let _ = self.store.update(kinds::pvs(), p, UpdateScope::All, false);
-                let _ = self.store.delete(kinds::pvs(), "", name_of(&pv), &DeleteOpts::default());
+                unless_gone(admission::update(&self.store, kinds::pvs(), p, UpdateScope::All))?;
+                unless_gone(admission::delete(&self.store, kinds::pvs(), "", name_of(&pv), &DeleteOpts::default()))?;
             } else if pv.pointer("/status/phase") != Some(&json!("Released")) {
                 let mut p = (*pv).clone();
                 p["status"] = json!({"phase": "Released", "lastPhaseTransitionTime": self.store.clock().now_rfc3339()});
-                let _ = self.store.update(kinds::pvs(), p, UpdateScope::Status, false);
+                unless_gone(admission::update(&self.store, kinds::pvs(), p, UpdateScope::Status))?;
             }
         }
+        Ok(())
     }
 }

@@ -1,7 +1,11 @@
-//! The simulated kubelet of the one node: a worker per pod bound to it (image pulls, init
-//! containers one by one, then containers, restarts with back-off, graceful termination), the
-//! pod network (IPs from 10.244.0.0/16), volumes that outlive pods, and the nginx servers the
-//! pod network routes to. Containers run the simulated userland in `sim`, never the host.
+//! The simulated kubelet of the one node: `Node`, a reconciler run by the controllers' driver
+//! like any controller, keeps a worker task per pod bound to it (image pulls, init containers
+//! one by one, then containers, restarts with back-off, graceful termination; see `worker`),
+//! tells it of every change of its pod and owns it, so the workers stop with the node's task;
+//! `Kubelet`, the handle the workers and the API share, holds the pod network (IPs from
+//! 10.244.0.0/16), volumes that outlive pods, the nginx servers the pod network routes to and
+//! the running containers. Containers run the simulated userland in `sim`, never the host,
+//! on the node's own runtime; status writes and the final delete go through `admission`.
 
 pub(crate) mod console;
 mod host;
@@ -15,8 +19,8 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::Notify;
+use tokio::task::JoinSet;
 
 use super::clock::Clock;
 use super::logs::Logs;
@@ -24,6 +28,8 @@ use super::resources::kinds;
 use super::sim::fs::Pool;
 use super::sim::{ContainerFs, Volume};
 use crate::consts::NODE_NAME;
+use crate::controllers::driver::{Action, Reconciler, Trigger};
+use crate::error::ApiError;
 use crate::events::Recorder;
 
 /// The node's disk for one namespace: every file its containers write, in their writable
@@ -36,7 +42,7 @@ pub const WRITABLE_LAYER: u64 = 64 * 1024 * 1024;
 
 /// The kubelet's files of a pod (`/etc/hosts`, `/etc/hostname`, `/etc/resolv.conf`).
 pub(crate) const POD_ETC: u64 = 1024 * 1024;
-use super::store::{Obj, Store};
+use super::store::Store;
 
 /// A running nginx, reachable on its pod IP.
 #[derive(Clone)]
@@ -284,57 +290,99 @@ impl Inbox {
     }
 }
 
-/// Runs the node: a worker per pod bound to it, poked on every change of its pod.
-pub(crate) async fn run(kubelet: Kubelet) {
-    let store = kubelet.inner.store.clone();
-    let mut rx = store.subscribe();
-    let mut workers: HashMap<String, Arc<Inbox>> = HashMap::new();
-    let poke = |workers: &mut HashMap<String, Arc<Inbox>>, pod: &Obj| {
-        if pod.meta().pod.as_deref().is_none_or(|p| &*p.node_name != NODE_NAME) {
-            return;
-        }
-        let uid = pod.uid().to_string();
-        let alive = workers.get(&uid).is_some_and(|inbox| inbox.poke());
-        if !alive {
-            let inbox = Arc::new(Inbox::default());
-            workers.insert(uid.clone(), inbox.clone());
-            tokio::spawn(worker::run(kubelet.clone(), pod.namespace().to_string(), pod.name().to_string(), uid, inbox));
-        }
-    };
-    for p in store.list(kinds::pods(), None).0 {
-        poke(&mut workers, &p);
+/// What the node reconciles: a pod (by uid, so a pod made again under the same name is another
+/// key), or the data of a PersistentVolume.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum NodeKey {
+    Pod { ns: String, name: String, uid: String },
+    Volume(String),
+}
+
+/// A pod's worker as the node keeps it.
+struct WorkerRef {
+    inbox: Arc<Inbox>,
+    /// The pod's resourceVersion the worker was last told about.
+    told: u64,
+}
+
+/// The node, run by the controllers' driver: a worker per pod bound to it, told of every
+/// change of its pod, and told to stop when the pod is gone; the data of deleted volumes is
+/// dropped. The workers are tasks of its own `JoinSet`, so they stop when it is dropped.
+pub(crate) struct Node {
+    kubelet: Kubelet,
+    workers: HashMap<NodeKey, WorkerRef>,
+    tasks: JoinSet<()>,
+}
+
+impl Node {
+    pub(crate) fn new(kubelet: Kubelet) -> Self {
+        Node { kubelet, workers: HashMap::new(), tasks: JoinSet::new() }
     }
-    loop {
-        match rx.recv().await {
-            Ok(c) if c.storage == kinds::pods().storage => match c.kind {
-                super::store::ChangeKind::Deleted => {
-                    if let Some(inbox) = workers.remove(c.object.uid()) {
-                        inbox.close();
-                    }
-                }
-                _ => poke(&mut workers, &c.object),
-            },
-            Ok(c) if c.storage == kinds::pvs().storage && c.kind == super::store::ChangeKind::Deleted => {
-                lock(&kubelet.inner.volumes).remove(c.object.name());
+
+    fn pod(&mut self, key: &NodeKey, ns: &str, name: &str, uid: &str) {
+        let store = &self.kubelet.inner.store;
+        let pod = store.get(kinds::pods(), ns, name).filter(|p| p.uid() == uid);
+        let Some(pod) = pod.filter(|p| p.meta().pod.as_deref().is_some_and(|m| &*m.node_name == NODE_NAME)) else {
+            // Gone (or never ours): its worker finishes the pod's end and stops.
+            if let Some(w) = self.workers.remove(key) {
+                w.inbox.close();
             }
-            Ok(_) => {}
-            Err(RecvError::Lagged(_)) => {
-                // Changes were missed: every pod is looked at again, and the workers of pods
-                // deleted meanwhile are told so.
-                let pods = store.list(kinds::pods(), None).0;
-                let live: HashSet<&str> = pods.iter().map(Obj::uid).collect();
-                workers.retain(|uid, inbox| {
-                    let keep = live.contains(uid.as_str());
-                    if !keep {
-                        inbox.close();
-                    }
-                    keep
-                });
-                for p in &pods {
-                    poke(&mut workers, p);
-                }
+            return;
+        };
+        let rv: u64 = pod.meta().resource_version().parse().unwrap_or(0);
+        match self.workers.get_mut(key) {
+            Some(w) if w.told == rv => {}
+            // A worker that has ended is replaced by the next change of its pod.
+            Some(w) if w.inbox.poke() => w.told = rv,
+            _ => {
+                let inbox = Arc::new(Inbox::default());
+                self.workers.insert(key.clone(), WorkerRef { inbox: inbox.clone(), told: rv });
+                let k = self.kubelet.clone();
+                self.tasks.spawn(worker::run(k, ns.to_string(), name.to_string(), uid.to_string(), inbox));
             }
-            Err(RecvError::Closed) => return,
         }
+    }
+}
+
+impl Reconciler for Node {
+    type Key = NodeKey;
+    const NAME: &'static str = "kubelet";
+
+    fn store(&self) -> &Store {
+        &self.kubelet.inner.store
+    }
+
+    fn triggers(&self) -> Vec<Trigger<Self>> {
+        vec![
+            Trigger::new(kinds::pods(), |_, p, out| {
+                out.push(NodeKey::Pod {
+                    ns: p.namespace().to_string(),
+                    name: p.name().to_string(),
+                    uid: p.uid().to_string(),
+                });
+            }),
+            Trigger::new(kinds::pvs(), |_, pv, out| out.push(NodeKey::Volume(pv.name().to_string()))),
+        ]
+    }
+
+    /// The pods it runs workers for and the volumes it holds data of: those gone meanwhile
+    /// are let go.
+    fn known_keys(&self) -> Vec<NodeKey> {
+        let volumes: Vec<NodeKey> = lock(&self.kubelet.inner.volumes).keys().cloned().map(NodeKey::Volume).collect();
+        self.workers.keys().cloned().chain(volumes).collect()
+    }
+
+    fn reconcile(&mut self, key: &NodeKey) -> Result<Action, ApiError> {
+        // Workers that have ended are reaped as the node goes.
+        while self.tasks.try_join_next().is_some() {}
+        match key {
+            NodeKey::Pod { ns, name, uid } => self.pod(key, ns, name, uid),
+            NodeKey::Volume(pv) => {
+                if self.kubelet.inner.store.get(kinds::pvs(), "", pv).is_none() {
+                    lock(&self.kubelet.inner.volumes).remove(pv);
+                }
+            }
+        }
+        Ok(Action::AwaitChange)
     }
 }

@@ -13,6 +13,7 @@ use tokio::task::AbortHandle;
 use super::console::{self, Console};
 use super::status::{ContainerState, PodState, State};
 use super::{Inbox, Kubelet, RunningContainer, Server};
+use crate::admission;
 use crate::catalogue::{self, ImageKind};
 use crate::events::{Involved, KUBELET};
 use crate::resources::kinds;
@@ -51,7 +52,10 @@ struct Worker {
 }
 
 impl Drop for Worker {
+    /// Whether the pod's life ended or the node's task was aborted (the sandbox dropped): the
+    /// processes stop and the node lets go of the pod's containers, address and logs.
     fn drop(&mut self) {
+        self.cleanup();
         self.inbox.worker_gone();
     }
 }
@@ -83,7 +87,6 @@ pub(super) async fn run(k: Kubelet, ns: String, name: String, uid: String, inbox
         probers: Vec::new(),
     };
     w.life().await;
-    w.cleanup();
 }
 
 fn containers(pod: &Value, list: &str) -> Vec<Value> {
@@ -138,7 +141,14 @@ impl Worker {
         let now = self.now();
         self.state.refresh_conditions(&now);
         let status = self.state.to_json();
-        let _ = self.k.inner.store.update_status(kinds::pods(), &self.ns, &self.name, Some(&self.uid), status);
+        // Gone meanwhile, or refused: the next step writes the whole status again.
+        if let Err(e) =
+            admission::update_status(&self.k.inner.store, kinds::pods(), &self.ns, &self.name, Some(&self.uid), status)
+        {
+            if e.code != 404 {
+                tracing::warn!(pod = %self.name, namespace = %self.ns, "pod status not written: {}", e.message);
+            }
+        }
     }
 
     /// Wait until a real instant, waking early when the pod changes.
@@ -633,7 +643,11 @@ impl Worker {
             precondition_uid: Some(self.uid.clone()),
             ..Default::default()
         };
-        let _ = self.k.inner.store.delete(kinds::pods(), &self.ns, &self.name, &opts);
+        if let Err(e) = admission::delete(&self.k.inner.store, kinds::pods(), &self.ns, &self.name, &opts) {
+            if e.code != 404 {
+                tracing::warn!(pod = %self.name, namespace = %self.ns, "pod not removed: {}", e.message);
+            }
+        }
     }
 
     fn cleanup(&mut self) {

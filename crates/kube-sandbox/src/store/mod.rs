@@ -180,7 +180,23 @@ pub(crate) fn random_suffix() -> String {
     (0..5).map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char).collect()
 }
 
+/// A handle that does not keep the store alive: tells whether anything still does.
+#[cfg(test)]
+pub(crate) struct WeakStore(std::sync::Weak<Shared>);
+
+#[cfg(test)]
+impl WeakStore {
+    pub(crate) fn is_gone(&self) -> bool {
+        self.0.strong_count() == 0
+    }
+}
+
 impl Store {
+    #[cfg(test)]
+    pub(crate) fn downgrade(&self) -> WeakStore {
+        WeakStore(Arc::downgrade(&self.shared))
+    }
+
     #[cfg(test)]
     pub(crate) fn new(clock: Clock) -> Self {
         Store::with_history(clock, DEFAULT_HISTORY)

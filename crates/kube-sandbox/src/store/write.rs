@@ -144,30 +144,18 @@ impl Store {
         }
     }
 
-    /// Replace the status of the object `ns/name` while it still has `uid` (`None`: any), as
-    /// an update of the status subresource does. `Ok(None)` when the status is unchanged.
-    pub(crate) fn update_status(
-        &self,
-        rt: &ResourceType,
-        ns: &str,
-        name: &str,
-        uid: Option<&str>,
-        status: Value,
-    ) -> ApiResult<Option<Obj>> {
-        self.modify(rt, ns, name, uid, |o| o["status"] = status.clone())
-    }
-
     /// Change the stored object `ns/name` (while it still has `uid`, if given) with `f`, which
-    /// must not rename it. The kubelet and controllers write this way: the object is parsed
-    /// once and serialized outside the lock, and stored if nobody changed it meanwhile (else
-    /// `f` runs again on the newer version). `Ok(None)` when `f` changed nothing.
+    /// must not rename it and may refuse (its error is returned as is); it sees the stored
+    /// version it changes. The kubelet and controllers write this way (through `admission`): the
+    /// object is parsed once and serialized outside the lock, and stored if nobody changed it
+    /// meanwhile (else `f` runs again on the newer version). `Ok(None)` when `f` changed nothing.
     pub(crate) fn modify(
         &self,
         rt: &ResourceType,
         ns: &str,
         name: &str,
         uid: Option<&str>,
-        f: impl Fn(&mut Value),
+        f: impl Fn(&mut Value, &Obj) -> ApiResult<()>,
     ) -> ApiResult<Option<Obj>> {
         let key = (ns.to_string(), name.to_string());
         loop {
@@ -181,7 +169,7 @@ impl Store {
             if !obj.is_object() {
                 return Ok(None);
             }
-            f(&mut obj);
+            f(&mut obj, &old)?;
             let prepared = Obj::prepare(obj);
             if prepared.same_text(&old) {
                 return Ok(None);
