@@ -222,7 +222,12 @@ async fn a_namespace_with_a_quota_takes_no_more_objects_or_bytes_than_it_allows(
     let e = s.update(kinds::configmaps(), cm("attendee-01", "b", &big), UpdateScope::Main, false).unwrap_err();
     assert_eq!(e.code, 403);
     assert!(e.message.contains("requested: sandbox.kubetutor.dev/object-bytes="), "{}", e.message);
-    let e = s.modify(kinds::configmaps(), "attendee-01", "b", None, |o| o["data"]["k"] = json!(big)).unwrap_err();
+    let e = s
+        .modify(kinds::configmaps(), "attendee-01", "b", None, |o, _| {
+            o["data"]["k"] = json!(big);
+            Ok(())
+        })
+        .unwrap_err();
     assert_eq!(e.code, 403);
     assert_eq!(s.get(kinds::configmaps(), "attendee-01", "b").unwrap()["data"]["k"], "x");
     s.update(kinds::configmaps(), cm("attendee-01", "b", &"y".repeat(1000)), UpdateScope::Main, false).unwrap();
