@@ -67,7 +67,11 @@ impl Runtime {
             }
             Effect::LoadDraft { index, path } => {
                 let tx = self.tx.clone();
+                let writer = self.services.writer.clone();
                 tokio::task::spawn_blocking(move || {
+                    // A draft still waiting in the writer (the learner left the step a moment
+                    // ago) is written first, so the newest text is what comes back.
+                    writer.flush();
                     let _ = tx.send(Event::DraftLoaded { index, loaded: drafts::read(&path) });
                 });
             }

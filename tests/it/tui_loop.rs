@@ -467,3 +467,39 @@ async fn quitting_flushes_the_draft_the_writer_still_holds() {
         assert_eq!(cursor.trim(), format!("{} {}", app.editor.area.cursor().0, app.editor.area.cursor().1));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_left_and_opened_again_at_once_brings_back_the_draft_the_writer_still_holds() {
+    use kubetutor::app::writer::Writer;
+    let dir = tempfile::tempdir().unwrap();
+    let mut app = crate::tui_fixture::app(dir.path(), Theme::dark());
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut services = Services::none();
+    // A writer that never writes on its own: the text stays waiting in it.
+    services.writer = Writer::without_thread(|e| panic!("{e}"));
+    let writer = services.writer.clone();
+    let runtime = Runtime::new(tx, services);
+    let key = |c: KeyCode, m: KeyModifiers| Event::Key(KeyEvent::new(c, m));
+    run::step(&mut app, &runtime, key(KeyCode::Char('n'), KeyModifiers::CONTROL));
+    for c in "None".chars() {
+        run::step(&mut app, &runtime, key(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    let save = Event::Timer(kubetutor::app::Timer::SaveDraft(app.editor.generation));
+    run::step(&mut app, &runtime, save);
+    let draft = dir.path().join("drafts/statefulset/headless-service.yaml");
+    assert!(writer.pending() > 0 && !draft.exists());
+    // To step 1 and straight back to step 0 from the step list.
+    app.focus = kubetutor::app::Pane::Lesson;
+    for code in [KeyCode::Down, KeyCode::Enter, KeyCode::Up, KeyCode::Enter] {
+        run::step(&mut app, &runtime, key(code, KeyModifiers::NONE));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while app.loading_draft() {
+            match tokio::time::timeout(std::time::Duration::from_millis(100), rx.recv()).await {
+                Ok(Some(e)) => drop(run::step(&mut app, &runtime, e)),
+                _ => assert!(std::time::Instant::now() < deadline, "the draft did not come"),
+            }
+        }
+    }
+    assert_eq!(app.step, 0);
+    assert!(app.editor.text().contains("clusterIP: None"), "{}", app.editor.text());
+}
