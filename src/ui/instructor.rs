@@ -75,16 +75,5 @@ pub fn draw(frame: &mut Frame, screen: &Instructor) {
 
 /// A screen's keys, as many as fit in `w` columns.
 fn key_line(list: &[keys::ModeBinding<keys::ModeAction>], w: usize, t: &Theme) -> Line<'static> {
-    let mut spans = Vec::new();
-    let mut used = 0;
-    for (k, what) in mode_hints(list) {
-        let n = k.chars().count() + what.chars().count() + 3;
-        if used + n > w {
-            break;
-        }
-        used += n;
-        spans.push(Span::styled(k.to_string(), t.key));
-        spans.push(Span::styled(format!(" {what}  "), t.base));
-    }
-    Line::from(spans)
+    Line::from(super::status::key_spans(&mode_hints(list), w, t).0)
 }

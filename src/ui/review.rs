@@ -39,20 +39,7 @@ pub fn draw(frame: &mut Frame, review: &Review) {
             Span::styled(" ", t.cursor),
             Span::styled(format!("  {}", mode_line(REVIEW_SEARCH)), t.dim),
         ]),
-        None => {
-            let mut spans = Vec::new();
-            let mut used = 0;
-            for (k, what) in mode_hints(REVIEW) {
-                let n = k.chars().count() + what.chars().count() + 3;
-                if used + n > w {
-                    break;
-                }
-                used += n;
-                spans.push(Span::styled(k.to_string(), t.key));
-                spans.push(Span::styled(format!(" {what}  "), t.base));
-            }
-            Line::from(spans)
-        }
+        None => Line::from(super::status::key_spans(&mode_hints(REVIEW), w, t).0),
     };
     let lines = vec![Line::from(Span::styled(super::fit(&first, w), t.strong)), second];
     frame.render_widget(ratatui::widgets::Clear, areas.status);

@@ -39,8 +39,8 @@ pub fn key_hints(app: &App) -> Vec<(&'static str, &'static str)> {
     hints
 }
 
-/// `key what` pairs, as many as fit in `width`.
-fn key_spans(hints: &[(&str, &str)], width: usize, t: &crate::theme::Theme) -> (Vec<Span<'static>>, usize) {
+/// `key what` pairs, as many as fit in `width` (the status bar, the review and instructor bars).
+pub(crate) fn key_spans(hints: &[(&str, &str)], width: usize, t: &crate::theme::Theme) -> (Vec<Span<'static>>, usize) {
     let mut spans = Vec::new();
     let mut used = 0;
     for (key, what) in hints {
