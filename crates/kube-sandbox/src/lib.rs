@@ -95,7 +95,7 @@ pub struct Attendee {
 }
 
 /// The namespace of attendee `n` (1-based) of `count`: `attendee-07`, zero-padded to the width of `count`.
-pub fn attendee_namespace(n: usize, count: usize) -> String {
+pub(crate) fn attendee_namespace(n: usize, count: usize) -> String {
     let width = count.to_string().len().max(2);
     format!("attendee-{n:0width$}")
 }
@@ -114,7 +114,7 @@ pub struct Sandbox {
 }
 
 /// A random 32-byte bearer token, hex-encoded.
-pub fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     let b: [u8; 32] = rand::random();
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
