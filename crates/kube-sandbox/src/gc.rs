@@ -142,17 +142,34 @@ impl Reconciler for Collector {
         &self.store
     }
 
-    /// Every object of every kind.
+    /// Every object of every kind is indexed; only those with something to do are reconciled.
+    /// An object with no owners, not being deleted, has nothing to do (most changes: Events,
+    /// status updates); gone, with no dependents, no owners and its namespace not terminating,
+    /// it only leaves the index.
     fn triggers(&self) -> Vec<Trigger<Self>> {
         let mut seen = HashSet::new();
+        let namespaces = kinds::namespaces().storage;
         RESOURCES
             .iter()
             .filter(|rt| seen.insert(rt.storage))
             .map(|rt| {
-                Trigger::<Self>::new(rt, move |c, o, out| {
+                Trigger::<Self>::with_deletions(rt, move |c, o, deleted, out| {
                     let r = Ref::of(rt.storage, o);
-                    c.ix.borrow_mut().put(&r, o);
-                    out.push(r);
+                    let mut ix = c.ix.borrow_mut();
+                    let owned = o.meta().owners.iter().any(|x| !x.uid.is_empty());
+                    let plain = !owned && rt.storage != namespaces;
+                    if deleted
+                        && plain
+                        && !ix.dependents.contains_key(r.uid())
+                        && !ix.terminating_namespaces.contains(r.ns())
+                    {
+                        ix.forget(r.uid());
+                        return;
+                    }
+                    ix.put(&r, o);
+                    if deleted || !plain || o.meta().deleting {
+                        out.push(r);
+                    }
                 })
             })
             .collect()

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use crate::clock::Clock;
 use crate::error::ApiError;
 use crate::resources::ResourceType;
-use crate::store::{Change, Obj, Store};
+use crate::store::{Change, ChangeKind, Obj, Store};
 
 /// What a reconcile asks for next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +60,9 @@ impl Action {
     }
 }
 
-/// The keys a change of an object asks to reconcile, put in the vector.
-type KeysOf<R> = Box<dyn Fn(&R, &Obj, &mut Vec<<R as Reconciler>::Key>) + Send>;
+/// The keys a change of an object asks to reconcile, put in the vector; the flag says whether
+/// the change was the object's deletion.
+type KeysOf<R> = Box<dyn Fn(&R, &Obj, bool, &mut Vec<<R as Reconciler>::Key>) + Send>;
 
 /// One trigger: a change of an object of `kind` (or that object found on a relist) asks to
 /// reconcile the keys `keys` puts in its vector.
@@ -72,6 +73,14 @@ pub(crate) struct Trigger<R: Reconciler> {
 
 impl<R: Reconciler> Trigger<R> {
     pub(crate) fn new(kind: &'static ResourceType, keys: impl Fn(&R, &Obj, &mut Vec<R::Key>) + Send + 'static) -> Self {
+        Trigger { kind, keys: Box::new(move |r, o, _, out| keys(r, o, out)) }
+    }
+
+    /// A trigger told whether the change was a deletion (a relist finds no deletions).
+    pub(crate) fn with_deletions(
+        kind: &'static ResourceType,
+        keys: impl Fn(&R, &Obj, bool, &mut Vec<R::Key>) + Send + 'static,
+    ) -> Self {
         Trigger { kind, keys: Box::new(keys) }
     }
 }
@@ -276,8 +285,9 @@ impl<R: Reconciler> Driver<R> {
     /// Queue the keys a change asks for.
     fn on_change(&mut self, c: &Change) {
         let mut keys = Vec::new();
+        let deleted = c.kind == ChangeKind::Deleted;
         for t in self.triggers.iter().filter(|t| t.kind.storage == c.storage) {
-            (t.keys)(&self.r, &c.object, &mut keys);
+            (t.keys)(&self.r, &c.object, deleted, &mut keys);
         }
         for k in keys {
             self.queue.push(k);
@@ -297,7 +307,7 @@ impl<R: Reconciler> Driver<R> {
             let (objects, _) = self.r.store().list(t.kind, None);
             for t in self.triggers.iter().filter(|x| x.kind.storage == t.kind.storage) {
                 for o in &objects {
-                    (t.keys)(&self.r, o, &mut keys);
+                    (t.keys)(&self.r, o, false, &mut keys);
                 }
             }
         }
