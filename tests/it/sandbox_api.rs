@@ -380,3 +380,42 @@ async fn a_server_side_apply_that_changes_nothing_is_no_write() {
     let third = cms.patch("same", &pp, &Patch::Apply(&changed)).await.unwrap();
     assert_ne!(third.metadata.resource_version, first.metadata.resource_version);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scaling_while_the_status_changes_never_conflicts() {
+    // `kubectl scale` sends no resourceVersion: the update is unconditional, so a status
+    // written meanwhile (the controller's, as pods come and go) must not make it a 409.
+    let s = serve().await;
+    let client = s.sandbox.client();
+    let sets: Api<StatefulSet> = Api::default_namespaced(client.clone());
+    sets.create(&PostParams::default(), &web_sts()).await.unwrap();
+    let busy = {
+        let sets = sets.clone();
+        tokio::spawn(async move {
+            for i in 0..400 {
+                let status = json!({"status": {"replicas": 0, "observedGeneration": i}});
+                let _ = sets.patch_status("web", &PatchParams::default(), &Patch::Merge(status)).await;
+            }
+        })
+    };
+    for i in 0..100 {
+        let replicas = i % 4;
+        let scale = json!({"spec": {"replicas": replicas}});
+        sets.patch_scale("web", &PatchParams::default(), &Patch::Merge(&scale)).await.unwrap_or_else(|e| {
+            panic!("scale {i}: {e}");
+        });
+        let mut whole = sets.get_scale("web").await.unwrap();
+        whole.metadata.resource_version = None;
+        whole.spec.get_or_insert_with(Default::default).replicas = Some(replicas + 1);
+        sets.replace_scale("web", &PostParams::default(), &whole)
+            .await
+            .unwrap_or_else(|e| panic!("replace scale {i}: {e}"));
+    }
+    busy.await.unwrap();
+    // With a resourceVersion, a stale one is still a conflict.
+    let mut stale = sets.get_scale("web").await.unwrap();
+    sets.patch_scale("web", &PatchParams::default(), &Patch::Merge(json!({"spec": {"replicas": 2}}))).await.unwrap();
+    stale.spec.get_or_insert_with(Default::default).replicas = Some(1);
+    let e = sets.replace_scale("web", &PostParams::default(), &stale).await.unwrap_err();
+    assert_eq!(api_status(e).code, 409);
+}

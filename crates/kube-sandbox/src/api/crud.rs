@@ -260,7 +260,15 @@ pub(super) fn update(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap, 
     if t.sub.as_deref() == Some("scale") {
         let ct = media_type(headers, http::header::CONTENT_TYPE);
         let scale = decode(body, &ct)?;
-        return write_scale(st, t, &scale, dry);
+        // Without a resourceVersion the update is unconditional: retried on a concurrent write.
+        let mut tries = 0;
+        loop {
+            let old = fetch(st, t)?;
+            match write_scale(st, t, &old, &scale, dry) {
+                Err(e) if e.reason == "Conflict" && rv_of(&scale).is_empty() && tries < 5 => tries += 1,
+                done => return done,
+            }
+        }
     }
     let mut obj = read_object(rt, t, headers, body, mode)?;
     let name = t.name.as_deref().unwrap_or("");
@@ -303,10 +311,21 @@ pub(super) fn patch(st: &ApiState, t: &Target, q: &Query, headers: &HeaderMap, b
         }
     }
     if t.sub.as_deref() == Some("scale") {
-        let old = fetch(st, t)?;
-        let current = scale_of(&old);
-        let patched = apply_patch_doc(kind, &current, &doc, "Scale", &manager, &now, q)?;
-        return write_scale(st, t, &patched, dry);
+        // Retried on a concurrent write (the controller updating the status while pods come
+        // and go), as upstream's patch handler does, unless the patch names a resourceVersion.
+        let mut tries = 0;
+        loop {
+            let old = fetch(st, t)?;
+            let mut current = scale_of(&old);
+            if let Some(m) = current["metadata"].as_object_mut() {
+                m.remove("resourceVersion");
+            }
+            let patched = apply_patch_doc(kind, &current, &doc, "Scale", &manager, &now, q)?;
+            match write_scale(st, t, &old, &patched, dry) {
+                Err(e) if e.reason == "Conflict" && rv_of(&patched).is_empty() && tries < 5 => tries += 1,
+                done => return done,
+            }
+        }
     }
     // Retry on a concurrent write, as upstream's patch handler does.
     for _ in 0..5 {
@@ -408,8 +427,9 @@ fn scale_of(sts: &Value) -> Value {
     })
 }
 
-fn write_scale(st: &ApiState, t: &Target, scale: &Value, dry: bool) -> ApiResult<Response> {
-    let old = fetch(st, t)?;
+/// Write `scale`'s replicas into the StatefulSet `old`; a resourceVersion in `scale` is a
+/// precondition, else `old`'s is (so a concurrent write is a 409 the callers retry).
+fn write_scale(st: &ApiState, t: &Target, old: &Value, scale: &Value, dry: bool) -> ApiResult<Response> {
     let replicas = scale
         .pointer("/spec/replicas")
         .and_then(Value::as_i64)
@@ -418,14 +438,14 @@ fn write_scale(st: &ApiState, t: &Target, scale: &Value, dry: bool) -> ApiResult
         return Err(ApiError::invalid(
             "autoscaling",
             "Scale",
-            name_of(&old),
+            name_of(old),
             vec![crate::error::Cause::invalid("spec.replicas", &json!(replicas), "must be greater than or equal to 0")],
         ));
     }
-    let mut new = (*old).clone();
+    let mut new = old.clone();
     new["spec"]["replicas"] = json!(replicas);
     let rv = rv_of(scale);
-    new["metadata"]["resourceVersion"] = json!(if rv.is_empty() { rv_of(&old) } else { rv });
+    new["metadata"]["resourceVersion"] = json!(if rv.is_empty() { rv_of(old) } else { rv });
     let stored = st.store.update(t.rt, new, UpdateScope::Main, dry)?;
     Ok(json_response(StatusCode::OK, &scale_of(&stored), &[]))
 }
