@@ -5,6 +5,7 @@
 //! run loops take the draw function; the words and themes are leaf modules both use).
 
 mod commands;
+mod diff;
 pub mod drafts;
 pub mod editor;
 pub mod effects;
